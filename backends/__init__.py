@@ -1,0 +1,1 @@
+"""Backends shipped with cloudsync, installed as ``cloudsync.backends``."""

@@ -1,0 +1,3 @@
+from cloudsync.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The copy/sync/move/check engine: scan → plan → act."""

@@ -1,0 +1,1 @@
+"""Offline, protocol-faithful JottaCloud server (``cloudsync serve jottacloud``)."""

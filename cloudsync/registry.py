@@ -1,0 +1,63 @@
+"""Backend discovery through the ``cloudsync.backends`` entry-point group.
+
+Built-in backends register exactly like third-party ones: an entry point whose value is a
+:class:`~cloudsync.options.BackendSpec` (conventionally the module attribute ``SPEC``).  Specs
+are loaded lazily, one module at a time, so ``cloudsync --help`` imports no backend.
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib import metadata
+
+from .errors import ConfigError
+from .options import BackendSpec
+
+__all__ = ["ENTRY_POINT_GROUP", "backend_types", "get_spec", "register"]
+
+ENTRY_POINT_GROUP = "cloudsync.backends"
+
+_lock = threading.Lock()
+_loaded: dict[str, BackendSpec] = {}
+_extra: dict[str, BackendSpec] = {}
+
+
+def _entry_points() -> dict[str, metadata.EntryPoint]:
+    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def register(spec: BackendSpec) -> None:
+    """Register a spec in-process (tests, embedding applications)."""
+    with _lock:
+        _extra[spec.name] = spec
+        for alias in spec.aliases:
+            _extra[alias] = spec
+
+
+def backend_types() -> list[str]:
+    """Names of every available backend type, sorted."""
+    return sorted(set(_entry_points()) | set(_extra))
+
+
+def get_spec(type_name: str) -> BackendSpec:
+    """The spec of backend ``type_name``; ConfigError when no such backend exists."""
+    with _lock:
+        if type_name in _extra:
+            return _extra[type_name]
+        if type_name in _loaded:
+            return _loaded[type_name]
+    ep = _entry_points().get(type_name)
+    if ep is None:
+        raise ConfigError(
+            f'didn\'t find backend called "{type_name}"',
+            hint="known backends: " + ", ".join(backend_types()),
+        )
+    try:
+        spec = ep.load()
+    except Exception as exc:  # a broken plugin must not take the whole program down
+        raise ConfigError(f'backend "{type_name}" failed to load: {exc}') from exc
+    if not isinstance(spec, BackendSpec):
+        raise ConfigError(f'backend "{type_name}" entry point is not a BackendSpec')
+    with _lock:
+        _loaded[type_name] = spec
+    return spec

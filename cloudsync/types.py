@@ -1,0 +1,122 @@
+"""Plain value types shared by backends, the engine and the CLI (no behaviour here)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = [
+    "HASH_ORDER",
+    "MD5",
+    "MODTIME_UNSUPPORTED",
+    "SHA1",
+    "Entry",
+    "PutInfo",
+    "Usage",
+    "format_rfc3339",
+    "join_path",
+    "ns_to_datetime",
+    "parent_of",
+]
+
+MD5 = "md5"
+SHA1 = "sha1"
+#: Hash types in rclone's registration order; the first shared by two backends is used.
+HASH_ORDER: tuple[str, ...] = (MD5, SHA1, "whirlpool", "crc32", "sha256", "sha512")
+
+#: Precision value meaning "this backend cannot store modification times" (rclone: 100 years).
+MODTIME_UNSUPPORTED = 100 * 365 * 24 * 3600 * 1_000_000_000
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file or directory as a backend reports it.
+
+    ``path`` is relative to the backend's root, ``/``-separated, without a leading or trailing
+    slash (``""`` is the root itself).  ``size`` is -1 when unknown (and for most directories).
+    ``mtime_ns`` is nanoseconds since the Unix epoch, ``None`` when unknown.  ``hashes`` holds
+    only hashes that were free to get (lower-case hex); a missing key means "unknown", never
+    "different".
+    """
+
+    path: str
+    is_dir: bool
+    size: int = -1
+    mtime_ns: int | None = None
+    hashes: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    mime_type: str | None = None
+    id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> str:
+        return parent_of(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class PutInfo:
+    """What the caller knows about the bytes it hands to ``Backend.put``.
+
+    ``size`` is -1 when unknown.  ``hashes`` are hashes the source already knows (the
+    destination may use them, e.g. JottaCloud needs the md5 before the upload starts, and
+    must verify what it wrote against them).
+    """
+
+    size: int = -1
+    mtime_ns: int | None = None
+    hashes: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Quota as ``about`` reports it; every field is optional (None = unknown)."""
+
+    total: int | None = None
+    used: int | None = None
+    free: int | None = None
+    trashed: int | None = None
+    other: int | None = None
+    objects: int | None = None
+
+
+def join_path(*parts: str) -> str:
+    """Join relative backend paths, ignoring empty parts: join_path("", "a", "b") == "a/b"."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+def parent_of(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def ns_to_datetime(ns: int) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(ns // 1_000_000_000, tz=_dt.UTC).replace(
+        microsecond=(ns % 1_000_000_000) // 1000
+    )
+
+
+def format_rfc3339(ns: int, digits: int = 9, tz: _dt.tzinfo | None = _dt.UTC) -> str:
+    """RFC 3339 with a fixed number of fractional digits, as rclone prints modtimes.
+
+    ``digits`` is 9 for 1 ns precision, 3 for 1 ms, 0 for 1 s or coarser.  ``tz`` None means
+    the local time zone.
+    """
+    secs, frac = divmod(ns, 1_000_000_000)
+    when = _dt.datetime.fromtimestamp(secs, tz=_dt.UTC).astimezone(tz)
+    text = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if digits:
+        text += "." + f"{frac:09d}"[:digits]
+    offset = when.utcoffset()
+    if offset is None or offset == _dt.timedelta(0):
+        return text + "Z"
+    total = int(offset.total_seconds())
+    sign = "+" if total >= 0 else "-"
+    total = abs(total)
+    return f"{text}{sign}{total // 3600:02d}:{(total % 3600) // 60:02d}"
