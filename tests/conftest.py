@@ -1,0 +1,31 @@
+"""Suite-wide isolation: no test touches the real home directory, config, state or keyring.
+
+Set before any test module is imported so subprocesses (the CLI, rclone, servers) inherit it.
+Individual tests still point CLOUDSYNC_CONFIG / RCLONE_CONFIG at their own temporary files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_HOME = Path(tempfile.mkdtemp(prefix="cloudsync-test-home-"))
+for _var, _sub in (
+    ("HOME", ""),
+    ("XDG_CONFIG_HOME", ".config"),
+    ("XDG_CACHE_HOME", ".cache"),
+    ("XDG_STATE_HOME", ".local/state"),
+    ("XDG_DATA_HOME", ".local/share"),
+):
+    _path = _HOME / _sub
+    _path.mkdir(parents=True, exist_ok=True)
+    os.environ[_var] = str(_path)
+
+# A real desktop keyring must never receive test secrets.  Tests that exercise the keyring path
+# install an in-memory backend with keyring.set_keyring() (in-process) themselves.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+for _var in list(os.environ):
+    # Settings from the developer's shell must not leak into tests.
+    if _var.startswith(("CLOUDSYNC_", "RCLONE_")):
+        del os.environ[_var]
