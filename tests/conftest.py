@@ -27,5 +27,6 @@ for _var, _sub in (
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 for _var in list(os.environ):
     # Settings from the developer's shell must not leak into tests.
-    if _var.startswith(("CLOUDSYNC_", "RCLONE_")):
+    # (CLOUDSYNC_TEST_* carries credentials for opt-in --live runs and is kept.)
+    if _var.startswith(("CLOUDSYNC_", "RCLONE_")) and not _var.startswith("CLOUDSYNC_TEST_"):
         del os.environ[_var]
