@@ -1,0 +1,615 @@
+"""rclone-compatible path, size and age filtering (rclone-semantics.md §A.4).
+
+A :class:`Filter` is built once per command from :class:`~cloudsync.engine.options.FilterOptions`
+and asked two questions by the engine while it walks a tree:
+
+* :meth:`Filter.include_file` -- does this object take part (both sides of a sync, ``ls*``,
+  ``check``, ``delete`` ...)?
+* :meth:`Filter.include_dir` -- is it worth listing this directory at all?
+
+Rules are kept exactly the way rclone keeps them, because users port their filter files from
+rclone and expect identical results:
+
+* every glob becomes an anchored regular expression (:func:`glob_to_regex`);
+* there are two ordered rule lists, one for files and one for directories.  Include rules also
+  generate directory rules (``--include "/a/b/*.jpg"`` only needs ``a/`` and ``a/b/``), which is
+  what lets the walker prune; exclude rules only generate directory rules when they can only match
+  directories (``- dir/``, anything with ``**``, or the catch-all ``*``);
+* the first matching rule decides, no match means "included".
+
+Directory rules are matched against the directory path with a trailing ``/``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .engine.options import FilterOptions
+from .errors import UsageError
+from .options import parse_duration, parse_size
+
+__all__ = [
+    "Filter",
+    "glob_to_regex",
+    "parse_age",
+    "parse_size_kib_default",
+]
+
+log = logging.getLogger(__name__)
+
+MIXED_INCLUDE_EXCLUDE_WARNING = (
+    "Using --filter is recommended instead of both --include and --exclude as the order they "
+    "are parsed in is indeterminate"
+)
+
+# ---------------------------------------------------------------------------------------------
+# CLI value parsing
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_size_kib_default(text: str) -> int:
+    """Parse a ``--min-size``/``--max-size`` value to bytes; ``off`` gives -1.
+
+    rclone's size flags count in KiB when no suffix is given (``--min-size 1`` is 1024 bytes, a
+    classic surprise); ``B``, ``K``, ``M``, ``G``, ``T``, ``P`` (optionally ``Ki``/``KiB``) select
+    the unit explicitly.
+    """
+    try:
+        return parse_size(text, default_unit="k")
+    except ValueError:
+        raise UsageError(
+            f"invalid size {text!r}: expected a number with optional suffix B|K|M|G|T|P"
+        ) from None
+
+
+# Absolute time layouts rclone accepts for ages, tried in this order.  They are interpreted in
+# local time unless they carry an offset (RFC 3339).
+_AGE_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
+
+
+def parse_age(text: str, now: float | None = None) -> float | None:
+    """Parse a ``--min-age``/``--max-age`` value to an age in seconds relative to ``now``.
+
+    Accepts durations (bare number = seconds; units ``ms, s, m, h, d, w, M, y``, combinable as in
+    ``1h30m``) and absolute times (``2006-01-02``, ``2006-01-02 15:04:05``,
+    ``2006-01-02T15:04:05``, RFC 3339).  An absolute time ``T`` becomes the age ``now - T``, so the
+    filter then selects by that moment.  ``off`` returns None (no age filter).
+    """
+    t = text.strip()
+    if t == "off":
+        return None
+    try:
+        return parse_duration(t)
+    except ValueError:
+        pass
+    if now is None:
+        now = time.time()
+    moment: _dt.datetime | None = None
+    if _RFC3339.match(t):
+        try:
+            moment = _dt.datetime.fromisoformat(t.replace("z", "Z").replace("t", "T"))
+        except ValueError:
+            moment = None
+    else:
+        for fmt in _AGE_TIME_FORMATS:
+            try:
+                moment = _dt.datetime.strptime(t, fmt)  # naive = local time, like rclone
+                break
+            except ValueError:
+                continue
+    if moment is None:
+        raise UsageError(
+            f"invalid age {text!r}: expected a duration like 1h30m or 7d (units ms|s|m|h|d|w|M|y) "
+            "or a time like 2006-01-02, '2006-01-02 15:04:05' or RFC 3339"
+        )
+    return now - moment.timestamp()
+
+
+# ---------------------------------------------------------------------------------------------
+# glob -> regex
+# ---------------------------------------------------------------------------------------------
+
+# POSIX classes that Go's regexp understands inside brackets but Python's ``re`` does not.
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\x00-\\x7f",
+    "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+_POSIX_RE = re.compile(r"\[:([a-z]+):\]")
+
+
+def _bracket_to_python(segment: str, glob: str) -> str:
+    """Translate one Go character class ``[...]`` (as rclone copies it) into Python syntax.
+
+    Go and Python agree on ranges, ``^`` negation and backslash escapes; they differ on POSIX
+    classes (Python has none) and on a bare ``[`` or doubled ``&&``/``~~``/``||`` inside a class,
+    which Python reserves for future set operations.
+    """
+    out: list[str] = []
+    i, n = 0, len(segment)
+    while i < n:
+        c = segment[i]
+        if c == "\\" and i + 1 < n:
+            out.append(segment[i : i + 2])
+            i += 2
+            continue
+        if c == "[":
+            m = _POSIX_RE.match(segment, i)
+            if m:
+                name = m.group(1)
+                if name not in _POSIX_CLASSES:
+                    raise UsageError(
+                        f"bad glob pattern {glob!r}: unknown character class [:{name}:]"
+                    )
+                out.append(_POSIX_CLASSES[name])
+                i = m.end()
+                continue
+            out.append("\\[")
+        elif c in "&~|":
+            out.append("\\" + c)
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def glob_to_regex(glob: str) -> str:
+    """Convert an rclone path glob into a Python regular expression (source text).
+
+    ``*`` -> ``[^/]*``, ``**`` -> ``.*``, ``?`` -> ``[^/]``, ``[...]`` character classes,
+    ``{a,b}`` alternation (may nest), ``{{re}}`` raw regular expression, ``\\x`` escapes ``x``.
+    A leading ``/`` anchors at the root; otherwise the glob matches a path suffix that starts
+    after a ``/`` (``(^|/)glob$``).  Raises :class:`UsageError` for malformed globs.
+
+    The walk mirrors rclone's converter state machine (brace depth, bracket depth, the
+    ``{{``/``}}`` bookkeeping) so that odd inputs behave the same, then patches the few spots
+    where Go's regexp dialect differs from Python's.
+    """
+    out: list[str] = []
+    body = glob
+    if body.startswith("/"):
+        body = body[1:]
+        out.append("^")
+    else:
+        out.append("(^|/)")
+
+    def bad(why: str) -> UsageError:
+        return UsageError(f"bad glob pattern {glob!r}: {why}")
+
+    stars = 0
+
+    def flush_stars() -> None:
+        nonlocal stars
+        if stars == 1:
+            out.append("[^/]*")
+        elif stars == 2:
+            out.append(".*")
+        elif stars > 2:
+            raise bad("too many stars")
+        stars = 0
+
+    def overwrite_last(ch: str) -> None:
+        out[-1] = out[-1][:-1] + ch
+
+    brace_depth = 0
+    bracket_depth = 0
+    bracket: list[str] = []  # the class being collected, translated once it closes
+    slashed = False
+    in_regex = False  # inside {{ ... }}
+    in_regex_end = False  # just saw the closing }}; a further } extends the regex
+    nxt = last = ""
+    for c in body:
+        nxt, last = c, nxt
+        if slashed:
+            # rclone writes the backslash and the next rune verbatim.
+            out.append(c)
+            slashed = False
+            continue
+        if in_regex_end:
+            if c == "}":
+                # "}}}": the regex itself ended with "}" -- take the longest reading.
+                overwrite_last("}")
+                out.append(")")
+                continue
+            in_regex_end = False
+        if in_regex:
+            if c == "}" and last == "}":
+                in_regex = False
+                in_regex_end = True
+                overwrite_last(")")
+            else:
+                out.append(c)
+            continue
+        if c != "*":
+            flush_stars()
+        if bracket_depth > 0:
+            bracket.append(c)
+            if c == "[":
+                bracket_depth += 1
+            elif c == "]":
+                bracket_depth -= 1
+                if bracket_depth == 0:
+                    out.append("[" + _bracket_to_python("".join(bracket[:-1]), glob) + "]")
+                    bracket = []
+            continue
+        if c == "\\":
+            out.append(c)
+            slashed = True
+        elif c == "*":
+            stars += 1
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            bracket_depth = 1
+            bracket = []
+        elif c == "]":
+            raise bad("mismatched ']'")
+        elif c == "{":
+            if brace_depth > 0 and last == "{":
+                # "{{" opens a raw regex; the "(" written for the first "{" wraps it.
+                in_regex = True
+                brace_depth -= 1
+            else:
+                brace_depth += 1
+                out.append("(")
+        elif c == "}":
+            if brace_depth <= 0:
+                raise bad("mismatched '{' and '}'")
+            out.append(")")
+            brace_depth -= 1
+        elif c == ",":
+            out.append("|" if brace_depth > 0 else ",")
+        elif c in ".+()|^$":
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    flush_stars()
+    if bracket_depth > 0:
+        raise bad("mismatched '[' and ']'")
+    if brace_depth != 0:
+        raise bad("mismatched '{' and '}'")
+    if in_regex:
+        raise bad("mismatched '{{' and '}}'")
+    if slashed:
+        raise bad("trailing backslash")
+    # Go's "$" is end of text; Python's "$" would also match before a trailing newline.
+    out.append("\\Z")
+    return "".join(out)
+
+
+def _compile(glob: str) -> re.Pattern[str]:
+    source = glob_to_regex(glob)
+    try:
+        return re.compile(source)
+    except re.error as exc:
+        raise UsageError(f"bad glob pattern {glob!r} (regexp {source!r}): {exc}") from None
+
+
+# Globs whose directory prefixes cannot be worked out: "/" or "**" inside braces, raw regexes,
+# nested braces.  For those every directory has to be searched.
+_TOO_HARD = re.compile(r"(\{[^{}]*(\*\*|/)[^{}]*\})|\{\{|\}\}|\{[^{}]*\{")
+_SLASHES = re.compile(r"/{2,}")
+
+
+def _dir_globs(glob: str) -> list[str]:
+    """Directory globs (with trailing ``/``) for every directory that could hold a match of ``glob``.
+
+    ``/a/b/*.jpg`` gives ``/a/b/``, ``/a/``, ``/``; ``a/**/x`` gives ``a/**/``, ``a/``;
+    a glob without ``/`` (``*.jpg``) could be anywhere, giving ``/**``.
+    """
+    if _TOO_HARD.search(glob):
+        log.info("Can't figure out directory filters from %r: looking in all directories", glob)
+        return ["/**"]
+    glob = _SLASHES.sub("/", glob)
+    out: list[str] = []
+    while True:
+        i = glob.rfind("/")
+        j = glob.rfind("**")
+        what = ""
+        if j > i:
+            i, what = j, "**"
+        if i < 0:
+            if not out:
+                out.append("/**")
+            return out
+        glob = glob[:i]
+        candidate = glob + what + "/"
+        if not out or out[-1] != candidate:
+            out.append(candidate)
+
+
+@dataclass
+class _Rules:
+    """An ordered include/exclude rule list; first match wins, no match includes."""
+
+    rules: list[tuple[bool, re.Pattern[str]]] = field(default_factory=list)
+    seen: set[tuple[bool, str]] = field(default_factory=set)
+
+    def add(self, include: bool, pattern: re.Pattern[str]) -> None:
+        # Duplicates can never decide anything (the first copy matches first); dropping them
+        # keeps long generated rule lists (include rules share parents) cheap to evaluate.
+        key = (include, pattern.pattern)
+        if key not in self.seen:
+            self.seen.add(key)
+            self.rules.append((include, pattern))
+
+    def clear(self) -> None:
+        self.rules.clear()
+        self.seen.clear()
+
+    def include(self, path: str) -> bool:
+        for include, pattern in self.rules:
+            if pattern.search(path):
+                return include
+        return True
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+# ---------------------------------------------------------------------------------------------
+# rule files
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_lines(source: str, *, raw: bool, flag: str) -> Iterator[str]:
+    """Lines of a ``--*-from`` file (``-`` = stdin).
+
+    Not raw: lines are stripped, blank lines and ``#``/``;`` comments skipped.  Raw
+    (``--files-from-raw``): every line verbatim, only the line terminator removed.
+    """
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(source, "rb") as fh:
+                data = fh.read()
+    except OSError as exc:
+        raise UsageError(f"{flag}: can't read {source!r}: {exc.strerror or exc}") from None
+    text = data.decode("utf-8", errors="surrogateescape")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline ending the last line does not start another one
+    for line in lines:
+        # Go's line scanner drops one "\r" before "\n" (CRLF files), even in raw mode.
+        line = line.removesuffix("\r")
+        if raw:
+            yield line
+            continue
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        yield line
+
+
+# ---------------------------------------------------------------------------------------------
+# Filter
+# ---------------------------------------------------------------------------------------------
+
+
+class Filter:
+    """The active filter of one command; immutable once built (see :meth:`from_options`)."""
+
+    max_depth: int
+    delete_excluded: bool
+
+    def __init__(self) -> None:
+        self._file_rules = _Rules()
+        self._dir_rules = _Rules()
+        self._files: set[str] | None = None
+        self._dirs: set[str] = set()
+        self._min_size = -1
+        self._max_size = -1
+        self._mtime_from_ns: int | None = None  # exclude mtime < this (--max-age)
+        self._mtime_to_ns: int | None = None  # exclude mtime > this (--min-age)
+        self._exclude_if_present: tuple[str, ...] = ()
+        self.max_depth = -1
+        self.delete_excluded = False
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def from_options(cls, opts: FilterOptions, *, now: float | None = None) -> Filter:
+        """Build the filter; raise :class:`UsageError` for bad rules or flag combinations."""
+        f = cls()
+        f.max_depth = opts.max_depth
+        f.delete_excluded = opts.delete_excluded
+        f._min_size = opts.min_size
+        f._max_size = opts.max_size
+        f._exclude_if_present = tuple(opts.exclude_if_present)
+        if opts.min_age is not None or opts.max_age is not None:
+            if now is None:
+                now = time.time()
+            if opts.min_age is not None:
+                f._mtime_to_ns = int((now - opts.min_age) * 1e9)
+            if opts.max_age is not None:
+                f._mtime_from_ns = int((now - opts.max_age) * 1e9)
+            if (
+                f._mtime_to_ns is not None
+                and f._mtime_from_ns is not None
+                and f._mtime_to_ns < f._mtime_from_ns
+            ):
+                raise UsageError(
+                    f"filter: --min-age {opts.min_age:g}s can't be larger than --max-age {opts.max_age:g}s"
+                )
+        f._parse_rules(opts)
+
+        files_from = [(p, False, "--files-from") for p in opts.files_from]
+        files_from += [(p, True, "--files-from-raw") for p in opts.files_from_raw]
+        if files_from:
+            if f.active:
+                # rclone refuses the combination instead of guessing which one should win.
+                raise UsageError(
+                    f"the usage of {files_from[0][2]} overrides all other filters, it should be "
+                    "used alone or with --files-from or --files-from-raw"
+                )
+            f._files = set()
+            for source, raw, flag in files_from:
+                for line in _read_lines(source, raw=raw, flag=flag):
+                    f._add_file(line)
+        return f
+
+    def _parse_rules(self, opts: FilterOptions) -> None:
+        implicit_exclude = False
+        saw_exclude = False
+        for glob in opts.include:
+            self._add(True, glob)
+            implicit_exclude = True
+        for source in opts.include_from:
+            for line in _read_lines(source, raw=False, flag="--include-from"):
+                self._add(True, line)
+            implicit_exclude = True
+        for glob in opts.exclude:
+            self._add(False, glob)
+            saw_exclude = True
+        for source in opts.exclude_from:
+            for line in _read_lines(source, raw=False, flag="--exclude-from"):
+                self._add(False, line)
+            saw_exclude = True
+        if implicit_exclude and saw_exclude:
+            log.error(MIXED_INCLUDE_EXCLUDE_WARNING)
+        for rule in opts.filter:
+            self._add_rule(rule)
+        for source in opts.filter_from:
+            for line in _read_lines(source, raw=False, flag="--filter-from"):
+                self._add_rule(line)
+        if implicit_exclude:
+            # Includes mean "only these": everything not matched above is excluded.
+            self._add(False, "/**")
+
+    def _add_rule(self, rule: str) -> None:
+        if rule == "!":
+            self._file_rules.clear()
+            self._dir_rules.clear()
+        elif rule.startswith("- "):
+            self._add(False, rule[2:])
+        elif rule.startswith("+ "):
+            self._add(True, rule[2:])
+        else:
+            raise UsageError(f"malformed rule {rule!r}: expected '+ glob', '- glob' or '!'")
+
+    def _add(self, include: bool, glob: str) -> None:
+        is_dir_rule = glob.endswith("/")
+        is_file_rule = not is_dir_rule
+        if is_dir_rule and not include:
+            # Excluding "dir/" excludes everything below it.
+            glob += "**"
+        if "**" in glob:
+            is_dir_rule = is_file_rule = True
+        pattern = _compile(glob)
+        if is_file_rule:
+            self._file_rules.add(include, pattern)
+            # An include rule tells which directories can hold matches.  An exclude rule tells
+            # nothing about directories (a dir may hold other, non-excluded files) -- except "*",
+            # which excludes every file anywhere.
+            if include or glob == "*":
+                for dir_glob in _dir_globs(glob):
+                    if dir_glob != "/":  # the root is always listed
+                        self._dir_rules.add(include, _compile(dir_glob))
+        if is_dir_rule:
+            self._dir_rules.add(include, pattern)
+
+    def _add_file(self, name: str) -> None:
+        assert self._files is not None
+        name = name.strip("/")
+        self._files.add(name)
+        parent = name
+        while "/" in parent:
+            parent = parent.rsplit("/", 1)[0]
+            if parent in self._dirs:
+                break
+            self._dirs.add(parent)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """True when any filter could exclude something (not counting ``--max-depth``)."""
+        return bool(
+            self._files is not None
+            or self._file_rules
+            or self._dir_rules
+            or self._min_size >= 0
+            or self._max_size >= 0
+            or self._mtime_from_ns is not None
+            or self._mtime_to_ns is not None
+            or self._exclude_if_present
+        )
+
+    @property
+    def files_from(self) -> frozenset[str] | None:
+        """The ``--files-from`` names (leading/trailing ``/`` removed), or None when not used."""
+        return None if self._files is None else frozenset(self._files)
+
+    @property
+    def exclude_if_present(self) -> tuple[str, ...]:
+        """Marker file names: a directory whose listing contains one is skipped entirely."""
+        return self._exclude_if_present
+
+    def include_file(self, path: str, size: int, mtime_ns: int | None) -> bool:
+        """Whether the object at ``path`` (relative, ``/``-separated) passes the filter.
+
+        ``size`` -1 (unknown) is never excluded by the size limits; ``mtime_ns`` None (unknown)
+        is never excluded by the age limits.
+        """
+        if self._files is not None:
+            return path in self._files
+        if mtime_ns is not None:
+            if self._mtime_from_ns is not None and mtime_ns < self._mtime_from_ns:
+                return False
+            if self._mtime_to_ns is not None and mtime_ns > self._mtime_to_ns:
+                return False
+        if size >= 0:
+            if self._min_size >= 0 and size < self._min_size:
+                return False
+            if self._max_size >= 0 and size > self._max_size:
+                return False
+        return self._file_rules.include(path)
+
+    def include_dir(self, path: str) -> bool:
+        """Whether directory ``path`` should be listed; False means nothing below can match.
+
+        Does not look at ``exclude_if_present`` (that needs the listing, see the property).
+        """
+        path = path.strip("/")
+        if not path:
+            return True
+        if self._files is not None:
+            return path in self._dirs
+        return self._dir_rules.include(path + "/")
+
+    def include_path(self, path: str) -> bool:
+        """Path rules only (no size/age): used for dst entries whose metadata is irrelevant."""
+        if self._files is not None:
+            return path in self._files
+        return self._file_rules.include(path)
+
+    def dump(self) -> str:
+        """The compiled rules, one per line (for ``--dump filters``-style debugging)."""
+        lines = ["--- File filter rules ---"]
+        lines += _describe(self._file_rules.rules)
+        lines.append("--- Directory filter rules ---")
+        lines += _describe(self._dir_rules.rules)
+        return "\n".join(lines)
+
+
+def _describe(rules: Iterable[tuple[bool, re.Pattern[str]]]) -> list[str]:
+    return [("+ " if inc else "- ") + pat.pattern for inc, pat in rules]
