@@ -406,7 +406,10 @@ def _read_lines(source: str, *, raw: bool, flag: str) -> Iterator[str]:
 
 
 class Filter:
-    """The active filter of one command; immutable once built (see :meth:`from_options`)."""
+    """The active filter of one command; immutable once built (see :meth:`from_options`).
+
+    ``Filter()`` is the inactive filter that includes everything.
+    """
 
     max_depth: int
     delete_excluded: bool
@@ -415,6 +418,7 @@ class Filter:
         self._file_rules = _Rules()
         self._dir_rules = _Rules()
         self._files: set[str] | None = None
+        self._files_frozen: frozenset[str] | None = None
         self._dirs: set[str] = set()
         self._min_size = -1
         self._max_size = -1
@@ -465,6 +469,7 @@ class Filter:
             for source, raw, flag in files_from:
                 for line in _read_lines(source, raw=raw, flag=flag):
                     f._add_file(line)
+            f._files_frozen = frozenset(f._files)
         return f
 
     def _parse_rules(self, opts: FilterOptions) -> None:
@@ -557,7 +562,7 @@ class Filter:
     @property
     def files_from(self) -> frozenset[str] | None:
         """The ``--files-from`` names (leading/trailing ``/`` removed), or None when not used."""
-        return None if self._files is None else frozenset(self._files)
+        return self._files_frozen
 
     @property
     def exclude_if_present(self) -> tuple[str, ...]:
@@ -597,7 +602,11 @@ class Filter:
         return self._dir_rules.include(path + "/")
 
     def include_path(self, path: str) -> bool:
-        """Path rules only (no size/age): used for dst entries whose metadata is irrelevant."""
+        """The path rules (or the ``--files-from`` list) alone, ignoring size and age limits.
+
+        For callers that only have a name, e.g. to decide whether a path given on the command
+        line is filtered out before any object exists.
+        """
         if self._files is not None:
             return path in self._files
         return self._file_rules.include(path)

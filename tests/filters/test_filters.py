@@ -467,3 +467,19 @@ def test_passthrough_fields() -> None:
 def test_dump_lists_file_and_dir_rules() -> None:
     text = make(include=("/a/*.jpg",)).dump()
     assert "+ ^a/[^/]*\\.jpg\\Z" in text and "+ ^a/\\Z" in text and "- ^.*\\Z" in text
+
+
+def test_default_filter_includes_everything() -> None:
+    f = Filter()
+    assert not f.active and f.files_from is None and f.max_depth == -1
+    assert f.include_file("a/b", -1, None) and f.include_dir("a") and f.include_path("x")
+
+
+def test_include_path_ignores_size_and_age(tmp_path: Path) -> None:
+    f = make(include=("*.jpg",), min_size=100, max_age=DAY)
+    assert f.include_path("d/x.jpg") and not f.include_path("x.png")
+    assert not inc(f, "d/x.jpg", size=1)
+    lst = tmp_path / "l"
+    lst.write_text("a/b\n", encoding="utf-8")
+    g = make(files_from=(str(lst),))
+    assert g.include_path("a/b") and not g.include_path("a")
