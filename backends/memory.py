@@ -103,6 +103,8 @@ class MemoryBackend(Backend):
             case_insensitive=case_insensitive,
             can_have_empty_dirs=True,
             read_mime_type=True,
+            # NUL is refused (NameNotSupported) to behave like every real file system.
+            restricted_chars="\x00",
             # One global store: every memory backend can reach every other one's data.
             server_side_across_configs=True,
         )
