@@ -104,7 +104,9 @@ def _precision_from(stored: int) -> int:
         return 1
     for p in (10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000,
               _SECOND, 2 * _SECOND):
-        if stored in (_PROBE_NS - _PROBE_NS % p, round(_PROBE_NS / p) * p):
+        # Truncated (most file systems) or rounded to the nearest unit (integer maths: a float
+        # cannot hold a nanosecond timestamp exactly).
+        if stored in (_PROBE_NS - _PROBE_NS % p, (_PROBE_NS + p // 2) // p * p):
             return p
     return _SECOND
 
