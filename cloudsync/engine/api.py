@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING
 
 from ..events import Reporter, null_reporter
 from ..types import Entry
+from .check import run_check
+from .ops import copy_to, delete_files, purge_dir, remove_empty_dirs, walk_tree
 from .options import CheckOptions, SyncOptions
 from .result import RunResult
+from .retry import run_with_retries as _run_with_retries
+from .sync import run_copy
 
 if TYPE_CHECKING:
     from ..backend import Backend
@@ -32,63 +36,64 @@ __all__ = [
 def copy(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = null_reporter,
          backup: Backend | None = None, src_file: str | None = None) -> RunResult:
     """Copy the contents of ``src`` into ``dst``, skipping equal files; never deletes."""
-    raise NotImplementedError
+    return run_copy(src, dst, opts, "copy", reporter=reporter, backup=backup, src_file=src_file)
 
 
 def sync(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = null_reporter,
          backup: Backend | None = None, src_file: str | None = None) -> RunResult:
     """Make ``dst`` identical to ``src`` (deletions per §B.2)."""
-    raise NotImplementedError
+    return run_copy(src, dst, opts, "sync", reporter=reporter, backup=backup, src_file=src_file)
 
 
 def move(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = null_reporter,
          backup: Backend | None = None, src_file: str | None = None) -> RunResult:
     """Like copy, then delete each source file transferred or found equal."""
-    raise NotImplementedError
+    return run_copy(src, dst, opts, "move", reporter=reporter, backup=backup, src_file=src_file)
 
 
 def copyto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncOptions, *,
            reporter: Reporter = null_reporter) -> RunResult:
     """Copy one file to a new name."""
-    raise NotImplementedError
+    return copy_to(src, src_path, dst, dst_path, opts, move=False, reporter=reporter)
 
 
 def moveto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncOptions, *,
            reporter: Reporter = null_reporter) -> RunResult:
     """Move/rename one file."""
-    raise NotImplementedError
+    return copy_to(src, src_path, dst, dst_path, opts, move=True, reporter=reporter)
 
 
 def check(src: Backend, dst: Backend, opts: CheckOptions, *,
           src_file: str | None = None) -> RunResult:
     """Compare ``src`` and ``dst`` (§B.4); writes the report files named in ``opts``."""
-    raise NotImplementedError
+    return run_check(src, dst, opts, src_file=src_file)
 
 
 def walk(backend: Backend, path: str = "", *, filter: Filter | None = None, max_depth: int = -1,
          recursive: bool = True, files_only: bool = False,
          dirs_only: bool = False) -> Iterator[Entry]:
     """Filtered listing below ``path`` (entry paths relative to the backend root)."""
-    raise NotImplementedError
+    return walk_tree(backend, path, filter=filter, max_depth=max_depth, recursive=recursive,
+                     files_only=files_only, dirs_only=dirs_only)
 
 
 def delete(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool = False) -> RunResult:
     """Delete the files below ``path`` that the filters include."""
-    raise NotImplementedError
+    return delete_files(backend, path, opts, rmdirs=rmdirs)
 
 
 def purge(backend: Backend, path: str, opts: SyncOptions) -> RunResult:
     """Delete ``path`` and everything under it, ignoring filters."""
-    raise NotImplementedError
+    return purge_dir(backend, path, opts)
 
 
 def rmdirs(backend: Backend, path: str, opts: SyncOptions, *,
            leave_root: bool = False) -> RunResult:
     """Remove every empty directory below ``path`` (and ``path`` unless ``leave_root``)."""
-    raise NotImplementedError
+    return remove_empty_dirs(backend, path, opts, leave_root=leave_root)
 
 
 def run_with_retries(operation: Callable[[], RunResult], retries: int, *,
                      retries_sleep: float = 0.0) -> RunResult:
     """Re-run ``operation`` while it fails with retryable errors (rclone's ``--retries``)."""
-    raise NotImplementedError
+    return _run_with_retries(operation, retries, retries_sleep=retries_sleep)

@@ -1,0 +1,599 @@
+"""Act: run planned actions on bounded thread pools, with rclone's logging and accounting.
+
+:class:`Run` owns the per-run state every worker shares: the :class:`~cloudsync.events.Stats`,
+the counted errors (and rclone's choice of the final one), the stop flag set by fatal errors,
+the two pools (``--checkers`` for compare/hash/delete work, ``--transfers`` for copies) and the
+one-shot notices.  Work is handed to the pools through a semaphore so at most
+``workers + queue_limit`` items are ever pending: a tree of millions of files is processed in
+constant memory.
+
+:class:`Executor` knows how to perform each action against a (src, dst, backup) triple:
+streaming copies in 1 MiB chunks with progress events and on-the-fly hashing, server-side
+copy/move with fallbacks, post-transfer verification, in-place modtime fixes, deletes with
+``--max-delete`` budgets, backups, and ``--dry-run``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from ..errors import (
+    CantCopy,
+    CantMove,
+    CantSetModTime,
+    CantSetModTimeWithoutDelete,
+    CloudsyncError,
+    CorruptedTransfer,
+    FatalError,
+    ObjectNotFound,
+    TransientError,
+    Unsupported,
+)
+from ..events import Reporter, Stats, TransferDone, TransferProgress, TransferStarted
+from ..hashing import SUPPORTED, HashingReader
+from ..log import notice
+from ..types import Entry, PutInfo, join_path, parent_of
+from .plan import FORCED_UPLOAD_NOTICE, Action, Context, Kind, decide_file, name_problem
+from .result import RunResult
+from .retry import backoff_delay, call_with_retries, is_fatal, is_no_retry
+
+if TYPE_CHECKING:
+    from ..backend import Backend
+
+__all__ = ["BoundedPool", "Executor", "Run"]
+
+log = logging.getLogger("cloudsync.engine")
+
+READ_CHUNK = 1 << 20
+
+
+class BoundedPool:
+    """A thread pool whose ``submit`` blocks once ``workers + queue_limit`` items are pending.
+
+    Exceptions escaping a task are handed to ``on_error`` (never lost, never re-raised).
+    :meth:`join` waits until everything submitted so far has finished.
+    """
+
+    def __init__(self, workers: int, name: str, on_error: Callable[[BaseException], None],
+                 queue_limit: int = 1000) -> None:
+        self.workers = max(1, workers)
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=name)
+        self._slots = threading.BoundedSemaphore(self.workers + queue_limit)
+        self._pending = 0
+        self._cond = threading.Condition()
+        self._on_error = on_error
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._slots.acquire()
+        with self._cond:
+            self._pending += 1
+        try:
+            self._pool.submit(self._run, fn, args)
+        except BaseException:
+            self._done()
+            raise
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except BaseException as err:
+            self._on_error(err)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        self._slots.release()
+        with self._cond:
+            self._pending -= 1
+            if self._pending == 0:
+                self._cond.notify_all()
+
+    def join(self) -> None:
+        with self._cond:
+            while self._pending:
+                self._cond.wait()
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class Run:
+    """Shared state of one operation (stats, errors, pools, stop flag)."""
+
+    def __init__(self, *, checkers: int = 8, transfers: int = 4, dry_run: bool = False,
+                 reporter: Reporter | None = None, stats: Stats | None = None) -> None:
+        self.stats = stats if stats is not None else Stats()
+        self.errors: list[BaseException] = []
+        self.dry_run = dry_run
+        self.reporter = reporter
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._fatal: BaseException | None = None
+        self._normal: BaseException | None = None
+        self._no_retry: BaseException | None = None
+        self._notices: set[str] = set()
+        self.checkers = BoundedPool(checkers, "cloudsync-check", self._task_error)
+        self.transfers = BoundedPool(transfers, "cloudsync-xfer", self._task_error)
+
+    # -- errors --------------------------------------------------------------------------------
+    def _task_error(self, err: BaseException) -> None:
+        path = getattr(err, "path", None)
+        self.count_error(err, path if isinstance(path, str) else None)
+
+    def count_error(self, err: BaseException, path: str | None = None, *, log_it: bool = True) -> None:
+        """Count one error: log it at ERROR as ``<path>: <message>``; fatal errors stop the run."""
+        if log_it:
+            text = str(err) if str(err) else type(err).__name__
+            if path and not (isinstance(err, CloudsyncError) and err.path == path):
+                log.error("%s: %s", path, text, extra={"object": path})
+            else:
+                log.error("%s", text, extra={"object": path} if path else {})
+        fatal = is_fatal(err)
+        no_retry = is_no_retry(err)
+        self.stats.error(err, fatal=fatal, retryable=not fatal and not no_retry)
+        with self._lock:
+            self.errors.append(err)
+            if fatal:
+                self._fatal = err
+            elif no_retry:
+                self._no_retry = err
+            else:
+                self._normal = err
+        if fatal and not self.stop.is_set():
+            log.error("Cancelling sync due to fatal error: %s", err)
+            self.stop.set()
+
+    @property
+    def had_errors(self) -> bool:
+        return bool(self.errors)
+
+    def final_error(self) -> BaseException | None:
+        """rclone's choice: a fatal error, else the last plain one, else the last no-retry one."""
+        with self._lock:
+            return self._fatal or self._normal or self._no_retry
+
+    def notice_once(self, message: str) -> None:
+        with self._lock:
+            if message in self._notices:
+                return
+            self._notices.add(message)
+        notice(log, "%s", message)
+
+    def emit(self, event: Any) -> None:
+        if self.reporter is not None:
+            self.reporter(event)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def join(self) -> None:
+        # Checkers may hand work to the transfer pool (a failed in-place modtime fix turns into
+        # an upload), never the other way round, so drain them in this order.
+        self.checkers.join()
+        self.transfers.join()
+
+    def close(self) -> None:
+        self.checkers.shutdown()
+        self.transfers.shutdown()
+
+    def result(self, **extra: Any) -> RunResult:
+        return RunResult(stats=self.stats, errors=list(self.errors), final_error=self.final_error(),
+                         **extra)
+
+
+class _Source(HashingReader):
+    """Read wrapper for one transfer: counts bytes, reports progress, hashes on the fly.
+
+    Being a :class:`~cloudsync.hashing.HashingReader` lets a destination that hashes what it
+    writes reuse our digests instead of hashing the same bytes a second time.
+    """
+
+    __slots__ = ("_path", "_run")
+
+    def __init__(self, stream: BinaryIO, path: str, run: Run, hash_types: tuple[str, ...]) -> None:
+        super().__init__(stream, hash_types)
+        self._path = path
+        self._run = run
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = super().read(n)
+        if data:
+            size = len(data)
+            self._run.stats.add(bytes=size)
+            self._run.emit(TransferProgress(self._path, size))
+        return data
+
+    def digests(self) -> dict[str, str]:
+        return self.hexdigests() if self.types else {}
+
+
+def _dry(action: str, path: str, size: int) -> None:
+    notice(log, "%s: Skipped %s as --dry-run is set (size %s)", path, action, _size_text(size),
+           extra={"skipped": action, "size": size, "object": path})
+
+
+def _size_text(size: int) -> str:
+    """rclone's fs.SizeSuffix rendering (``3``, ``1.500Ki``, ``-1`` for unknown)."""
+    if size < 0:
+        return "-1"
+    if size < 1024:
+        return str(size)
+    value = float(size)
+    for unit in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"):
+        value /= 1024
+        if value < 1024:
+            return f"{value:.3f}{unit}"
+    return f"{value:.3f}Ei"
+
+
+class Executor:
+    """Performs actions between one source and one destination (and an optional backup)."""
+
+    def __init__(self, run: Run, src: Backend, dst: Backend, ctx: Context, *,
+                 backup: Backend | None = None, low_level_retries: int = 10,
+                 max_delete: int = -1, max_delete_size: int = -1) -> None:
+        self.run = run
+        self.src = src
+        self.dst = dst
+        self.ctx = ctx
+        self.opts = ctx.opts
+        self.backup = backup
+        self.retries = low_level_retries
+        self.max_delete = max_delete
+        self.max_delete_size = max_delete_size
+        self._delete_lock = threading.Lock()
+        self._deleted = 0
+        self._deleted_size = 0
+        self._filled_lock = threading.Lock()
+        #: directories (and their ancestors) that received a file this run
+        self.filled: set[str] = set()
+        same = dst.same_remote(src)
+        self._server_copy = same and dst.has("copy")
+        self._server_move = same and dst.has("move")
+        ht = ctx.hash_type
+        self._verify_type = ht if ht is not None and not self.opts.ignore_checksum else None
+
+    # -- dispatch ------------------------------------------------------------------------------
+    def dispatch(self, action: Action) -> None:
+        """Run ``action`` now (cheap) or hand it to the right pool."""
+        kind = action.kind
+        for message in action.notices:
+            self.run.notice_once(message)
+        if kind == "skip":
+            if action.src is not None and action.dst is not None:
+                log.debug("%s: %s", action.path, action.reason.capitalize(),
+                          extra={"object": action.path})
+            if action.then_delete_src:
+                self.run.checkers.submit(self.delete_src, action)
+        elif kind in ("copy", "move"):
+            if action.dst is None:
+                problem = name_problem(action.path, self.dst.features)
+                if problem is not None:
+                    self.run.count_error(problem, action.path)
+                    return
+            self.run.transfers.submit(self.transfer, action)
+        elif kind in ("update_modtime", "hash"):
+            self.run.checkers.submit(self.check_action, action)
+        elif kind in ("delete", "backup"):
+            self.run.checkers.submit(self.delete, action)
+        elif kind == "error":
+            err = action.error or CloudsyncError(action.reason, path=action.path)
+            if action.reason and action.reason != getattr(err, "message", str(err)):
+                # e.g. "Timestamp mismatch between immutable objects" before the error itself
+                log.error("%s: %s", action.path, action.reason, extra={"object": action.path})
+            self.run.count_error(err, action.path)
+        elif kind == "delete_src":
+            self.run.checkers.submit(self.delete_src, action)
+        else:  # mkdir / rmdir are run by the caller at the end of the run
+            raise ValueError(f"cannot dispatch {action}")
+
+    # -- checker work --------------------------------------------------------------------------
+    def check_action(self, action: Action) -> None:
+        if self.run.stop.is_set():
+            return
+        if action.kind == "hash":
+            action = self._rehash(action)
+            if action.kind not in ("update_modtime",):
+                self.dispatch(action)
+                return
+        self.update_modtime(action)
+
+    def _rehash(self, action: Action) -> Action:
+        ht = self.ctx.hash_type
+        assert ht is not None and action.src is not None and action.dst is not None
+        src, dst = action.src, action.dst
+        if ht not in src.hashes:
+            h = call_with_retries(lambda: self.src.hash(src.path, ht), self.retries)
+            src = dataclasses.replace(src, hashes={**src.hashes, ht: h})
+        if ht not in dst.hashes:
+            h = call_with_retries(lambda: self.dst.hash(dst.path, ht), self.retries)
+            dst = dataclasses.replace(dst, hashes={**dst.hashes, ht: h})
+        decided = decide_file(src, dst, self.ctx, hashed=True)
+        # keep the mode-specific flags the planner put on the original action
+        if decided.kind == "copy":
+            decided.kind = "move" if action.kind == "move" or action.then_delete_src else "copy"
+            decided.backup = self.backup is not None
+        elif decided.kind in ("skip", "update_modtime"):
+            decided.then_delete_src = action.then_delete_src
+        return decided
+
+    def update_modtime(self, action: Action) -> None:
+        src, dst = action.src, action.dst
+        assert src is not None and dst is not None and src.mtime_ns is not None
+        if self.run.dry_run:
+            _dry("update modification time", dst.path, dst.size)
+        else:
+            try:
+                call_with_retries(lambda: self.dst.set_modtime(dst.path, src.mtime_ns or 0), self.retries)
+                log.info("%s: Updated modification time in destination", dst.path,
+                         extra={"object": dst.path})
+            except CantSetModTimeWithoutDelete:
+                self.run.notice_once(FORCED_UPLOAD_NOTICE)
+                if self.backup is None:
+                    call_with_retries(lambda: self.dst.delete(dst.path), self.retries)
+                kind: Kind = "move" if action.then_delete_src else "copy"
+                self.run.transfers.submit(self.transfer, Action(kind, action.path, src, None,
+                                                                reason="re-upload to set modtime"))
+                return
+            except CantSetModTime:
+                self.run.notice_once(FORCED_UPLOAD_NOTICE)
+                kind2: Kind = "move" if action.then_delete_src else "copy"
+                self.run.transfers.submit(self.transfer, Action(
+                    kind2, action.path, src, dst, reason="re-upload to set modtime",
+                    backup=self.backup is not None))
+                return
+            except Exception as err:  # counted, but the files are still considered equal
+                self.run.count_error(err, dst.path)
+        if action.then_delete_src:
+            self.delete_src(action)
+
+    # -- transfers -----------------------------------------------------------------------------
+    def transfer(self, action: Action) -> None:
+        if self.run.stop.is_set():
+            return
+        src = action.src
+        assert src is not None
+        move = action.kind == "move"
+        dst_path = action.dst.path if action.dst is not None else action.path
+        replacing = action.dst is not None
+        stats = self.run.stats
+        stats.add(total_transfers=1, total_bytes=max(src.size, 0))
+        if self.run.dry_run:
+            _dry("move" if move else "copy", src.path, src.size)
+            stats.add(transfers=1)
+            return
+        self.run.emit(TransferStarted(src.path, src.size))
+        try:
+            if action.backup and action.dst is not None:
+                self._backup(action.dst)
+                replacing = False
+            new = self._transfer(src, dst_path, move=move, replacing=replacing)
+        except BaseException as err:
+            self.run.emit(TransferDone(src.path, False, str(err)))
+            raise
+        self.run.emit(TransferDone(src.path, True))
+        stats.add(transfers=1)
+        self._mark_filled(new.path if new is not None else dst_path)
+
+    def _transfer(self, src: Entry, dst_path: str, *, move: bool, replacing: bool) -> Entry | None:
+        stats = self.run.stats
+        size = max(src.size, 0)
+        if move and self._server_move:
+            try:
+                new = call_with_retries(lambda: self.dst.move(self.src, src.path, dst_path), self.retries)
+            except (CantMove, Unsupported):
+                pass
+            else:
+                stats.add(server_side_moves=1, server_side_move_bytes=size)
+                self._log_done("Moved (server-side)", src, dst_path)
+                return new
+        if self._server_copy:
+            try:
+                new = call_with_retries(lambda: self.dst.copy(self.src, src.path, dst_path), self.retries)
+            except (CantCopy, Unsupported):
+                pass
+            else:
+                stats.add(server_side_copies=1, server_side_copy_bytes=size)
+                self._log_done("Copied (server-side copy)", src, dst_path)
+                if move:
+                    self._delete_source(src)
+                return new
+        new = self._stream(src, dst_path)
+        self._log_done("Copied (replaced existing)" if replacing else "Copied (new)", src, dst_path)
+        if move:
+            self._delete_source(src)
+        return new
+
+    def _log_done(self, message: str, src: Entry, dst_path: str) -> None:
+        if dst_path != src.path:
+            log.info("%s: %s to: %s", src.path, message, dst_path,
+                     extra={"object": src.path, "size": src.size})
+        else:
+            log.info("%s: %s", src.path, message, extra={"object": src.path, "size": src.size})
+
+    def _stream(self, src: Entry, dst_path: str) -> Entry:
+        """Copy the bytes of ``src`` to ``dst_path`` and verify the result."""
+        vt = self._verify_type
+        # Hash while reading only when the source did not already tell us and we can compute it.
+        hash_types: tuple[str, ...] = ()
+        if vt is not None and not src.hashes.get(vt) and vt in SUPPORTED:
+            hash_types = (vt,)
+        info = PutInfo(size=src.size, mtime_ns=src.mtime_ns, hashes=dict(src.hashes),
+                       mime_type=src.mime_type)
+        tries = max(1, self.retries)
+        attempt = 1
+        while True:
+            stream = call_with_retries(lambda: self.src.get(src.path), self.retries)
+            reader = _Source(stream, src.path, self.run, hash_types)
+            try:
+                new = self.dst.put(dst_path, reader, info)
+                break
+            except TransientError as err:
+                # A put consumed its stream: never retry it with the same one, re-open instead.
+                if attempt >= tries or self.run.stop.is_set():
+                    raise
+                self.run.stats.add(bytes=-reader.bytes_read)
+                delay = backoff_delay(attempt, err)
+                log.debug("%s: low level retry %d/%d (%s)", src.path, attempt, tries, err)
+                self.run.stop.wait(delay)
+                attempt += 1
+            finally:
+                reader.close()
+        self._verify(src, new, reader.digests())
+        return new
+
+    def _verify(self, src: Entry, new: Entry, digests: dict[str, str]) -> None:
+        problem = None
+        if not self.opts.ignore_size and src.size >= 0 and new.size >= 0 and src.size != new.size:
+            problem = f"corrupted on transfer: sizes differ src({src.size}) vs dst({new.size})"
+        elif self._verify_type is not None:
+            vt = self._verify_type
+            a = src.hashes.get(vt) or digests.get(vt, "")
+            b = new.hashes.get(vt, "")
+            if a and b and a.lower() != b.lower():
+                problem = f"corrupted on transfer: {vt} hashes differ src({a}) vs dst({b})"
+        if problem is None:
+            return
+        try:
+            self.dst.delete(new.path)
+        except Exception as err:
+            log.error("%s: failed to remove corrupted object: %s", new.path, err,
+                      extra={"object": new.path})
+        raise CorruptedTransfer(problem, path=src.path)
+
+    def _mark_filled(self, path: str) -> None:
+        parent = parent_of(path)
+        with self._filled_lock:
+            while parent and parent not in self.filled:
+                self.filled.add(parent)
+                parent = parent_of(parent)
+
+    # -- deletes -------------------------------------------------------------------------------
+    def _reserve_delete(self, size: int) -> None:
+        with self._delete_lock:
+            if self.max_delete >= 0 and self._deleted >= self.max_delete:
+                raise FatalError("--max-delete threshold reached")
+            if self.max_delete_size >= 0 and self._deleted_size + max(size, 0) > self.max_delete_size:
+                raise FatalError("--max-delete-size threshold reached")
+            self._deleted += 1
+            self._deleted_size += max(size, 0)
+
+    def delete(self, action: Action) -> None:
+        """Delete (or back up) a destination-only file."""
+        if self.run.stop.is_set():
+            return
+        dst = action.dst
+        assert dst is not None
+        stats = self.run.stats
+        stats.add(total_checks=1)
+        try:
+            self._reserve_delete(dst.size)
+        except FatalError as err:
+            self.run.count_error(err, dst.path)
+            return
+        if self.run.dry_run:
+            _dry("move into backup dir" if action.kind == "backup" else "delete", dst.path, dst.size)
+        elif action.kind == "backup":
+            self._backup(dst)
+        else:
+            try:
+                call_with_retries(lambda: self.dst.delete(dst.path), self.retries)
+            except ObjectNotFound:
+                log.debug("%s: already deleted", dst.path, extra={"object": dst.path})
+            else:
+                log.info("%s: Deleted", dst.path, extra={"object": dst.path})
+        stats.add(deletes=1, checks=1, deleted_bytes=max(dst.size, 0))
+
+    def delete_src(self, action: Action) -> None:
+        """move: remove a source file found equal on the destination."""
+        if self.run.stop.is_set():
+            return
+        src = action.src
+        assert src is not None
+        self.run.stats.add(total_checks=1)
+        if self.run.dry_run:
+            _dry("delete", src.path, src.size)
+        else:
+            self._delete_source(src)
+        self.run.stats.add(checks=1)
+
+    def _delete_source(self, src: Entry) -> None:
+        try:
+            call_with_retries(lambda: self.src.delete(src.path), self.retries)
+        except ObjectNotFound:
+            return
+        log.info("%s: Deleted", src.path, extra={"object": src.path})
+
+    def _backup(self, dst: Entry) -> None:
+        """Move ``dst`` into the backup location (keeping its relative path, plus suffix)."""
+        backup = self.backup
+        assert backup is not None
+        target = backup_name(dst.path, self.opts.suffix, self.opts.suffix_keep_extension)
+        if backup.same_remote(self.dst) and backup.has("move"):
+            try:
+                call_with_retries(lambda: backup.move(self.dst, dst.path, target), self.retries)
+            except (CantMove, Unsupported):
+                pass
+            else:
+                self.run.stats.add(renames=1)
+                log.info("%s: Moved into backup dir", dst.path, extra={"object": dst.path})
+                return
+        if backup.same_remote(self.dst) and backup.has("copy"):
+            try:
+                call_with_retries(lambda: backup.copy(self.dst, dst.path, target), self.retries)
+            except (CantCopy, Unsupported):
+                pass
+            else:
+                call_with_retries(lambda: self.dst.delete(dst.path), self.retries)
+                log.info("%s: Moved into backup dir", dst.path, extra={"object": dst.path})
+                return
+        stream = call_with_retries(lambda: self.dst.get(dst.path), self.retries)
+        try:
+            backup.put(target, stream, PutInfo(size=dst.size, mtime_ns=dst.mtime_ns,
+                                               hashes=dict(dst.hashes)))
+        finally:
+            stream.close()
+        call_with_retries(lambda: self.dst.delete(dst.path), self.retries)
+        log.info("%s: Moved into backup dir", dst.path, extra={"object": dst.path})
+
+    # -- directories ---------------------------------------------------------------------------
+    def mkdir(self, path: str) -> None:
+        if self.run.dry_run:
+            _dry("make directory", path, -1)
+            return
+        log.info("%s: Making directory", path, extra={"object": path})
+        try:
+            call_with_retries(lambda: self.dst.mkdir(path), self.retries)
+        except Exception as err:
+            self.run.count_error(err, path)
+
+    def rmdir(self, path: str, backend: Backend | None = None) -> bool:
+        """Remove an empty directory; failures are expected (not empty) and only logged."""
+        target = backend if backend is not None else self.dst
+        if self.run.dry_run:
+            _dry("remove directory", path, -1)
+            self.run.stats.add(deleted_dirs=1)
+            return True
+        try:
+            call_with_retries(lambda: target.rmdir(path), self.retries)
+        except Exception as err:
+            log.debug("%s: failed to remove directory: %s", path, err, extra={"object": path})
+            return False
+        log.info("%s: Removing directory", path, extra={"object": path})
+        self.run.stats.add(deleted_dirs=1)
+        return True
+
+
+def backup_name(path: str, suffix: str, keep_extension: bool) -> str:
+    """``three.txt`` + ``.bak`` → ``three.txt.bak``; with keep_extension → ``three.bak.txt``."""
+    if not suffix:
+        return path
+    if keep_extension:
+        parent, _, name = path.rpartition("/")
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem:
+            return join_path(parent, f"{stem}{suffix}.{ext}")
+    return path + suffix

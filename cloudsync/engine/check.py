@@ -1,0 +1,266 @@
+"""check: compare two trees without changing anything (rclone-semantics.md §B.4)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import threading
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING
+
+from ..errors import CloudsyncError, DirNotFound
+from ..log import notice
+from ..types import Entry
+from .act import Run
+from .march import Pair, Side, make_key, march, report_duplicate
+from .options import CheckOptions
+from .plan import common_hash
+from .result import RunResult
+from .retry import call_with_retries
+
+if TYPE_CHECKING:
+    from ..backend import Backend
+
+__all__ = ["run_check"]
+
+log = logging.getLogger("cloudsync.engine.check")
+
+CHUNK = 1 << 20
+
+
+class _Reports:
+    """The ``--combined`` / per-category report files, written as results arrive."""
+
+    def __init__(self, opts: CheckOptions) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, IO[str]] = {}
+        for name in ("combined", "missing_on_src", "missing_on_dst", "match", "differ", "error"):
+            target = getattr(opts, name)
+            if target:
+                self._files[name] = open(target, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, sigil: str, category: str, path: str) -> None:
+        if not self._files:
+            return
+        with self._lock:
+            combined = self._files.get("combined")
+            if combined is not None:
+                combined.write(f"{sigil} {path}\n")
+            f = self._files.get(category)
+            if f is not None:
+                f.write(f"{path}\n")
+
+    def close(self) -> None:
+        for f in self._files.values():
+            with contextlib.suppress(OSError):
+                f.close()
+
+
+class _Counters:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.differences = 0
+        self.src_missing = 0
+        self.dst_missing = 0
+        self.matches = 0
+        self.no_hash = 0
+        self.errors = 0
+
+    def add(self, **kw: int) -> None:
+        with self.lock:
+            for k, v in kw.items():
+                setattr(self, k, getattr(self, k) + v)
+
+
+def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
+              src_file: str | None = None) -> RunResult:
+    from ..filters import Filter
+
+    filt = Filter.from_options(opts.filters)
+    run = Run(checkers=opts.checkers, transfers=1)
+    reports = _Reports(opts)
+    counts = _Counters()
+    hash_type = None if opts.size_only or opts.download else common_hash(src.features, dst.features)
+    retries = opts.low_level_retries
+    src_root_missing = False
+
+    def failed(path: str, err: BaseException) -> None:
+        counts.add(errors=1)
+        run.count_error(err, path)
+        reports.write("!", "error", path)
+
+    def compare(s: Entry, d: Entry) -> None:
+        path = s.path
+        try:
+            if s.size >= 0 and d.size >= 0 and s.size != d.size:
+                _differ(path, "sizes differ")
+                return
+            if opts.size_only:
+                _match(path, "OK")
+                return
+            if opts.download:
+                if _contents_equal(src, s.path, dst, d.path, retries):
+                    _match(path, "OK")
+                else:
+                    _differ(path, "contents differ")
+                return
+            if hash_type is None:
+                counts.add(no_hash=1)
+                _match(path, "OK - could not check hash")
+                return
+            a = s.hashes.get(hash_type)
+            if a is None:
+                a = call_with_retries(lambda: src.hash(s.path, hash_type), retries)
+            b = d.hashes.get(hash_type)
+            if b is None:
+                b = call_with_retries(lambda: dst.hash(d.path, hash_type), retries)
+            if not a or not b:
+                counts.add(no_hash=1)
+                _match(path, "OK - could not check hash")
+            elif a.lower() != b.lower():
+                _differ(path, f"{hash_type} differ")
+            else:
+                _match(path, "OK")
+        except Exception as err:
+            failed(path, err)
+
+    def _differ(path: str, why: str) -> None:
+        counts.add(differences=1)
+        log.error("%s: %s", path, why, extra={"object": path})
+        reports.write("*", "differ", path)
+
+    def _match(path: str, why: str) -> None:
+        counts.add(matches=1)
+        log.debug("%s: %s", path, why, extra={"object": path})
+        reports.write("=", "match", path)
+
+    def on_error(err: BaseException, path: str) -> None:
+        nonlocal src_root_missing
+        if path == "" and isinstance(err, DirNotFound):
+            src_root_missing = True
+        counts.add(errors=1)
+        run.count_error(err, path or None)
+
+    try:
+        pairs: Iterable[_PairLike | Pair]
+        if src_file is not None:
+            pairs = _single(src, dst, src_file, retries, on_error)
+        else:
+            key = make_key(fold_case=dst.features.case_insensitive or opts.ignore_case_sync)
+
+            def count_listed(n: int) -> None:
+                run.stats.add(listed=n)
+
+            s_side = Side(src, filt, low_level_retries=retries, count_listed=count_listed)
+            d_side = Side(dst, filt, low_level_retries=retries, count_listed=count_listed)
+            pairs = march(s_side, d_side, key=key, on_error=on_error, checkers=opts.checkers,
+                          max_depth=filt.max_depth, descend_dst_only=not opts.one_way,
+                          on_src_duplicate=report_duplicate("source", False, on_error),
+                          on_dst_duplicate=report_duplicate("destination", False, on_error))
+        for pair in pairs:
+            s, d = pair.src, pair.dst
+            if pair.is_dir:
+                continue  # empty directories are ignored
+            if d is None:
+                assert s is not None
+                counts.add(differences=1, dst_missing=1)
+                log.error("%s: file not in %s", s.path, dst, extra={"object": s.path})
+                reports.write("+", "missing_on_dst", s.path)
+            elif s is None:
+                if opts.one_way:
+                    continue
+                counts.add(differences=1, src_missing=1)
+                log.error("%s: file not in %s", d.path, src, extra={"object": d.path})
+                reports.write("-", "missing_on_src", d.path)
+            else:
+                run.stats.add(checks=1, total_checks=1)
+                if opts.download or (hash_type is not None
+                                     and (hash_type not in s.hashes or hash_type not in d.hashes)
+                                     and s.size == d.size):
+                    run.checkers.submit(compare, s, d)
+                else:
+                    compare(s, d)
+        run.join()
+    finally:
+        run.close()
+        reports.close()
+
+    if counts.src_missing:
+        notice(log, "%s: %d files missing", src, counts.src_missing, extra={"object": str(src)})
+    if counts.dst_missing:
+        notice(log, "%s: %d files missing", dst, counts.dst_missing, extra={"object": str(dst)})
+    notice(log, "%s: %d differences found", dst, counts.differences, extra={"object": str(dst)})
+    if counts.errors:
+        notice(log, "%s: %d errors while checking", dst, counts.errors, extra={"object": str(dst)})
+    if counts.no_hash:
+        notice(log, "%s: %d hashes could not be checked", dst, counts.no_hash,
+               extra={"object": str(dst)})
+    if counts.matches:
+        notice(log, "%s: %d matching files", dst, counts.matches, extra={"object": str(dst)})
+
+    result = run.result(differences=counts.differences, matches=counts.matches)
+    if src_root_missing:
+        result.final_error = next((e for e in run.errors if isinstance(e, DirNotFound)), None)
+    elif counts.differences:
+        result.final_error = CloudsyncError(f"{counts.differences} differences found")
+    return result
+
+
+def _single(src: Backend, dst: Backend, name: str, retries: int,
+            on_error: object) -> list[_PairLike]:
+    from ..errors import NotFound
+
+    assert callable(on_error)
+    try:
+        s = call_with_retries(lambda: src.stat(name), retries)
+    except Exception as err:
+        on_error(err, name)
+        return []
+    try:
+        d: Entry | None = call_with_retries(lambda: dst.stat(name), retries)
+    except NotFound:
+        d = None
+    return [_PairLike(s, d)]
+
+
+@dataclasses.dataclass
+class _PairLike:
+    src: Entry | None
+    dst: Entry | None
+
+    @property
+    def is_dir(self) -> bool:
+        e = self.src or self.dst
+        return bool(e and e.is_dir)
+
+
+def _contents_equal(src: Backend, src_path: str, dst: Backend, dst_path: str, retries: int) -> bool:
+    """``check --download``: read both files and compare byte for byte, in chunks."""
+    a = call_with_retries(lambda: src.get(src_path), retries)
+    try:
+        b = call_with_retries(lambda: dst.get(dst_path), retries)
+        try:
+            while True:
+                x = _read_full(a, CHUNK)
+                y = _read_full(b, CHUNK)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+        finally:
+            b.close()
+    finally:
+        a.close()
+
+
+def _read_full(stream: IO[bytes], n: int) -> bytes:
+    parts: list[bytes] = []
+    left = n
+    while left > 0:
+        data = stream.read(left)
+        if not data:
+            break
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)

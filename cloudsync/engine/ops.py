@@ -1,0 +1,331 @@
+"""Single-object and housekeeping operations: walk, copyto/moveto, delete, purge, rmdirs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from ..errors import (
+    CantPurge,
+    CloudsyncError,
+    DirNotFound,
+    IsFileError,
+    NotFound,
+    Unsupported,
+)
+from ..events import Reporter
+from ..types import Entry
+from .act import Executor, Run, _dry
+from .options import SyncOptions
+from .plan import Action, Context, decide_file
+from .result import RunResult
+from .retry import call_with_retries
+
+if TYPE_CHECKING:
+    from ..backend import Backend
+    from ..filters import Filter
+
+__all__ = ["copy_to", "delete_files", "purge_dir", "remove_empty_dirs", "walk_tree"]
+
+log = logging.getLogger("cloudsync.engine")
+
+
+def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
+              max_depth: int = -1, recursive: bool = True, files_only: bool = False,
+              dirs_only: bool = False, low_level_retries: int = 10) -> Iterator[Entry]:
+    """Entries below ``path``, breadth first, sorted by name within each directory.
+
+    ``filter`` paths are relative to ``path``; yielded paths are relative to the backend root.
+    ``recursive=False`` is ``max_depth=1``.  A missing ``path`` raises DirNotFound.
+    """
+    filt = filter
+    if not recursive:
+        max_depth = 1
+    if filt is not None and max_depth < 0 and filt.max_depth >= 0:
+        max_depth = filt.max_depth
+    prefix = path.strip("/")
+    cut = len(prefix) + 1 if prefix else 0
+
+    tree: dict[str, list[Entry]] | None = None
+    if backend.has("list_recursive") and max_depth != 1:
+        def fetch() -> dict[str, list[Entry]]:
+            t: dict[str, list[Entry]] = {prefix: []}
+            for e in backend.list_recursive(prefix):
+                if e.path == prefix:
+                    continue
+                t.setdefault(e.parent, []).append(e)
+                if e.is_dir:
+                    t.setdefault(e.path, [])
+            return t
+
+        tree = call_with_retries(fetch, low_level_retries)
+
+    def list_dir(d: str) -> list[Entry]:
+        if tree is not None:
+            return tree.get(d, [])
+        return call_with_retries(lambda: list(backend.list(d)), low_level_retries)
+
+    queue: list[tuple[str, int]] = [(prefix, 0)]
+    while queue:
+        next_queue: list[tuple[str, int]] = []
+        for d, depth in queue:
+            entries = sorted(list_dir(d), key=lambda e: e.name)
+            if filt is not None and filt.exclude_if_present and any(
+                    not e.is_dir and e.name in filt.exclude_if_present for e in entries):
+                continue
+            for e in entries:
+                rel = e.path[cut:]
+                if e.is_dir:
+                    if filt is not None and not filt.include_dir(rel):
+                        continue
+                    if not files_only:
+                        yield e
+                    if max_depth < 0 or depth + 1 < max_depth:
+                        next_queue.append((e.path, depth + 1))
+                else:
+                    if filt is not None and not filt.include_file(rel, e.size, e.mtime_ns):
+                        continue
+                    if not dirs_only:
+                        yield e
+        queue = next_queue
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def copy_to(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncOptions, *,
+            move: bool, reporter: Reporter | None = None) -> RunResult:
+    """copyto / moveto: one file to a new name (rclone's CopyFile / MoveFile)."""
+    run = Run(checkers=1, transfers=1, dry_run=opts.dry_run, reporter=reporter)
+    try:
+        _copy_to(run, src, src_path, dst, dst_path, opts, move)
+        run.join()
+    finally:
+        run.close()
+    res = run.result(nothing_transferred=run.stats.transfers == 0)
+    return res
+
+
+def _copy_to(run: Run, src: Backend, src_path: str, dst: Backend, dst_path: str,
+             opts: SyncOptions, move: bool) -> None:
+    retries = opts.low_level_retries
+    same_object = (dst.same_remote(src) and dst.root == src.root and src_path == dst_path)
+    if move and same_object:
+        return  # moveto onto itself is a no-op
+    try:
+        s = call_with_retries(lambda: src.stat(src_path), retries)
+    except NotFound:
+        # rclone treats a missing SRC as a directory: "directory not found" (exit 3)
+        run.count_error(DirNotFound(path=src_path), src_path)
+        return
+    except Exception as err:
+        run.count_error(err, src_path)
+        return
+    if s.is_dir:
+        run.count_error(IsFileError("is a directory, use copy/move for directories",
+                                    path=src_path), src_path)
+        return
+    try:
+        d: Entry | None = call_with_retries(lambda: dst.stat(dst_path), retries)
+    except NotFound:
+        d = None
+    except Exception as err:
+        run.count_error(err, dst_path)
+        return
+    if d is not None and d.is_dir:
+        run.count_error(CloudsyncError("can't overwrite a directory with a file", path=dst_path),
+                        dst_path)
+        return
+    ctx = Context.build(opts, src.features, dst.features, dst.capabilities())
+    backup = dst if opts.suffix else None
+    ex = Executor(run, src, dst, ctx, backup=backup, low_level_retries=retries)
+    if same_object:
+        return  # copyto onto itself: "same object", nothing to do
+    # Decide on an entry renamed to the destination path so actions carry the new name.
+    from dataclasses import replace
+
+    s_named = replace(s, path=dst_path)
+    action = decide_file(s_named, d, ctx)
+    if action.kind == "copy" and move:
+        action.kind = "move"
+    if action.kind in ("copy", "move"):
+        # The transfer reads ``src_path`` but writes ``dst_path``.
+        _transfer_renamed(run, ex, s, d, dst_path, move=move, backup=backup is not None and d is not None)
+        return
+    if action.kind == "hash":
+        action = ex._rehash(action)
+        if action.kind in ("copy", "move"):
+            _transfer_renamed(run, ex, s, d, dst_path, move=move,
+                              backup=backup is not None and d is not None)
+            return
+    if action.kind == "update_modtime":
+        ex.update_modtime(Action("update_modtime", dst_path, s, d))
+    elif action.kind == "error":
+        ex.dispatch(action)
+        return
+    if move:
+        # equal: just remove the source
+        if run.dry_run:
+            _dry("delete", s.path, s.size)
+        else:
+            try:
+                call_with_retries(lambda: src.delete(s.path), retries)
+                log.info("%s: Deleted", s.path, extra={"object": s.path})
+            except Exception as err:
+                run.count_error(err, s.path)
+
+
+def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_path: str, *,
+                      move: bool, backup: bool) -> None:
+    run.stats.add(total_transfers=1, total_bytes=max(s.size, 0))
+    if run.dry_run:
+        from .act import _dry as dry
+
+        dry("move" if move else "copy", s.path, s.size)
+        run.stats.add(transfers=1)
+        return
+    try:
+        if backup and d is not None:
+            ex._backup(d)
+        ex._transfer(s, dst_path, move=move, replacing=d is not None and not backup)
+    except Exception as err:
+        run.count_error(err, s.path)
+        return
+    run.stats.add(transfers=1)
+    if move and ex._server_move:
+        run.stats.add(renames=1)
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def delete_files(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool = False) -> RunResult:
+    """``delete``: remove every file below ``path`` the filters include (dirs kept unless rmdirs)."""
+    from ..filters import Filter
+
+    filt = Filter.from_options(opts.filters)
+    run = Run(checkers=opts.checkers, transfers=1, dry_run=opts.dry_run)
+    ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
+    ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries,
+                  max_delete=opts.max_delete, max_delete_size=opts.max_delete_size)
+    try:
+        try:
+            for e in walk_tree(backend, path, filter=filt, files_only=True,
+                               low_level_retries=opts.low_level_retries):
+                if run.stop.is_set():
+                    break
+                ex.dispatch(Action("delete", e.path, None, e))
+        except Exception as err:
+            run.count_error(err, path or None)
+        run.join()
+        if rmdirs and not run.stop.is_set():
+            _remove_empty(run, ex, backend, path, filt, leave_root=True,
+                          retries=opts.low_level_retries)
+    finally:
+        run.close()
+    return run.result()
+
+
+def purge_dir(backend: Backend, path: str, opts: SyncOptions) -> RunResult:
+    """``purge``: delete ``path`` and everything in it, ignoring filters."""
+    run = Run(checkers=opts.checkers, transfers=1, dry_run=opts.dry_run)
+    ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
+    ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries)
+    retries = opts.low_level_retries
+    try:
+        if opts.dry_run:
+            _dry("purge directory", path or str(backend), -1)
+            return run.result()
+        if backend.has("purge"):
+            try:
+                call_with_retries(lambda: backend.purge(path), retries)
+                log.info("%s: Purged directory", path or str(backend),
+                         extra={"object": path or str(backend)})
+                return run.result()
+            except (CantPurge, Unsupported):
+                pass
+            except DirNotFound as err:
+                # rclone 1.75 exits 1 (not 3) for purging a missing directory
+                run.count_error(CloudsyncError(err.message, path=path or None), path or None)
+                return run.result()
+            except Exception as err:
+                run.count_error(err, path or None)
+                return run.result()
+        try:
+            for e in walk_tree(backend, path, files_only=True, low_level_retries=retries):
+                ex.dispatch(Action("delete", e.path, None, e))
+        except DirNotFound as err:
+            run.count_error(CloudsyncError(err.message, path=path or None), path or None)
+            return run.result()
+        except Exception as err:
+            run.count_error(err, path or None)
+        run.join()
+        if not run.had_errors:
+            _remove_empty(run, ex, backend, path, None, leave_root=False, retries=retries)
+    finally:
+        run.close()
+    return run.result()
+
+
+def remove_empty_dirs(backend: Backend, path: str, opts: SyncOptions, *,
+                      leave_root: bool = False) -> RunResult:
+    """``rmdirs``: remove every empty directory below ``path`` (deepest first)."""
+    from ..filters import Filter
+
+    filt = Filter.from_options(opts.filters)
+    run = Run(checkers=1, transfers=1, dry_run=opts.dry_run)
+    ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
+    ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries)
+    try:
+        _remove_empty(run, ex, backend, path, filt, leave_root=leave_root,
+                      retries=opts.low_level_retries)
+    finally:
+        run.close()
+    return run.result()
+
+
+def _remove_empty(run: Run, ex: Executor, backend: Backend, path: str, filt: Filter | None, *,
+                  leave_root: bool, retries: int) -> None:
+    prefix = path.strip("/")
+    cut = len(prefix) + 1 if prefix else 0
+    dirs: list[str] = []
+    nonempty: set[str] = set()
+    try:
+        # Unfiltered listing: an excluded file still keeps its directory alive.
+        for e in walk_tree(backend, prefix, low_level_retries=retries):
+            if e.is_dir:
+                rel = e.path[cut:]
+                if filt is None or filt.include_dir(rel):
+                    dirs.append(e.path)
+                else:
+                    nonempty.add(e.path)
+            else:
+                nonempty.add(e.path)
+    except Exception as err:
+        run.count_error(err, path or None)
+        return
+    # Anything non-empty makes all its ancestors non-empty.
+    alive: set[str] = set()
+    for p in nonempty:
+        parent = p.rsplit("/", 1)[0] if "/" in p else ""
+        while parent and parent not in alive:
+            alive.add(parent)
+            parent = parent.rsplit("/", 1)[0] if "/" in parent else ""
+    all_removed = True
+    for d in sorted(dirs, key=lambda p: (-p.count("/"), p)):
+        if d in alive:
+            all_removed = False
+            continue
+        if ex.rmdir(d, backend):
+            continue
+        all_removed = False
+        # could not remove: its parents are not empty either
+        parent = d
+        while "/" in parent:
+            parent = parent.rsplit("/", 1)[0]
+            alive.add(parent)
+    if (not leave_root and all_removed and not nonempty
+            and not ex.rmdir(prefix, backend) and not run.dry_run):
+        run.count_error(CloudsyncError("failed to remove directory", path=prefix or None),
+                        prefix or None)

@@ -1,0 +1,313 @@
+"""Plan: pure decisions from paired entries to actions (rclone-semantics.md §B.1).
+
+Nothing here does I/O.  :func:`decide_file` turns one (src, dst) pair into one
+:class:`Action`; when the decision needs hashes the listing did not provide it returns a
+``hash`` action, and the executor calls :func:`decide_file` again with the fetched hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..backend import Features
+from ..errors import CloudsyncError, NoRetryError
+from ..types import HASH_ORDER, MODTIME_UNSUPPORTED, Entry
+from .options import SyncOptions
+
+__all__ = ["Action", "Context", "common_hash", "decide_file", "modify_window"]
+
+SECOND = 1_000_000_000
+
+Kind = Literal[
+    "copy", "move", "update_modtime", "skip", "hash", "error", "delete", "backup", "delete_src",
+    "mkdir", "rmdir",
+]
+
+
+@dataclass(slots=True)
+class Action:
+    """One thing to do, with a readable ``str`` for plan tests and debugging.
+
+    ``copy(a.txt)``, ``update_modtime(b.txt)``, ``delete(c.txt)``, ``skip(d.txt: reason)``,
+    ``mkdir(e/)``, ``rmdir(f/)``, ``backup(g.txt)``, ``error(h.txt: message)``.
+    ``backup`` on a copy means "move the existing destination into the backup first";
+    ``then_delete_src`` on an update/skip means "then delete the source" (move).
+    """
+
+    kind: Kind
+    path: str
+    src: Entry | None = None
+    dst: Entry | None = None
+    reason: str = ""
+    error: BaseException | None = None
+    backup: bool = False
+    then_delete_src: bool = False
+    notices: tuple[str, ...] = field(default=())
+
+    def __str__(self) -> str:
+        name = self.path + ("/" if self.kind in ("mkdir", "rmdir") else "")
+        if self.kind in ("skip", "error") and self.reason:
+            text = f"{self.kind}({name}: {self.reason})"
+        else:
+            text = f"{self.kind}({name})"
+        if self.backup:
+            text += "+backup"
+        if self.then_delete_src:
+            text += "+delete_src"
+        return text
+
+
+def modify_window(opts_window_ns: int, src: Features, dst: Features) -> int:
+    """``max(--modify-window, src precision, dst precision)``; the sentinel if either lacks mtimes."""
+    if not src.modtime_supported or not dst.modtime_supported:
+        return MODTIME_UNSUPPORTED
+    return max(opts_window_ns, src.precision_ns, dst.precision_ns)
+
+
+def common_hash(src: Features, dst: Features) -> str | None:
+    """The first hash type (in rclone's registration order) both sides support."""
+    shared = src.hashes & dst.hashes
+    for name in HASH_ORDER:
+        if name in shared:
+            return name
+    return min(shared) if shared else None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a decision depends on besides the two entries."""
+
+    opts: SyncOptions
+    src_features: Features
+    dst_features: Features
+    #: optional capabilities of the destination (``set_modtime`` matters here)
+    dst_caps: frozenset[str] = frozenset({"set_modtime"})
+    window: int = 1
+    hash_type: str | None = None
+
+    @classmethod
+    def build(cls, opts: SyncOptions, src: Features, dst: Features,
+              dst_caps: frozenset[str] = frozenset({"set_modtime"})) -> Context:
+        return cls(opts, src, dst, dst_caps, modify_window(opts.modify_window_ns, src, dst),
+                   common_hash(src, dst))
+
+    @property
+    def checksum_fallback(self) -> bool:
+        """``--checksum`` with no common hash: rclone silently degrades to size-only."""
+        return self.opts.checksum and self.hash_type is None
+
+
+CHECKSUM_FALLBACK_NOTICE = ("--checksum is in use but the source and destination have no hashes "
+                            "in common; falling back to --size-only")
+FORCED_UPLOAD_NOTICE = "Forced to upload files to set modification times on this backend."
+IMMUTABLE_MESSAGE = "Source and destination exist but do not match: immutable file modified"
+
+
+def _size_differs(opts: SyncOptions, src: Entry, dst: Entry) -> bool:
+    if opts.ignore_size or src.size < 0 or dst.size < 0:
+        return False
+    return src.size != dst.size
+
+
+def _hash_compare(ctx: Context, src: Entry, dst: Entry) -> bool | None:
+    """True same, False different, None unknown (no common type or one side empty/absent)."""
+    ht = ctx.hash_type
+    if ht is None:
+        return None
+    a = src.hashes.get(ht, "")
+    b = dst.hashes.get(ht, "")
+    if not a or not b:
+        return None
+    return a.lower() == b.lower()
+
+
+def _needs_hash(ctx: Context, src: Entry, dst: Entry) -> bool:
+    ht = ctx.hash_type
+    return ht is not None and (ht not in src.hashes or ht not in dst.hashes)
+
+
+def decide_file(src: Entry, dst: Entry | None, ctx: Context, *, hashed: bool = False) -> Action:
+    """rclone's ``NeedTransfer`` for one file pair.
+
+    Returns ``copy`` (transfer), ``skip`` (equal), ``update_modtime`` (same content, fix the
+    modtime in place), ``hash`` (fetch the missing hashes and decide again with
+    ``hashed=True``) or ``error`` (``--immutable``).
+    """
+    opts = ctx.opts
+    path = src.path
+    if dst is None:
+        return Action("copy", path, src, None, reason="new")
+    if opts.ignore_existing:
+        return Action("skip", path, src, dst, reason="destination exists")
+    if opts.ignore_times:
+        return _transfer(ctx, src, dst, "--ignore-times")
+    window = ctx.window
+    force_modtime = False
+    size_only = opts.size_only
+    checksum = opts.checksum
+    if opts.update:
+        w = SECOND if window == MODTIME_UNSUPPORTED else window
+        if src.mtime_ns is not None and dst.mtime_ns is not None:
+            dt = dst.mtime_ns - src.mtime_ns
+            if dt >= w:
+                return Action("skip", path, src, dst, reason="destination is newer than source")
+            if dt <= -w:
+                checksum = True
+                force_modtime = True
+            else:
+                size_only = not opts.checksum
+    # equal(): a.
+    if _size_differs(opts, src, dst):
+        return _transfer(ctx, src, dst, "sizes differ")
+    # b.
+    if size_only:
+        return Action("skip", path, src, dst, reason="same size")
+    # c.
+    if checksum and not force_modtime:
+        same = _hash_compare(ctx, src, dst)
+        if same is None and not hashed and _needs_hash(ctx, src, dst):
+            return Action("hash", path, src, dst)
+        if same is False:
+            return _transfer(ctx, src, dst, f"{ctx.hash_type} differ")
+        notices = (CHECKSUM_FALLBACK_NOTICE,) if ctx.hash_type is None else ()
+        reason = f"{ctx.hash_type} same" if same else "size same (no hash to compare)"
+        return Action("skip", path, src, dst, reason=reason, notices=notices)
+    # d.
+    if window == MODTIME_UNSUPPORTED or src.mtime_ns is None or dst.mtime_ns is None:
+        return Action("skip", path, src, dst, reason="same size (modtimes not comparable)")
+    # e.
+    dt = dst.mtime_ns - src.mtime_ns
+    if -window < dt < window:
+        return Action("skip", path, src, dst, reason="same size and modtime")
+    # f.
+    same = _hash_compare(ctx, src, dst)
+    if same is None and not hashed and _needs_hash(ctx, src, dst):
+        return Action("hash", path, src, dst)
+    if same is False:
+        return _transfer(ctx, src, dst, f"{ctx.hash_type} differ")
+    if same is None and not opts.refresh_times:
+        # No hash can prove the contents equal: re-upload, the safe choice.
+        return _transfer(ctx, src, dst, "modtimes differ and no hash to compare")
+    if opts.no_update_modtime:
+        return Action("skip", path, src, dst, reason="same content, modtime not updated")
+    if opts.immutable:
+        return Action("error", path, src, dst, reason="Timestamp mismatch between immutable objects",
+                      error=NoRetryError(IMMUTABLE_MESSAGE, path=path))
+    if "set_modtime" not in ctx.dst_caps:
+        return Action("copy", path, src, dst, reason="can't set modtime in place",
+                      notices=(FORCED_UPLOAD_NOTICE,))
+    return Action("update_modtime", path, src, dst)
+
+
+def _transfer(ctx: Context, src: Entry, dst: Entry, reason: str) -> Action:
+    if ctx.opts.immutable:
+        return Action("error", src.path, src, dst, reason=IMMUTABLE_MESSAGE,
+                      error=NoRetryError(IMMUTABLE_MESSAGE, path=src.path))
+    return Action("copy", src.path, src, dst, reason=reason)
+
+
+def name_problem(path: str, dst: Features) -> CloudsyncError | None:
+    """Why ``dst`` cannot hold ``path`` (restricted characters, name too long), or None."""
+    from ..errors import NameNotSupported
+
+    for part in path.split("/"):
+        if dst.max_name_length is not None and len(part) > dst.max_name_length:
+            return NameNotSupported(
+                f"name too long for the destination ({len(part)} > {dst.max_name_length} characters)",
+                path=path)
+        if dst.restricted_chars:
+            bad = sorted({c for c in part if c in dst.restricted_chars})
+            if bad:
+                return NameNotSupported(
+                    f"the destination can't store the character(s) {''.join(bad)!r}", path=path)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-run planning (per pair, then the end-of-run deletions and directory work)
+# ---------------------------------------------------------------------------------------------
+
+Mode = Literal["copy", "sync", "move"]
+Phase = Literal["all", "delete", "copy"]
+
+
+class Planner:
+    """Turns march pairs into actions for one copy/sync/move run.
+
+    Pure bookkeeping: it remembers what the end of the run needs (delete candidates for
+    ``--delete-after``, destination-only directories to prune, source-only directories for
+    ``--create-empty-src-dirs``) and hands those out from :meth:`deletions` and
+    :meth:`dir_actions`.  The executor decides whether they may run (no errors counted).
+    """
+
+    def __init__(self, ctx: Context, mode: Mode, *, backup: bool = False,
+                 phase: Phase = "all") -> None:
+        self.ctx = ctx
+        self.mode = mode
+        self.backup = backup
+        self.phase = phase
+        self.delete_candidates: list[Entry] = []
+        self.dst_only_dirs: list[str] = []
+        self.src_only_dirs: list[str] = []
+
+    @property
+    def deletes(self) -> bool:
+        return self.mode == "sync" and self.phase in ("all", "delete")
+
+    def pair(self, src: Entry | None, dst: Entry | None) -> Action | None:
+        """The action for one pair, or None when there is nothing to do now."""
+        if (src is not None and src.is_dir) or (dst is not None and dst.is_dir):
+            if src is None:
+                assert dst is not None
+                if self.deletes:
+                    self.dst_only_dirs.append(dst.path)
+            elif dst is None:
+                self.src_only_dirs.append(src.path)
+            return None
+        if src is None:
+            assert dst is not None
+            if not self.deletes:
+                return None
+            if self.ctx.opts.delete_mode == "after" and self.phase == "all":
+                self.delete_candidates.append(dst)
+                return None
+            return self.delete_action(dst)
+        if self.phase == "delete":
+            return None
+        action = decide_file(src, dst, self.ctx)
+        return self.adjust(action)
+
+    def adjust(self, action: Action) -> Action:
+        """Mode-specific touches on a decided action (move, backup)."""
+        if action.kind == "copy":
+            if self.mode == "move":
+                action.kind = "move"
+            if action.dst is not None and self.backup:
+                action.backup = True
+        elif (self.mode == "move" and action.kind in ("skip", "update_modtime")
+              and not self.ctx.opts.ignore_existing):
+            # rclone deletes an equal source, except with --ignore-existing.
+            action.then_delete_src = True
+        return action
+
+    def delete_action(self, dst: Entry) -> Action:
+        return Action("backup" if self.backup else "delete", dst.path, None, dst)
+
+    def deletions(self) -> list[Action]:
+        """``--delete-after`` candidates, in listing order."""
+        return [self.delete_action(d) for d in self.delete_candidates]
+
+    def prune_actions(self) -> list[Action]:
+        """Destination-only directories to remove, longest path first (sync only)."""
+        if not self.deletes or not self.ctx.dst_features.can_have_empty_dirs:
+            return []
+        return [Action("rmdir", p) for p in sorted(self.dst_only_dirs, key=lambda p: (-p.count("/"), -len(p), p))]
+
+    def mkdir_actions(self, filled: set[str] | frozenset[str] = frozenset()) -> list[Action]:
+        """``--create-empty-src-dirs``: source-only dirs that received no file."""
+        if not self.ctx.opts.create_empty_src_dirs or not self.ctx.dst_features.can_have_empty_dirs:
+            return []
+        if self.phase == "delete":
+            return []
+        return [Action("mkdir", p) for p in sorted(self.src_only_dirs) if p not in filled]

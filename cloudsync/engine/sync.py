@@ -1,0 +1,279 @@
+"""copy / sync / move: scan (march) → plan (Planner) → act (Executor)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..errors import (
+    CantDirMove,
+    DirExists,
+    DirNotFound,
+    FatalError,
+    IsFileError,
+    NotFound,
+    Unsupported,
+)
+from ..events import Reporter
+from ..types import Entry
+from .act import Executor, Run
+from .march import KeyFunc, Side, make_key, march, report_duplicate
+from .options import SyncOptions
+from .plan import CHECKSUM_FALLBACK_NOTICE, Context, Mode, Phase, Planner
+from .result import RunResult
+from .retry import call_with_retries
+
+if TYPE_CHECKING:
+    from ..backend import Backend
+    from ..filters import Filter
+
+__all__ = ["build_filter", "overlaps", "run_copy"]
+
+log = logging.getLogger("cloudsync.engine")
+
+OVERLAP_MESSAGE = ("can't sync or move files on overlapping remotes (try excluding the destination "
+                   "with a filter rule)")
+
+
+def build_filter(opts_filters: object) -> Filter:
+    from ..filters import Filter
+    from .options import FilterOptions
+
+    assert isinstance(opts_filters, FilterOptions)
+    return Filter.from_options(opts_filters)
+
+
+def _norm_root(root: str) -> str:
+    return root.replace("\\", "/").rstrip("/")
+
+
+def _relative_inside(inner: Backend, outer: Backend) -> str | None:
+    """``inner``'s root relative to ``outer``'s root when it lies inside it (same remote)."""
+    if inner.type_name != outer.type_name or inner.name != outer.name:
+        return None
+    a, b = _norm_root(inner.root), _norm_root(outer.root)
+    if a == b:
+        return ""
+    if b == "" and not a.startswith("/"):
+        return a
+    if a.startswith(b + "/"):
+        return a[len(b) + 1:]
+    return None
+
+
+def overlaps(a: Backend, b: Backend) -> bool:
+    """One root is inside the other on the same remote."""
+    return _relative_inside(a, b) is not None or _relative_inside(b, a) is not None
+
+
+def _dst_excluded_by_filter(src: Backend, dst: Backend, filt: Filter) -> bool:
+    rel = _relative_inside(dst, src)
+    if not rel:
+        return False
+    parts = rel.split("/")
+    return any(not filt.include_dir("/".join(parts[: i + 1])) for i in range(len(parts)))
+
+
+def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
+             reporter: Reporter | None = None, backup: Backend | None = None,
+             src_file: str | None = None) -> RunResult:
+    """The engine behind copy, sync and move."""
+    filt = build_filter(opts.filters)
+    run = Run(checkers=opts.checkers, transfers=opts.transfers, dry_run=opts.dry_run,
+              reporter=reporter)
+    try:
+        return _run(run, src, dst, opts, mode, filt, backup, src_file)
+    finally:
+        run.close()
+
+
+def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, filt: Filter,
+         backup: Backend | None, src_file: str | None) -> RunResult:
+    # --- safety checks before touching anything --------------------------------------------
+    if mode != "copy" and overlaps(src, dst) and not _dst_excluded_by_filter(src, dst, filt):
+        run.count_error(FatalError(OVERLAP_MESSAGE))
+        return run.result()
+    if backup is not None:
+        if overlaps(backup, dst):
+            run.count_error(FatalError("destination and parameter to --backup-dir mustn't overlap"))
+            return run.result()
+        if overlaps(backup, src) and not _dst_excluded_by_filter(src, backup, filt):
+            run.count_error(FatalError("source and parameter to --backup-dir mustn't overlap"))
+            return run.result()
+    elif opts.suffix:
+        # --suffix without --backup-dir: the backup stays next to the original.
+        backup = dst
+    if opts.no_traverse and mode == "sync":
+        log.error("--no-traverse can't be used with sync: ignoring it")
+
+    ctx = Context.build(opts, src.features, dst.features, dst.capabilities())
+    if ctx.checksum_fallback:
+        run.notice_once(CHECKSUM_FALLBACK_NOTICE)
+    max_delete = opts.max_delete
+    executor = Executor(run, src, dst, ctx, backup=backup, low_level_retries=opts.low_level_retries,
+                        max_delete=max_delete, max_delete_size=opts.max_delete_size)
+
+    if src_file is not None:
+        _single_file(run, executor, src, dst, ctx, mode, src_file, backup is not None)
+        run.join()
+        return _finish(run)
+
+    if (mode == "move" and not filt.active and filt.max_depth < 0 and not opts.dry_run
+            and dst.same_remote(src) and dst.has("dir_move")):
+        try:
+            call_with_retries(lambda: dst.dir_move(src, "", ""), opts.low_level_retries)
+        except (DirExists, CantDirMove, Unsupported, NotFound) as err:
+            if isinstance(err, DirNotFound):
+                pass  # let the march report a missing source root the usual way
+            log.debug("server-side directory move not possible (%s): moving file by file", err)
+        except Exception as err:
+            run.count_error(err)
+            return _finish(run)
+        else:
+            log.info("%s: Moved (server-side)", src.root, extra={"object": src.root})
+            return _finish(run)
+
+    key = make_key(normalize=not opts.no_unicode_normalization,
+                   fold_case=dst.features.case_insensitive or opts.ignore_case_sync)
+    delete_excluded = filt.delete_excluded or opts.filters.delete_excluded
+
+    def count_listed(n: int) -> None:
+        run.stats.add(listed=n)
+
+    def side_src() -> Side:
+        return Side(src, filt, low_level_retries=opts.low_level_retries, count_listed=count_listed,
+                    use_recursive=src.has("list_recursive") if opts.fast_list else None)
+
+    def side_dst() -> Side:
+        return Side(dst, filt, low_level_retries=opts.low_level_retries, count_listed=count_listed,
+                    use_recursive=dst.has("list_recursive") if opts.fast_list else None,
+                    include_all=delete_excluded and mode == "sync")
+
+    phases: list[Phase] = ["all"]
+    if mode == "sync" and opts.delete_mode == "before":
+        phases = ["delete", "copy"]
+    planner: Planner | None = None
+    src_side, dst_side = side_src(), side_dst()
+    for phase in phases:
+        if run.stop.is_set():
+            break
+        if phase == "copy" and run.had_errors and not opts.ignore_errors:
+            # rclone's delete-before pass failed: do not go on to copy against a half-known tree
+            break
+        planner = Planner(ctx, mode, backup=backup is not None, phase=phase)
+        _march_phase(run, executor, planner, src_side, dst_side, key, opts, mode, filt,
+                     error_on_case=dst.features.case_insensitive)
+        run.join()
+
+    assert planner is not None
+    # --- deletions after the transfers --------------------------------------------------------
+    if mode == "sync" and opts.delete_mode == "after" and not run.stop.is_set():
+        candidates = planner.deletions()
+        if run.had_errors and not opts.ignore_errors:
+            log.error("%s: not deleting files as there were IO errors", dst,
+                      extra={"object": str(dst)})
+        else:
+            for action in candidates:
+                if run.stop.is_set():
+                    break
+                executor.dispatch(action)
+            run.join()
+    # --- directories --------------------------------------------------------------------------
+    if mode == "sync" and not run.stop.is_set():
+        prune = planner.prune_actions()
+        if run.had_errors and not opts.ignore_errors:
+            log.error("%s: not deleting directories as there were IO errors", dst,
+                      extra={"object": str(dst)})
+        else:
+            for action in prune:
+                executor.rmdir(action.path)
+    if not run.stop.is_set():
+        for action in planner.mkdir_actions(frozenset(executor.filled)):
+            executor.mkdir(action.path)
+    if mode == "move" and opts.delete_empty_src_dirs and not run.stop.is_set():
+        _delete_empty_src_dirs(run, executor, src_side, planner, opts)
+    return _finish(run)
+
+
+def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side, dst_side: Side,
+                 key: KeyFunc, opts: SyncOptions, mode: Mode, filt: Filter, *,
+                 error_on_case: bool) -> None:
+    k = key
+
+    def on_error(err: BaseException, path: str) -> None:
+        run.count_error(err, path or None)
+
+    descend_dst = mode == "sync"
+    max_depth = filt.max_depth if filt.max_depth >= 0 else opts.filters.max_depth
+    stats = run.stats
+    for pair in march(src_side, dst_side, key=k, on_error=on_error, checkers=opts.checkers,
+                      max_depth=max_depth, descend_dst_only=descend_dst,
+                      on_src_duplicate=report_duplicate("source", error_on_case, on_error),
+                      on_dst_duplicate=report_duplicate("destination", False, on_error),
+                      stop=run.stop):
+        if run.stop.is_set():
+            break
+        src, dst = pair.src, pair.dst
+        if src is not None and dst is not None and not src.is_dir:
+            stats.add(checks=1, total_checks=1)
+        action = planner.pair(src, dst)
+        if action is not None:
+            executor.dispatch(action)
+
+
+def _single_file(run: Run, executor: Executor, src: Backend, dst: Backend, ctx: Context,
+                 mode: Mode, name: str, has_backup: bool) -> None:
+    """copy/sync/move when SRC names one file: only that file, and no deletions."""
+    retries = ctx.opts.low_level_retries
+    try:
+        src_entry = call_with_retries(lambda: src.stat(name), retries)
+    except Exception as err:
+        run.count_error(err, name)
+        return
+    dst_entry: Entry | None
+    try:
+        dst_entry = call_with_retries(lambda: dst.stat(name), retries)
+    except (NotFound, IsFileError):
+        dst_entry = None
+    except Exception as err:
+        run.count_error(err, name)
+        return
+    if dst_entry is not None and dst_entry.is_dir:
+        dst_entry = None
+    planner = Planner(ctx, "copy" if mode == "sync" else mode, backup=has_backup)
+    if dst_entry is not None:
+        run.stats.add(checks=1, total_checks=1)
+    action = planner.pair(src_entry, dst_entry)
+    if action is not None:
+        executor.dispatch(action)
+
+
+def _delete_empty_src_dirs(run: Run, executor: Executor, src_side: Side, planner: Planner,
+                           opts: SyncOptions) -> None:
+    """move --delete-empty-src-dirs: remove source dirs left empty (never the root)."""
+    dirs: list[str] = []
+    pending = [""]
+    while pending:
+        path = pending.pop()
+        try:
+            # list for real: a recursive listing cached earlier describes the tree before the move
+            def fetch(p: str = path) -> list[Entry]:
+                return list(src_side.backend.list(p))
+
+            entries = call_with_retries(fetch, opts.low_level_retries)
+        except Exception:
+            continue
+        for e in entries:
+            if e.is_dir:
+                dirs.append(e.path)
+                pending.append(e.path)
+    for path in sorted(dirs, key=lambda p: (-p.count("/"), p)):
+        executor.rmdir(path, executor.src)
+
+
+def _finish(run: Run) -> RunResult:
+    stats = run.stats
+    nothing = stats.transfers == 0
+    if nothing and not run.had_errors:
+        log.info("There was nothing to transfer")
+    return run.result(nothing_transferred=nothing)
