@@ -1,0 +1,551 @@
+"""JottaCloud authentication: every flow of the protocol reference §2, and token refresh.
+
+Flows (config time):
+
+* **standard** – personal login token (base64url JSON) → OIDC discovery from its
+  ``well_known_link`` → ``password`` grant with client ``jottacli``;
+* **traditional** – browser OAuth (authorization code, no PKCE) for Jottacloud and every
+  white-label brand, with a local redirect listener on 127.0.0.1 and a headless fallback
+  where the user pastes the URL the browser was redirected to;
+* **legacy** – device registration + ``PASSWORD`` grant (query parameters, upper-case grant
+  type), the SMS one-time code when the server asks for it, ``REFRESH_TOKEN`` refresh.
+
+Run time: :class:`TokenManager` hands out a valid access token, refreshing shortly before
+expiry.  Refresh tokens rotate and the server revokes the whole family when an old one is
+presented again, so a refresh happens under the remote's cross-process lock and first
+re-reads the stored token: if another thread or process already rotated it, we adopt theirs
+instead of presenting a stale refresh token (rclone does the same).
+
+Why not requests-oauthlib's ``OAuth2Session`` for the code flow: oauthlib refuses plain-http
+endpoints (the offline server and any loopback test) unless a process-wide environment
+variable is set, and the Go client rclone uses first tries HTTP Basic client auth and falls
+back to form parameters – both are a few lines by hand and easy to see on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import http.server
+import logging
+import secrets as _secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from cloudsync.errors import AuthError, CloudsyncError, ConfigError, ProtocolError, TransientError
+
+from . import _api
+from ._http import JottaHttp, status_of
+
+if TYPE_CHECKING:
+    import requests
+
+    from cloudsync.options import ConfigAccess
+
+__all__ = [
+    "LEGACY_CLIENT_ID",
+    "SERVICES",
+    "STANDARD_CLIENT_ID",
+    "AuthFlows",
+    "Service",
+    "TokenManager",
+    "reconnect_hint",
+]
+
+log = logging.getLogger("cloudsync.backends.jottacloud")
+
+STANDARD_CLIENT_ID = "jottacli"
+STANDARD_SCOPE = "openid offline_access"
+#: rclone's default (non-registered) legacy client id; we always register a device instead,
+#: because the matching secret is only published in obscured form.
+LEGACY_CLIENT_ID = "nibfk8biu12ju7hpqomr8b1e40"
+#: Fixed placeholder bearer rclone sends to the device registration endpoint (not a secret).
+LEGACY_REGISTER_BEARER = "c2xrZmpoYWRsZmFramhkc2xma2phaHNkbGZramhhc2xkZmtqaGFzZGxrZmpobGtq"
+REDIRECT_HOST = "localhost"
+#: rclone's fixed redirect port; tests set 0 to get a free one.
+REDIRECT_PORT = 53682
+#: Refresh this many seconds before the access token expires.
+EXPIRY_MARGIN = 30.0
+AUTH_CODE_TIMEOUT = 300.0
+
+
+def reconnect_hint(remote: str) -> str:
+    return f'run "cloudsync config reconnect {remote}:"'
+
+
+# ----------------------------------------------------------------------------- services
+
+
+@dataclass(frozen=True)
+class Service:
+    """A brand offering browser OAuth (protocol reference §2.4)."""
+
+    key: str
+    name: str
+    domain: str
+    realm: str
+    client_id: str
+    scopes: str
+
+    def discovery_url(self, auth_base_url: str = "") -> str:
+        base = auth_base_url.rstrip("/") if auth_base_url else f"https://{self.domain}"
+        return f"{base}/auth/realms/{self.realm}/.well-known/openid-configuration"
+
+
+_DEFAULT_SCOPES = "openid jotta-default offline_access"
+_SHORT_SCOPES = "openid offline_access"
+
+SERVICES: tuple[Service, ...] = (
+    Service("jottacloud", "Jottacloud", "id.jottacloud.com", "jottacloud", "desktop", _DEFAULT_SCOPES),
+    Service("elgiganten_dk", "Elgiganten Cloud (Denmark)", "cloud.elgiganten.dk", "elgiganten", "desktop", _DEFAULT_SCOPES),
+    Service("elgiganten_se", "Elgiganten Cloud (Sweden)", "cloud.elgiganten.se", "elgiganten", "desktop", _DEFAULT_SCOPES),
+    Service("elkjop", "Elkjøp Cloud (Norway)", "cloud.elkjop.no", "elkjop", "desktop", _DEFAULT_SCOPES),
+    Service("elko", "ELKO Cloud (Iceland)", "cloud.elko.is", "elko", "desktop", _DEFAULT_SCOPES),
+    Service("gigantti", "Gigantti Cloud (Finland)", "cloud.gigantti.fi", "gigantti", "desktop", _DEFAULT_SCOPES),
+    Service("letsgo", "Let's Go Cloud (Germany)", "letsgo.jotta.cloud", "letsgo", "desktop-win", _SHORT_SCOPES),
+    Service("mediamarkt", "MediaMarkt Cloud (multiregional)", "mediamarkt.jottacloud.com", "mediamarkt", "desktop", _DEFAULT_SCOPES),
+    Service("onlime", "Onlime (Denmark)", "cloud-auth.onlime.dk", "onlime_wl", "desktop", _DEFAULT_SCOPES),
+    Service("phonero", "Phonero Sky (Norway)", "sky.phonero.no", "phonero", "desktop-win", _SHORT_SCOPES),
+    Service("tele2", "Tele2 Cloud (Sweden)", "mittcloud-auth.tele2.se", "comhem", "desktop", _DEFAULT_SCOPES),
+    Service("telia_no", "Telia Sky (Norway)", "sky-auth.telia.no", "get", "desktop", _DEFAULT_SCOPES),
+    Service("telia_se", "Telia Cloud (Sweden)", "cloud-auth.telia.se", "telia_se", "desktop", _DEFAULT_SCOPES),
+)
+
+
+def service(key: str) -> Service:
+    for svc in SERVICES:
+        if svc.key == key:
+            return svc
+    raise ConfigError(f"unknown JottaCloud service {key!r}", hint="one of: " + ", ".join(s.key for s in SERVICES))
+
+
+# ----------------------------------------------------------------------------- token endpoint
+
+# Which client-auth style works per token URL ("basic" or "form"), like Go's oauth2 cache.
+_auth_style: dict[str, str] = {}
+_auth_style_lock = threading.Lock()
+
+
+def _oauth_error(resp: requests.Response) -> _api.OAuthError | None:
+    try:
+        return _api.OAuthError.from_json(_api.parse_json(resp.content, "token error"))
+    except ProtocolError:
+        return None
+
+
+def _token_failure(resp: requests.Response, remote: str | None, context: str) -> CloudsyncError:
+    """One clear line for a failed token request; never includes the request or token."""
+    oauth = _oauth_error(resp)
+    status = resp.status_code
+    if _api.looks_like_html(resp.content or b"") or "text/html" in resp.headers.get("Content-Type", ""):
+        return ProtocolError(
+            f"{context}: the token endpoint answered with an HTML page (HTTP {status}); "
+            "a captive portal or proxy is intercepting the connection?"
+        )
+    if status in (429, 500, 502, 503, 504, 509):
+        return TransientError(f"{context}: token endpoint answered HTTP {status}")
+    if oauth is not None:
+        detail = oauth.error + (f": {oauth.description}" if oauth.description else "")
+        hint = reconnect_hint(remote) if remote else None
+        return AuthError(f"{context} ({detail})", hint=hint)
+    return AuthError(f"{context} (HTTP {status} {resp.reason or ''})".rstrip(), hint=reconnect_hint(remote) if remote else None)
+
+
+def token_request(
+    http: JottaHttp,
+    token_url: str,
+    form: Mapping[str, str],
+    *,
+    client_id: str,
+    client_secret: str = "",
+    remote: str | None = None,
+    context: str = "token request failed",
+    legacy: bool = False,
+) -> _api.StoredToken:
+    """POST a grant to ``token_url`` and return the new token.
+
+    Client authentication as Go's oauth2 does it: HTTP Basic ``client_id:secret`` first; when
+    the server rejects that style (401, ``invalid_client``), retry once with the id (and
+    secret) in the form body, and remember what worked for this URL.  The legacy endpoint
+    gets the same treatment with its upper-case grant types.
+    """
+    with _auth_style_lock:
+        style = _auth_style.get(token_url, "basic")
+    for attempt_style in (style, "form" if style == "basic" else "basic"):
+        body = dict(form)
+        headers = {"Accept": "application/json"}
+        if attempt_style == "basic":
+            cred = base64.b64encode(f"{_form_escape(client_id)}:{_form_escape(client_secret)}".encode()).decode()
+            headers["Authorization"] = f"Basic {cred}"
+        else:
+            body["client_id"] = client_id
+            if client_secret:
+                body["client_secret"] = client_secret
+        resp = http.request(
+            "POST",
+            token_url,
+            data=urlencode(sorted(body.items())),
+            headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            auth=False,
+            retry=False,
+            ok_statuses=frozenset(range(400, 600)),
+        )
+        if resp.status_code < 300:
+            with _auth_style_lock:
+                _auth_style[token_url] = attempt_style
+            return _parse_token(resp, context, form.get("refresh_token", ""))
+        oauth = _oauth_error(resp)
+        style_problem = resp.status_code == 401 or (
+            oauth is not None and oauth.error in ("invalid_client", "unauthorized_client")
+        )
+        if not style_problem or attempt_style != style:
+            raise _token_failure(resp, remote, context)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _form_escape(text: str) -> str:
+    from urllib.parse import quote_plus
+
+    return quote_plus(text)
+
+
+def _parse_token(resp: requests.Response, context: str, previous_refresh: str = "") -> _api.StoredToken:
+    data = _api.parse_json(resp.content, "token response")
+    parsed = _api.TokenResponse.from_json(data)
+    return _api.StoredToken.from_response(parsed).with_refresh_fallback(previous_refresh)
+
+
+# ----------------------------------------------------------------------------- config-time flows
+
+
+class AuthFlows:
+    """The interactive/one-shot flows, used by the config wizard and ``config create``."""
+
+    def __init__(self, http: JottaHttp, api_url: str) -> None:
+        self.http = http
+        self.api_url = api_url if api_url.endswith("/") else api_url + "/"
+
+    # --- discovery --------------------------------------------------------------------------
+    def discover(self, url: str) -> _api.WellKnown:
+        resp = self.http.request("GET", url, auth=False, path=None)
+        if "text/html" in resp.headers.get("Content-Type", "").lower():
+            raise ProtocolError("OpenID discovery answered with an HTML page (captive portal?)")
+        return _api.WellKnown.from_json(_api.parse_json(resp.content, "OpenID discovery document"))
+
+    # --- standard ---------------------------------------------------------------------------
+    def login_token_grant(self, login_token: _api.LoginToken) -> tuple[_api.WellKnown, _api.StoredToken]:
+        """Exchange a personal login token (single use) for a token; returns (discovery, token)."""
+        wk = self.discover(login_token.well_known_link)
+        form = {
+            "client_id": STANDARD_CLIENT_ID,
+            "grant_type": "password",
+            "password": login_token.auth_token,
+            "scope": STANDARD_SCOPE,
+            "username": login_token.username,
+        }
+        resp = self.http.request(
+            "POST",
+            wk.token_endpoint,
+            data=urlencode(sorted(form.items())),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+            auth=False,
+            retry=False,
+            ok_statuses=frozenset(range(400, 600)),
+        )
+        if resp.status_code >= 300:
+            err = _token_failure(resp, None, "the personal login token was refused")
+            if isinstance(err, AuthError):
+                raise AuthError(
+                    "the personal login token was refused (login tokens work only once; "
+                    "it was already used, has expired or was revoked)",
+                    hint="generate a new one on the web page's 'Personal login token' section",
+                ) from None
+            raise err
+        return wk, _parse_token(resp, "login token exchange")
+
+    # --- traditional (authorization code) -----------------------------------------------------
+    def authorization_url(self, wk: _api.WellKnown, client_id: str, scopes: str, redirect_uri: str, state: str) -> str:
+        if not wk.authorization_endpoint:
+            raise ProtocolError("the OpenID discovery document has no authorization_endpoint")
+        params = {
+            "access_type": "offline",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": scopes,
+            "state": state,
+        }
+        sep = "&" if "?" in wk.authorization_endpoint else "?"
+        return wk.authorization_endpoint + sep + urlencode(sorted(params.items()))
+
+    def exchange_code(self, wk: _api.WellKnown, client_id: str, code: str, redirect_uri: str) -> _api.StoredToken:
+        return token_request(
+            self.http,
+            wk.token_endpoint,
+            {"code": code, "grant_type": "authorization_code", "redirect_uri": redirect_uri},
+            client_id=client_id,
+            context="the authorization code was refused",
+        )
+
+    # --- legacy -------------------------------------------------------------------------------
+    @property
+    def legacy_token_url(self) -> str:
+        return self.api_url + "auth/v1/token"
+
+    def legacy_register(self, device_id: str | None = None) -> _api.LegacyClient:
+        """Register a machine-specific OAuth client (``auth/v1/register``)."""
+        import string
+
+        if device_id is None:
+            alphabet = string.ascii_letters + string.digits
+            device_id = "cloudsync-" + "".join(_secrets.choice(alphabet) for _ in range(21))
+        resp = self.http.request(
+            "POST",
+            self.api_url + "auth/v1/register",
+            params={"device_id": device_id},
+            headers={
+                "Authorization": f"Bearer {LEGACY_REGISTER_BEARER}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            auth=False,
+            retry=False,
+        )
+        return _api.LegacyClient.from_json(_api.parse_json(resp.content, "device registration"))
+
+    def legacy_password_grant(
+        self,
+        client: _api.LegacyClient,
+        username: str,
+        password: str,
+        ask_otp: Callable[[], str] | None,
+    ) -> _api.StoredToken:
+        """``grant_type=PASSWORD`` with query parameters; asks for the SMS code when required."""
+        params = {
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "grant_type": "PASSWORD",
+            "password": password,
+            "username": username,
+        }
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        for _round in range(2):
+            resp = self.http.request(
+                "POST", self.legacy_token_url, params=params, headers=headers, auth=False,
+                retry=False, ok_statuses=frozenset(range(400, 600)),
+            )
+            if resp.status_code < 300:
+                return _parse_token(resp, "legacy login")
+            otp_header = resp.headers.get("X-JottaCloud-OTP", "")
+            if otp_header.lower().startswith("required") and "X-Jottacloud-Otp" not in headers:
+                if ask_otp is None:
+                    raise AuthError(
+                        "JottaCloud asks for the one-time SMS code, but this run is not interactive",
+                        hint="run the config wizard in a terminal",
+                    )
+                code = ask_otp().replace("-", "").strip()
+                headers = {**headers, "X-Jottacloud-Otp": code}
+                continue
+            err = _token_failure(resp, None, "JottaCloud refused the username, password or code")
+            raise err
+        raise AuthError("JottaCloud refused the one-time SMS code")
+
+
+# ----------------------------------------------------------------------------- redirect listener
+
+
+class RedirectListener:
+    """A tiny HTTP server on 127.0.0.1 catching the browser's redirect with ``code``/``state``."""
+
+    def __init__(self, state: str, port: int = REDIRECT_PORT) -> None:
+        self.state = state
+        self.result: dict[str, str] | None = None
+        self._done = threading.Event()
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                if "code" not in query and "error" not in query:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                if query.get("state") != listener.state:
+                    self._answer(400, "State mismatch: this is not the login cloudsync started.")
+                    return
+                listener.result = query
+                ok = "code" in query
+                self._answer(200 if ok else 400,
+                             "Success! You can close this window and return to cloudsync." if ok
+                             else "Login failed; see cloudsync for details.")
+                listener._done.set()
+
+            def _answer(self, status: int, text: str) -> None:
+                body = f"<html><body><p>{text}</p></body></html>".encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                # The request line carries the authorization code: never log it.
+                return
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, name="jotta-oauth-redirect", daemon=True)
+        self._thread.start()
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"http://{REDIRECT_HOST}:{self.port}/"
+
+    def wait(self, timeout: float) -> dict[str, str] | None:
+        self._done.wait(timeout)
+        return self.result
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def parse_redirect(url: str, state: str) -> str:
+    """The code from a pasted redirect URL (or a bare code); checks ``state``."""
+    text = url.strip()
+    if "code=" not in text and "error=" not in text and "://" not in text and "?" not in text:
+        return text  # the user pasted just the code
+    query = {k: v[0] for k, v in parse_qs(urlsplit(text).query).items()}
+    if "error" in query:
+        raise AuthError(f"the login was refused ({query['error']}: {query.get('error_description', '')})".rstrip(": )") + ")")
+    if query.get("state") != state:
+        raise AuthError("the pasted URL belongs to another login attempt (state mismatch); start again")
+    code = query.get("code")
+    if not code:
+        raise AuthError("the pasted URL has no authorization code")
+    return code
+
+
+def listener_result_code(result: dict[str, str] | None) -> str:
+    if result is None:
+        raise AuthError("timed out waiting for the browser login to finish")
+    if "error" in result:
+        raise AuthError(f"the login was refused ({result['error']})")
+    return result["code"]
+
+
+# ----------------------------------------------------------------------------- run-time tokens
+
+
+class TokenManager:
+    """Thread-safe source of valid access tokens for one remote, with rotation-safe refresh."""
+
+    def __init__(
+        self,
+        remote: str,
+        token: _api.StoredToken,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str = "",
+        legacy: bool = False,
+        config: ConfigAccess | None = None,
+        http: JottaHttp,
+        clock: Callable[[], _dt.datetime] | None = None,
+    ) -> None:
+        self.remote = remote
+        self._token = token
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.legacy = legacy
+        self.config = config
+        self.http = http
+        self._clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
+        self._lock = threading.Lock()
+        #: Number of refreshes this process performed (tests read it).
+        self.refreshes = 0
+
+    def access_token(self) -> str:
+        with self._lock:
+            if not self._token.valid_for(EXPIRY_MARGIN, self._clock()):
+                self._refresh_locked()
+            return self._token.access_token
+
+    @property
+    def token(self) -> _api.StoredToken:
+        return self._token
+
+    def _refresh_locked(self) -> None:
+        if self.config is None:
+            self._token = self._do_refresh(self._token.refresh_token)
+            return
+        with self.config.lock():
+            # Another process (or a previous run) may have rotated the token meanwhile:
+            # presenting our old refresh token now would revoke the whole family.
+            self.config.reload()
+            stored_text = self.config.get("token")
+            if stored_text:
+                stored = _api.StoredToken.from_json(stored_text)
+                if stored.valid_for(EXPIRY_MARGIN, self._clock()):
+                    self._token = stored
+                    return
+                refresh_token = stored.refresh_token or self._token.refresh_token
+            else:
+                refresh_token = self._token.refresh_token
+            new = self._do_refresh(refresh_token)
+            # Write back before anything else can fail: the old refresh token is dead now.
+            self.config.set("token", new.to_json())
+            self._token = new
+
+    def _do_refresh(self, refresh_token: str) -> _api.StoredToken:
+        if not refresh_token:
+            raise AuthError(
+                f'the stored token of remote "{self.remote}:" has expired and has no refresh token',
+                hint=reconnect_hint(self.remote),
+            )
+        grant = "REFRESH_TOKEN" if self.legacy else "refresh_token"
+        last: CloudsyncError | None = None
+        for attempt in range(5):
+            try:
+                new = token_request(
+                    self.http,
+                    self.token_url,
+                    {"grant_type": grant, "refresh_token": refresh_token},
+                    client_id=self.client_id,
+                    client_secret=self.client_secret,
+                    remote=self.remote,
+                    context=f'could not refresh the JottaCloud token of remote "{self.remote}:"',
+                    legacy=self.legacy,
+                )
+            except AuthError as exc:
+                # Fatal OAuth error (invalid_grant "Stale token", revoked…): no retry.
+                raise AuthError(
+                    f'the JottaCloud login of remote "{self.remote}:" is no longer valid '
+                    f"({_reason(exc)})",
+                    hint=reconnect_hint(self.remote),
+                ) from None
+            except (TransientError, ProtocolError) as exc:
+                last = exc
+                if status_of(exc) is None and attempt < 4:
+                    time.sleep(min(2.0, 0.2 * 2**attempt))
+                    continue
+                if attempt < 4:
+                    time.sleep(min(2.0, 0.2 * 2**attempt))
+                    continue
+                raise
+            self.refreshes += 1
+            log.debug("refreshed the access token of %s: (expires %s)", self.remote, new.expiry)
+            return new
+        assert last is not None
+        raise last
+
+
+def _reason(exc: AuthError) -> str:
+    text = exc.message
+    if "(" in text and text.endswith(")"):
+        return text[text.rindex("(") + 1 : -1]
+    return text

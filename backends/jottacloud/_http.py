@@ -1,0 +1,477 @@
+"""HTTP layer: one requests Session, rclone-style pacing and retries, error mapping, redaction.
+
+* Every JFS/API call goes through :meth:`JottaHttp.request`.  Calls marked ``retry=True`` are
+  retried on 429/500/502/503/504/509 and on network errors, up to ``low_level_retries`` times,
+  with rclone's pacer (sleep doubles per failure up to 2 s, decays on success) and any
+  ``Retry-After`` the server sends.  Uploads and token calls are never retried here.
+* Error answers (JFS XML ``<error>``, JSON API errors, OAuth errors, bare status lines) become
+  :mod:`cloudsync.errors` classes carrying the HTTP status, with one clear line of text in
+  rclone's form ``error <code>: <message> (<reason>)``.
+* An HTML page where XML/JSON was expected (captive portal, proxy login) is a ProtocolError.
+* TLS verification is always on.  Tokens, passwords, client secrets and authorization codes
+  never reach a log line: query strings are scrubbed, headers are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cloudsync.errors import (
+    AuthError,
+    CloudsyncError,
+    NameNotSupported,
+    NoRetryError,
+    ObjectNotFound,
+    PermissionDenied,
+    ProtocolError,
+    QuotaExceeded,
+    TransientError,
+)
+
+from . import _api
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_JFS_URL",
+    "DEFAULT_WWW_URL",
+    "HttpAuthError",
+    "HttpNotFound",
+    "JottaHttp",
+    "Pacer",
+    "redact_url",
+    "status_of",
+]
+
+log = logging.getLogger("cloudsync.backends.jottacloud")
+
+DEFAULT_JFS_URL = "https://jfs.jottacloud.com/jfs/"
+DEFAULT_API_URL = "https://api.jottacloud.com/"
+DEFAULT_WWW_URL = "https://www.jottacloud.com/"
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 509})
+USER_AGENT = "cloudsync/0.1 (jottacloud)"
+# (connect, read) seconds: a stalled server must not hang a transfer forever.
+TIMEOUT = (60.0, 300.0)
+
+# ----------------------------------------------------------------------------- redaction
+
+_SECRET_PARAMS = re.compile(
+    r"((?:password|client_secret|refresh_token|access_token|auth_token|code|token|id_token)=)[^&\s\"']*",
+    re.IGNORECASE,
+)
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to log: secret-looking query values replaced."""
+    return _SECRET_PARAMS.sub(r"\1REDACTED", url)
+
+
+class _RedactFilter(logging.Filter):
+    """Scrub secret query parameters from urllib3's own debug lines (``-vv`` enables them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(redact_url(a) if isinstance(a, str) else a for a in args)
+        if isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        return True
+
+
+_filter_installed = False
+_filter_lock = threading.Lock()
+
+
+def _install_redaction() -> None:
+    global _filter_installed
+    with _filter_lock:
+        if not _filter_installed:
+            logging.getLogger("urllib3.connectionpool").addFilter(_RedactFilter())
+            _filter_installed = True
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+class _HttpInfo:
+    """HTTP facts attached to errors raised by this layer."""
+
+    status: int | None = None
+    java_exception: str = ""
+
+
+class HttpNotFound(_HttpInfo, ObjectNotFound):
+    """404 – the caller decides whether that means a missing file or a missing directory."""
+
+
+class HttpAuthError(_HttpInfo, AuthError):
+    pass
+
+
+class HttpTransient(_HttpInfo, TransientError):
+    pass
+
+
+class HttpNoRetry(_HttpInfo, NoRetryError):
+    pass
+
+
+class HttpPermission(_HttpInfo, PermissionDenied):
+    pass
+
+
+class HttpQuota(_HttpInfo, QuotaExceeded):
+    pass
+
+
+class HttpName(_HttpInfo, NameNotSupported):
+    pass
+
+
+class HttpProtocol(_HttpInfo, ProtocolError):
+    pass
+
+
+def status_of(err: BaseException) -> int | None:
+    return err.status if isinstance(err, _HttpInfo) else None
+
+
+def _describe(resp: requests.Response) -> tuple[str, str, str]:
+    """(message, reason, java exception name) from an error body, whatever its format."""
+    body = resp.content or b""
+    ctype = resp.headers.get("Content-Type", "").lower()
+    reason = resp.reason or ""
+    if _api.looks_like_html(body) or "text/html" in ctype:
+        return ("", reason, "<html>")
+    stripped = body.lstrip()
+    if stripped.startswith(b"<"):
+        try:
+            node = _api.parse_node(body, "error document")
+        except ProtocolError:
+            return ("", reason, "")
+        if isinstance(node, _api.ApiError):
+            return (node.message, node.reason or reason, node.exception)
+        return ("", reason, "")
+    if stripped.startswith(b"{"):
+        try:
+            data = _api.parse_json(body, "error document")
+        except ProtocolError:
+            return ("", reason, "")
+        oauth = _api.OAuthError.from_json(data)
+        if oauth is not None:
+            text = oauth.error + (f": {oauth.description}" if oauth.description else "")
+            return (text, reason, oauth.error)
+        api = _api.JsonApiError.from_json(data)
+        return (api.message, reason, api.error_id)
+    # A bare status line ("400 Bad request") – keep it short; never echo large bodies.
+    text = body[:200].decode("utf-8", "replace").strip()
+    return (text if text and "\n" not in text else "", reason, "")
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+
+
+def error_for(resp: requests.Response, path: str | None = None) -> CloudsyncError:
+    """Map an unsuccessful response to the matching cloudsync error."""
+    status = resp.status_code
+    message, reason, java = _describe(resp)
+    if java == "<html>":
+        err: CloudsyncError = HttpProtocol(
+            f"HTTP {status}: the server answered with an HTML page instead of JottaCloud's API "
+            "(a captive portal, proxy or login page is intercepting the connection?)",
+            path=path,
+        )
+        if status in RETRY_STATUSES:
+            err = HttpTransient(str(err), retry_after=_retry_after(resp), path=path)
+        _attach(err, status, "")
+        return err
+    text = f"error {status}: {message or reason or 'HTTP error'}" + (
+        f" ({reason})" if message and reason else ""
+    )
+    low = f"{message} {java}".lower()
+    if "quota" in low or status == 507 or "storagefull" in low or "writelocked" in low.replace("-", ""):
+        err = HttpQuota(text, path=path, hint="the account is full or write-locked")
+    elif status == 401:
+        err = HttpAuthError(text, path=path)
+    elif status == 403:
+        err = HttpPermission(text, path=path)
+    elif status == 404:
+        err = HttpNotFound(text, path=path)
+    elif status in RETRY_STATUSES:
+        err = HttpTransient(text, retry_after=_retry_after(resp), path=path)
+    elif status == 400 and (
+        "longer than" in low or "invalidargument" in low or "validate decoded path" in low
+        or (not message.strip() or message.strip().lower().startswith("400 bad request"))
+    ):
+        # JottaCloud answers a name it cannot store with InvalidArgumentException (too long)
+        # or a bare "400 Bad request" (percent sequences) – a name problem, not a retry case.
+        err = HttpName(text, path=path)
+    else:
+        err = HttpNoRetry(text, path=path)
+    _attach(err, status, java)
+    return err
+
+
+def _attach(err: CloudsyncError, status: int, java: str) -> None:
+    if isinstance(err, _HttpInfo):
+        err.status = status
+        err.java_exception = java
+
+
+# ----------------------------------------------------------------------------- pacer
+
+
+class Pacer:
+    """rclone's default pacer, shared by all threads of one backend.
+
+    The sleep between calls doubles on every retryable failure (from ``min_sleep`` up to
+    ``max_sleep``) and decays by a factor of 2**-decay... towards zero on success.  In steady
+    state there is no added delay (rclone spaces every call by 10 ms, which would cap a
+    thousand-file copy against a fast server at 100 requests/s for no benefit); the spacing
+    only applies while the server is pushing back.
+    """
+
+    def __init__(self, min_sleep: float = 0.01, max_sleep: float = 2.0, decay: float = 2.0) -> None:
+        self.min_sleep = min_sleep
+        self.max_sleep = max_sleep
+        self.decay = decay
+        self._sleep = 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def current_sleep(self) -> float:
+        return self._sleep
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self._sleep
+        if delay > 0:
+            time.sleep(delay)
+
+    def failure(self, retry_after: float | None = None) -> float:
+        """Record a retryable failure; returns how long the caller should sleep first."""
+        with self._lock:
+            self._sleep = min(self.max_sleep, max(self.min_sleep, self._sleep * 2))
+            pause = self._sleep
+            if retry_after is not None:
+                pause = max(pause, min(retry_after, 300.0))
+            return pause
+
+    def success(self) -> None:
+        with self._lock:
+            if self._sleep:
+                # rclone: sleep = sleep * (2^decay - 1) / 2^decay
+                factor = 2**self.decay
+                self._sleep = self._sleep * (factor - 1) / factor
+                if self._sleep < self.min_sleep:
+                    self._sleep = 0.0
+
+
+# ----------------------------------------------------------------------------- session
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    jfs_url: str = DEFAULT_JFS_URL
+    api_url: str = DEFAULT_API_URL
+    www_url: str = DEFAULT_WWW_URL
+
+    def __post_init__(self) -> None:
+        for name in ("jfs_url", "api_url", "www_url"):
+            value = getattr(self, name)
+            if not value.endswith("/"):
+                object.__setattr__(self, name, value + "/")
+
+
+TokenSource = Callable[[], str]
+
+
+class JottaHttp:
+    """A thread-safe HTTP client for one remote.
+
+    ``token_source`` returns a valid access token (refreshing it if needed); it is called
+    before every authenticated request so expiry is handled on our own clock, like rclone.
+    """
+
+    def __init__(
+        self,
+        token_source: TokenSource | None = None,
+        *,
+        low_level_retries: int = 10,
+        pacer: Pacer | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        _install_redaction()
+        self.token_source = token_source
+        self.low_level_retries = max(1, low_level_retries)
+        self.pacer = pacer or Pacer()
+        self._session = session
+        self._session_lock = threading.Lock()
+        #: Number of HTTP requests sent (bench and tests read it).
+        self.request_count = 0
+
+    @property
+    def session(self) -> requests.Session:
+        with self._session_lock:
+            if self._session is None:
+                import requests
+                from requests.adapters import HTTPAdapter
+
+                s = requests.Session()
+                s.headers["User-Agent"] = USER_AGENT
+                # Room for --transfers + --checkers threads sharing one connection pool.
+                adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+                s.mount("https://", adapter)
+                s.mount("http://", adapter)
+                s.verify = True
+                self._session = s
+            return self._session
+
+    def close(self) -> None:
+        with self._session_lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        json_body: bytes | None = None,
+        auth: bool = True,
+        retry: bool = True,
+        stream: bool = False,
+        path: str | None = None,
+        ok_statuses: frozenset[int] = frozenset(),
+    ) -> requests.Response:
+        """Send one request (retrying when allowed); raise a cloudsync error unless 2xx.
+
+        ``ok_statuses`` are non-2xx statuses the caller wants to handle itself (e.g. 416).
+        """
+        import requests
+
+        attempts = self.low_level_retries if retry else 1
+        last: CloudsyncError | None = None
+        for attempt in range(attempts):
+            hdrs: dict[str, str] = dict(headers or {})
+            if auth and self.token_source is not None:
+                hdrs["Authorization"] = f"Bearer {self.token_source()}"
+            if json_body is not None:
+                hdrs["Content-Type"] = "application/json"
+            self.pacer.wait()
+            log.debug("%s %s", method, redact_url(_with_query(url, params)))
+            try:
+                self.request_count += 1
+                resp = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    headers=hdrs,
+                    data=json_body if json_body is not None else data,
+                    stream=stream,
+                    timeout=TIMEOUT,
+                    allow_redirects=method == "GET",
+                )
+            except requests.exceptions.SSLError as exc:
+                # Never retried and never "fixed" by turning verification off.
+                raise ProtocolError(f"TLS verification failed for {_host(url)}: {_short(exc)}") from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last = TransientError(f"network error talking to {_host(url)}: {_short(exc)}", path=path)
+                if attempt + 1 < attempts:
+                    time.sleep(self.pacer.failure())
+                    continue
+                raise last from None
+            if resp.status_code < 300 or resp.status_code in ok_statuses:
+                self.pacer.success()
+                return resp
+            err = error_for(resp, path)
+            resp.close()
+            if err.retryable and attempt + 1 < attempts:
+                retry_after = err.retry_after if isinstance(err, TransientError) else None
+                pause = self.pacer.failure(retry_after)
+                log.debug("%s %s: %s; retrying in %.2fs", method, _host(url), err, pause)
+                time.sleep(pause)
+                last = err
+                continue
+            raise err
+        assert last is not None
+        raise last
+
+    # Convenience wrappers that parse the body ------------------------------------------------
+    def get_node(
+        self, url: str, *, params: Mapping[str, str] | None = None, path: str | None = None,
+        method: str = "GET", retry: bool = True,
+    ) -> _api.JottaUser | _api.JottaDevice | _api.JottaFolder | _api.JottaFile | _api.ApiError:
+        resp = self.request(method, url, params=params, path=path, retry=retry)
+        _check_content_type(resp, "xml")
+        return _api.parse_node(resp.content, f"answer to {method} {_short_path(path)}")
+
+    def get_json(
+        self, method: str, url: str, *, json_body: bytes | None = None, path: str | None = None,
+        retry: bool = True, what: str = "response",
+    ) -> dict[str, Any]:
+        resp = self.request(method, url, json_body=json_body, path=path, retry=retry)
+        _check_content_type(resp, "json")
+        return _api.parse_json(resp.content, what)
+
+
+def _check_content_type(resp: requests.Response, kind: str) -> None:
+    ctype = resp.headers.get("Content-Type", "").lower()
+    if "text/html" in ctype:
+        raise ProtocolError(
+            "the server answered with an HTML page instead of JottaCloud's API "
+            f"({kind} expected; a captive portal, proxy or login page is intercepting the connection?)"
+        )
+
+
+def _with_query(url: str, params: Mapping[str, str] | None) -> str:
+    if not params:
+        return url
+    from urllib.parse import urlencode
+
+    return url + "?" + urlencode(sorted(params.items()))
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc or url[:40]
+
+
+def _short(exc: BaseException) -> str:
+    text = redact_url(str(exc))
+    return text if len(text) < 200 else text[:200] + "…"
+
+
+def _short_path(path: str | None) -> str:
+    return path if path else "/"
+
