@@ -19,3 +19,155 @@ logging.getLogger("cloudsync").addHandler(logging.NullHandler())
 def notice(logger: logging.Logger, msg: str, *args: object, **kwargs: object) -> None:
     """Log at NOTICE (``logger.log(NOTICE, …)`` with a name that reads well)."""
     logger.log(NOTICE, msg, *args, **kwargs)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI logging setup: rclone's text format, --use-json-log, and the one redaction filter.
+# ---------------------------------------------------------------------------------------------
+
+import datetime as _dt  # noqa: E402 - kept below the shared vocabulary on purpose
+import json as _json  # noqa: E402
+import re as _re  # noqa: E402
+import sys as _sys  # noqa: E402
+from typing import IO, Any  # noqa: E402
+
+__all__ += ["RedactingFilter", "redact", "setup_logging", "show_control_chars"]
+
+# What must never reach a log: bearer tokens, OAuth token fields, passwords in URLs/forms.
+_REDACTIONS: tuple[tuple[_re.Pattern[str], str], ...] = (
+    (_re.compile(r"(?i)(authorization\s*[:=]\s*['\"]?)(bearer|basic)?\s*[^\s'\",}]+"), r"\1\2 XXX"),
+    (
+        _re.compile(
+            r"(?i)([\"']?(?:access_token|refresh_token|id_token|token|password|pass|secret|"
+            r"client_secret|code|login_token)[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;}]+)"
+        ),
+        r"\1XXX",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """Mask secrets in ``text`` (used for every log line, and for messages shown to users)."""
+    for pattern, repl in _REDACTIONS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message with :func:`redact` before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call must not kill the program
+            message = str(record.msg)
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        obj = getattr(record, "object", None)
+        if isinstance(obj, str):
+            record.object = redact(obj)
+        return True
+
+
+def show_control_chars(text: str) -> str:
+    """Control characters as their Unicode pictures (``␊``, ``␉``), as rclone shows names."""
+    return "".join(
+        chr(0x2400 + ord(c)) if ord(c) < 0x20 else ("\u2421" if c == "\x7f" else c) for c in text
+    )
+
+
+def _level_name(levelno: int) -> str:
+    if levelno >= logging.CRITICAL:
+        return "CRITICAL"
+    if levelno >= logging.ERROR:
+        return "ERROR"
+    if levelno >= logging.WARNING:
+        return "WARNING"
+    if levelno >= NOTICE:
+        return "NOTICE"
+    if levelno >= logging.INFO:
+        return "INFO"
+    return "DEBUG"
+
+
+def _object_and_message(record: logging.LogRecord) -> tuple[str, str]:
+    """The record's object (``extra={"object": …}``) and its message without a repeated
+    ``"<object>: "`` prefix (library code may put the object in both places)."""
+    obj = getattr(record, "object", None)
+    message = record.getMessage()
+    if obj in (None, ""):
+        return "", message
+    text = str(obj)
+    if message.startswith(text + ": "):
+        message = message[len(text) + 2 :]
+    return text, message
+
+
+class TextFormatter(logging.Formatter):
+    """``2026/11/22 01:43:47 INFO  : obj: msg`` (rclone's default text log line)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = _dt.datetime.fromtimestamp(record.created).strftime("%Y/%m/%d %H:%M:%S")
+        level = f"{_level_name(record.levelno):<6}: "
+        obj, message = _object_and_message(record)
+        prefix = f"{show_control_chars(obj)}: " if obj else ""
+        text = f"{when} {level}{prefix}{message}"
+        if record.exc_info and record.levelno <= logging.DEBUG:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+class JsonFormatter(logging.Formatter):
+    """``--use-json-log``: one JSON object per line, keys in rclone's order."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = _dt.datetime.fromtimestamp(record.created).astimezone()
+        obj, message = _object_and_message(record)
+        out: dict[str, Any] = {
+            "time": when.isoformat(timespec="microseconds"),
+            "level": _level_name(record.levelno).lower(),
+            "msg": message,
+        }
+        for key in ("size", "skipped", "stats"):
+            value = getattr(record, key, None)
+            if value is not None:
+                out[key] = value
+        if obj:
+            out["object"] = obj
+            out["objectType"] = str(getattr(record, "objectType", "") or "object")
+        out["source"] = f"{record.module}.py:{record.lineno}"
+        return _json.dumps(out, ensure_ascii=False, default=str)
+
+
+def setup_logging(
+    level: int = NOTICE,
+    *,
+    log_file: str | None = None,
+    json_log: bool = False,
+    stream: IO[str] | None = None,
+) -> logging.Handler:
+    """Configure the ``cloudsync`` logger for the command line; returns the handler.
+
+    Replaces any handler an earlier call installed (tests invoke the CLI many times in one
+    process).  ``log_file`` is appended to, like rclone's ``--log-file``.
+    """
+    root = logging.getLogger("cloudsync")
+    for old in list(root.handlers):
+        if getattr(old, "_cloudsync_cli", False):
+            root.removeHandler(old)
+            if isinstance(old, logging.FileHandler):
+                old.close()
+    handler: logging.Handler
+    if log_file:
+        handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(stream if stream is not None else _sys.stderr)
+    setattr(handler, "_cloudsync_cli", True)  # noqa: B010 - marks handlers we own
+    handler.setFormatter(JsonFormatter() if json_log else TextFormatter())
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Library loggers of our HTTP stack: only what we would show anyway, and redacted.
+    root.propagate = False
+    return handler

@@ -1,0 +1,441 @@
+"""The root ``cloudsync`` click group: lazy subcommands, global flags, error boundary.
+
+Start-up must stay fast (``cloudsync --help`` imports no backend, engine, requests, lxml, rich
+or keyring): subcommands are listed in :data:`COMMANDS` with their one-line help and imported
+only when invoked.
+
+Global flags (``-v``, ``--config``, ``-P`` …) are accepted before *or* after the subcommand, as
+rclone users write them: every command carries them and stores them in one :class:`Settings`
+on the root context.  ``--<backend>-<option>`` flags are taken out of the argument list before
+click parses it (they are generated from each backend's declared options, see
+:func:`split_backend_flags`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+from click.core import ParameterSource
+
+from ..errors import CloudsyncError, ExitCode, exit_code_for
+from ..log import NOTICE
+
+if TYPE_CHECKING:
+    from ..backend import Backend
+    from ..config import Config
+
+__all__ = ["COMMANDS", "App", "cli", "get_app", "main", "pass_app"]
+
+log = logging.getLogger("cloudsync.cli")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: name → (module, attribute, one-line help).  Help text lives here so ``--help`` needs no import.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "about": ("cmd_ops", "about", "Get quota information from the remote."),
+    "backend": ("cmd_ops", "backend", "Backend-specific commands (features)."),
+    "cat": ("cmd_list", "cat", "Concatenate files and send them to stdout."),
+    "check": ("cmd_sync", "check", "Check that the files in source and destination match."),
+    "cleanup": ("cmd_ops", "cleanup", "Clean up the remote if possible (empty the trash)."),
+    "completion": ("cmd_ops", "completion", "Output a shell completion script (bash, zsh, fish)."),
+    "config": ("cmd_config", "config", "Enter an interactive configuration session, or manage remotes."),
+    "copy": ("cmd_sync", "copy", "Copy files from source to dest, skipping identical files."),
+    "copyto": ("cmd_sync", "copyto", "Copy files from source to dest, skipping identical files."),
+    "delete": ("cmd_ops", "delete", "Remove the files in path."),
+    "deletefile": ("cmd_ops", "deletefile", "Remove a single file from remote."),
+    "hashsum": ("cmd_list", "hashsum", "Produces a hashsum file for all the objects in the path."),
+    "link": ("cmd_ops", "link", "Generate a public link to a file/folder."),
+    "listremotes": ("cmd_config", "listremotes", "List all the remotes in the config file and environment."),
+    "ls": ("cmd_list", "ls", "List the objects in the path with size and path."),
+    "lsd": ("cmd_list", "lsd", "List all directories/containers/buckets in the path."),
+    "lsf": ("cmd_list", "lsf", "List directories and objects in remote:path formatted for parsing."),
+    "lsjson": ("cmd_list", "lsjson", "List directories and objects in the path in JSON format."),
+    "lsl": ("cmd_list", "lsl", "List the objects in path with modification time, size and path."),
+    "md5sum": ("cmd_list", "md5sum", "Produces an md5sum file for all the objects in the path."),
+    "mkdir": ("cmd_ops", "mkdir", "Make the path if it doesn't already exist."),
+    "move": ("cmd_sync", "move", "Move files from source to dest."),
+    "moveto": ("cmd_sync", "moveto", "Move file or directory from source to dest."),
+    "purge": ("cmd_ops", "purge", "Remove the path and all of its contents."),
+    "rcat": ("cmd_ops", "rcat", "Copies standard input to file on remote."),
+    "rmdir": ("cmd_ops", "rmdir", "Remove the empty directory at path."),
+    "rmdirs": ("cmd_ops", "rmdirs", "Remove empty directories under the path."),
+    "serve": ("cmd_ops", "serve", "Serve a remote or a fake server (serve jottacloud …)."),
+    "sha1sum": ("cmd_list", "sha1sum", "Produces a sha1sum file for all the objects in the path."),
+    "size": ("cmd_list", "size", "Prints the total size and number of objects in remote:path."),
+    "sync": ("cmd_sync", "sync", "Make source and dest identical, modifying destination only."),
+    "tree": ("cmd_list", "tree", "List the contents of the remote in a tree like fashion."),
+    "version": ("cmd_ops", "version", "Show the version number."),
+}
+
+
+# ------------------------------------------------------------------------------ settings
+
+
+@dataclass
+class Settings:
+    """Global flags, wherever on the command line they were given."""
+
+    verbose: int = 0
+    quiet: bool = False
+    log_level: str | None = None
+    log_file: str | None = None
+    use_json_log: bool = False
+    config: str | None = None
+    stats: str | None = None
+    stats_one_line: bool = False
+    progress: bool = False
+    disable: tuple[str, ...] = ()
+    copy_links: bool = False
+    backend_flags: dict[str, dict[str, str]] = field(default_factory=dict)
+    explicit: set[str] = field(default_factory=set)
+
+
+_SETTINGS_KEY = "cloudsync.settings"
+_APP_KEY = "cloudsync.app"
+
+
+def _settings(ctx: click.Context) -> Settings:
+    root = ctx.find_root()
+    settings = root.meta.get(_SETTINGS_KEY)
+    if settings is None:
+        settings = root.meta[_SETTINGS_KEY] = Settings()
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    name = param.name
+    assert name is not None
+    settings = _settings(ctx)
+    source = ctx.get_parameter_source(name)
+    given = source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    if not given:
+        return value
+    if name == "verbose":
+        value = max(settings.verbose, int(value or 0))
+    elif name == "disable":
+        value = settings.disable + tuple(value or ())
+    setattr(settings, name, value)
+    settings.explicit.add(name)
+    return value
+
+
+def _global_params() -> list[click.Option]:
+    def opt(*decls: str, **kw: Any) -> click.Option:
+        kw.setdefault("expose_value", False)
+        kw.setdefault("callback", _store_global)
+        kw.setdefault("is_eager", True)
+        return click.Option(list(decls), **kw)
+
+    return [
+        opt("-v", "--verbose", count=True, envvar="CLOUDSYNC_VERBOSE",
+            help="Print lots more stuff (repeat for more)."),
+        opt("-q", "--quiet", is_flag=True, envvar="CLOUDSYNC_QUIET", help="Print as little stuff as possible."),
+        opt("--log-level", type=click.Choice(["DEBUG", "INFO", "NOTICE", "ERROR"], case_sensitive=False),
+            envvar="CLOUDSYNC_LOG_LEVEL", help="Log level DEBUG|INFO|NOTICE|ERROR."),
+        opt("--log-file", metavar="FILE", envvar="CLOUDSYNC_LOG_FILE", help="Log everything to this file."),
+        opt("--use-json-log", is_flag=True, envvar="CLOUDSYNC_USE_JSON_LOG", help="Use JSON log format."),
+        opt("--config", metavar="FILE", envvar="CLOUDSYNC_CONFIG",
+            help="Config file (default ~/.config/cloudsync/cloudsync.conf; \"\" = in memory)."),
+        opt("--stats", metavar="DURATION", envvar="CLOUDSYNC_STATS",
+            help="Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable)."),
+        opt("--stats-one-line", is_flag=True, envvar="CLOUDSYNC_STATS_ONE_LINE",
+            help="Make the stats fit on one line."),
+        opt("-P", "--progress", is_flag=True, envvar="CLOUDSYNC_PROGRESS",
+            help="Show progress during transfer (on a terminal)."),
+        opt("--disable", multiple=True, metavar="FEATURE,...", envvar="CLOUDSYNC_DISABLE",
+            help="Disable a comma separated list of backend features (copy, move, dir_move, "
+                 "purge, list_recursive/ListR, set_modtime, cleanup, public_link)."),
+        opt("-L", "--copy-links", is_flag=True, envvar="CLOUDSYNC_COPY_LINKS",
+            help="Follow symlinks and copy the pointed to item."),
+    ]
+
+
+def global_options(f: F) -> F:
+    """Attach the global flags to a command (they may follow the subcommand name)."""
+    params = getattr(f, "__click_params__", [])
+    params.extend(reversed(_global_params()))
+    f.__click_params__ = params  # type: ignore[attr-defined]
+    return f
+
+
+# ------------------------------------------------------------------------------ backend flags
+
+
+def split_backend_flags(args: Sequence[str]) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Take ``--<backend>-<option>[=value]`` flags out of ``args``.
+
+    Backend types come from entry-point names (no backend is imported unless such a flag is
+    present); a flag whose option the backend does not declare is left for click to reject.
+    """
+    candidates = [a for a in args if a.startswith("--") and len(a) > 2]
+    if not candidates:
+        return list(args), {}
+    from ..registry import backend_types, get_spec
+
+    types = backend_types()
+    out: list[str] = []
+    flags: dict[str, dict[str, str]] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        matched = False
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            for type_name in types:
+                if not name.startswith(type_name + "-"):
+                    continue
+                opt_name = name[len(type_name) + 1 :].replace("-", "_")
+                try:
+                    spec = get_spec(type_name)
+                    opt = spec.option(opt_name)
+                except (KeyError, CloudsyncError):
+                    continue
+                if not eq:
+                    if opt.kind == "bool":
+                        value = "true"
+                    elif i + 1 < len(args):
+                        i += 1
+                        value = args[i]
+                    else:
+                        raise click.UsageError(f"flag needs an argument: --{name}")
+                flags.setdefault(spec.name, {})[opt.name] = value
+                matched = True
+                break
+        if not matched:
+            out.append(arg)
+        i += 1
+    return out, flags
+
+
+# ------------------------------------------------------------------------------ the app
+
+
+class App:
+    """What commands need: settings, the config (loaded on first use), backends."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._config: Config | None = None
+        self._logging_ready = False
+
+    @property
+    def verbosity(self) -> int:
+        s = self.settings
+        if s.log_level:
+            return {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "NOTICE": NOTICE,
+                    "ERROR": logging.ERROR}[s.log_level.upper()]
+        if s.quiet:
+            return logging.ERROR
+        if s.verbose >= 2:
+            return logging.DEBUG
+        if s.verbose == 1:
+            return logging.INFO
+        return NOTICE
+
+    def setup_logging(self) -> None:
+        if self._logging_ready:
+            return
+        from ..log import setup_logging
+
+        setup_logging(self.verbosity, log_file=self.settings.log_file,
+                      json_log=self.settings.use_json_log, stream=sys.stderr)
+        self._logging_ready = True
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from ..config import Config
+
+            self._config = Config.load(self.settings.config)
+        return self._config
+
+    def _backend_flags(self) -> dict[str, dict[str, str]]:
+        flags = {k: dict(v) for k, v in self.settings.backend_flags.items()}
+        if self.settings.copy_links:
+            flags.setdefault("local", {}).setdefault("copy_links", "true")
+        return flags
+
+    def _disable(self) -> tuple[str, ...]:
+        from ..remote import parse_disable
+
+        values: list[str] = []
+        for value in self.settings.disable:
+            values.extend(value.split())
+        return parse_disable(values)
+
+    def open(self, remote: str, *, file_ok: bool = True) -> tuple[Backend, str | None]:
+        """Backend for ``remote`` (or its parent plus a file name, rclone's FsIsFile)."""
+        from ..remote import open_backend
+
+        try:
+            return open_backend(remote, self.config, backend_flags=self._backend_flags(),
+                                disable=self._disable(), file_ok=file_ok)
+        except CloudsyncError as err:
+            _set_context(err, f'create file system for "{remote}"')
+            raise
+
+    def open_dir(self, remote: str) -> Backend:
+        backend, _ = self.open(remote, file_ok=False)
+        return backend
+
+    def open_parent(self, remote: str) -> tuple[Backend, str]:
+        from ..remote import open_parent
+
+        try:
+            return open_parent(remote, self.config, backend_flags=self._backend_flags(),
+                               disable=self._disable())
+        except CloudsyncError as err:
+            _set_context(err, f'create file system for "{remote}"')
+            raise
+
+
+def _set_context(err: CloudsyncError, context: str) -> None:
+    if getattr(err, "cli_context", None) is None:
+        err.cli_context = context  # type: ignore[attr-defined]
+
+
+def get_app(ctx: click.Context | None = None) -> App:
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    app = root.meta.get(_APP_KEY)
+    if app is None:
+        app = root.meta[_APP_KEY] = App(_settings(ctx))
+    assert isinstance(app, App)
+    return app
+
+
+def pass_app(f: F) -> F:
+    """Decorator: call the command with the :class:`App` first, logging already set up."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        app = get_app()
+        app.setup_logging()
+        return f(app, *args, **kwargs)
+
+    wrapper.__name__ = f.__name__
+    wrapper.__doc__ = f.__doc__
+    if hasattr(f, "__click_params__"):
+        wrapper.__click_params__ = f.__click_params__  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------------------ the group
+
+
+def report_error(err: BaseException, command: str | None) -> int:
+    """Log the one line a user sees for ``err``; return the exit code."""
+    app = get_app()
+    app.setup_logging()
+    if isinstance(err, CloudsyncError):
+        context = getattr(err, "cli_context", None) or (command and f"{command}")
+        text = str(err)
+        if context:
+            text = f"Failed to {context}: {text}"
+        log.error(text)
+        return exit_code_for(err)
+    log.error("internal error (this is a bug in cloudsync, please report it): %s: %s",
+              type(err).__name__, err)
+    log.debug("traceback", exc_info=err)
+    return ExitCode.UNCATEGORIZED
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str, str]] | None = None,
+                 package: str = "cloudsync.cli", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+        self.package = package
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.lazy) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        spec = self.lazy.get(cmd_name)
+        if spec is None:
+            return None
+        import importlib
+
+        module = importlib.import_module(f"{self.package}.{spec[0]}")
+        command = getattr(module, spec[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self.lazy[name][2]) for name in sorted(self.lazy)]
+        rows += [(n, c.get_short_help_str()) for n, c in sorted(self.commands.items()) if n not in self.lazy]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class RootGroup(LazyGroup):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args, flags = split_backend_flags(args)
+        settings = _settings(ctx)
+        for type_name, values in flags.items():
+            settings.backend_flags.setdefault(type_name, {}).update(values)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except BrokenPipeError:
+            # `cloudsync ls remote: | head`: stop quietly, like rclone.
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            ctx.exit(ExitCode.UNCATEGORIZED)
+        except KeyboardInterrupt:
+            raise
+        except Exception as err:
+            sub = ctx.invoked_subcommand
+            ctx.exit(report_error(err, sub))
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+@click.group(
+    cls=RootGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(_version(), "-V", "--version", prog_name="cloudsync",
+                      message="%(prog)s v%(version)s")
+@global_options
+def cli() -> None:
+    """Sync, copy and check files between local disks, memory and JottaCloud, the rclone way.
+
+    Remotes are written like rclone's: `name:path`, a local path, `local:/path`,
+    `:memory:path` or `:backend,key=value:path`.  Run `cloudsync config` to add one.
+    Backend options can be given as `--<backend>-<option> VALUE` flags too.
+    """
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="cloudsync")
+    except BrokenPipeError:  # pragma: no cover - the group already handles most cases
+        sys.exit(ExitCode.UNCATEGORIZED)

@@ -1,0 +1,281 @@
+"""``config`` (wizard and subcommands) and ``listremotes``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import ConfigError, UsageError
+from . import formats
+from .app import App, global_options, pass_app
+
+if TYPE_CHECKING:
+    from ..options import BackendSpec
+
+__all__ = ["config", "listremotes"]
+
+
+def _strip(name: str) -> str:
+    return name[:-1] if name.endswith(":") else name
+
+
+def _spec_for_create(type_name: str) -> BackendSpec:
+    from ..registry import get_spec
+
+    try:
+        return get_spec(type_name)
+    except ConfigError:
+        raise UsageError(f'couldn\'t find backend for type "{type_name}"') from None
+
+
+def _pairs(spec: BackendSpec, args: Sequence[str]) -> dict[str, str]:
+    """``key=value`` arguments and rclone's ``key value`` pairs, validated against the spec."""
+    values: dict[str, str] = {}
+    items = list(args)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if "=" in item:
+            key, value = item.split("=", 1)
+        elif i + 1 < len(items):
+            key, value = item, items[i + 1]
+            i += 1
+        else:
+            raise UsageError(f"found key without value: {item!r}")
+        i += 1
+        key = key.strip().replace("-", "_")
+        if key == "type":
+            raise UsageError("can't set type with key=value")
+        try:
+            opt = spec.option(key)
+        except KeyError:
+            known = ", ".join(o.name for o in spec.options)
+            raise UsageError(f"{spec.name} has no option {key!r}", hint=f"known: {known}") from None
+        try:
+            opt.parse(value)
+        except ValueError as exc:
+            raise UsageError(f"bad value for {key}: {exc}") from None
+        values[opt.name] = value
+    return values
+
+
+def _prompter() -> object:
+    from .wizard import ClickPrompter, NonInteractivePrompter
+
+    return ClickPrompter() if sys.stdin.isatty() else NonInteractivePrompter()
+
+
+@click.group("config", invoke_without_command=True,
+             help="Enter an interactive configuration session, or manage remotes with a subcommand.")
+@global_options
+@click.pass_context
+def config(ctx: click.Context) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from .app import get_app
+    from .wizard import wizard
+
+    app = get_app()
+    app.setup_logging()
+    wizard(app.config)
+
+
+@config.command("create", help="Create a new remote: config create NAME TYPE [KEY=VALUE | KEY VALUE]…")
+@click.option("--non-interactive", is_flag=True, help="Never ask questions (fail instead).")
+@click.argument("name")
+@click.argument("type_name", metavar="TYPE")
+@click.argument("args", nargs=-1)
+@global_options
+@pass_app
+def create(app: App, name: str, type_name: str, args: tuple[str, ...], non_interactive: bool) -> None:
+    from ..remote import check_remote_name
+    from .wizard import NonInteractivePrompter, run_flow
+
+    name = _strip(name)
+    check_remote_name(name)
+    spec = _spec_for_create(type_name)
+    values = _pairs(spec, args)
+    cfg = app.config
+    if name in cfg.file_sections():
+        raise UsageError(f"remote {name!r} already exists", hint="use `config update` or `config delete`")
+    if spec.configure is not None:
+        prompter = NonInteractivePrompter() if non_interactive else _prompter()
+        values = run_flow(prompter, spec, values)  # type: ignore[arg-type]
+    missing = [o.name for o in spec.options if o.required and o.name not in values and o.default is None]
+    if missing:
+        raise UsageError(f"missing required option(s) for {spec.name}: {', '.join(missing)}")
+    cfg.set_values(name, {"type": spec.name, **values}, spec=spec, create=True)
+    _print_section(app, name)
+
+
+@config.command("update", help="Update options of a remote: config update NAME [KEY=VALUE | KEY VALUE]…")
+@click.argument("name")
+@click.argument("args", nargs=-1)
+@global_options
+@pass_app
+def update(app: App, name: str, args: tuple[str, ...]) -> None:
+    from ..registry import get_spec
+
+    name = _strip(name)
+    cfg = app.config
+    sections = cfg.file_sections()
+    if name not in sections:
+        raise ConfigError(f'didn\'t find section in config file ("{name}")')
+    spec = get_spec(sections[name].get("type", ""))
+    values = _pairs(spec, args)
+    cfg.set_values(name, values, spec=spec)
+    _print_section(app, name)
+
+
+@config.command("delete", help="Delete an existing remote.")
+@click.argument("name")
+@global_options
+@pass_app
+def delete(app: App, name: str) -> None:
+    app.config.delete_remote(_strip(name))
+
+
+def _print_section(app: App, name: str, *, redact: bool = True) -> None:
+    data = app.config.show(name, redact=redact)
+    for section, values in data.items():
+        click.echo(f"[{section}]")
+        for key, value in values.items():
+            click.echo(f"{key} = {value}")
+        click.echo("")
+
+
+@config.command("show", help="Print the (decrypted) config file, or the config for a single remote.")
+@click.argument("name", required=False)
+@click.option("--show-secrets", is_flag=True, help="Show secret values (tokens, passwords) instead of XXX.")
+@global_options
+@pass_app
+def show(app: App, name: str | None, show_secrets: bool) -> None:
+    cfg = app.config
+    names = [_strip(name)] if name else [r.name for r in cfg.remotes() if r.source == "file"]
+    if not names and not name:
+        click.echo("; empty config")
+        return
+    for remote in names:
+        _print_section(app, remote, redact=not show_secrets)
+
+
+@config.command("redacted", help="Print the config with secrets redacted (safe to share).")
+@click.argument("name", required=False)
+@global_options
+@pass_app
+def redacted(app: App, name: str | None) -> None:
+    cfg = app.config
+    names = [_strip(name)] if name else [r.name for r in cfg.remotes() if r.source == "file"]
+    for remote in names:
+        _print_section(app, remote, redact=True)
+
+
+@config.command("dump", help="Dump the config file as JSON (secrets redacted unless --show-secrets).")
+@click.option("--show-secrets", is_flag=True, help="Include secret values.")
+@global_options
+@pass_app
+def dump(app: App, show_secrets: bool) -> None:
+    data = app.config.show(None, redact=not show_secrets)
+    click.echo(json.dumps(data, indent=4, sort_keys=True, ensure_ascii=False))
+
+
+@config.command("file", help="Show path of configuration file in use.")
+@global_options
+@pass_app
+def file_(app: App) -> None:
+    path = app.config.path
+    if path is None:
+        click.echo("Configuration is in memory only")
+    elif path.exists():
+        click.echo(f"Configuration file is stored at:\n{path}")
+    else:
+        click.echo(f"Configuration file doesn't exist, but cloudsync will use this path:\n{path}")
+
+
+@config.command("touch", help="Ensure configuration file exists.")
+@global_options
+@pass_app
+def touch(app: App) -> None:
+    app.config.touch()
+
+
+@config.command("paths", help="Show paths used for configuration, cache, state.")
+@global_options
+@pass_app
+def paths(app: App) -> None:
+    import platformdirs
+
+    from ..secrets import state_dir
+
+    click.echo(f"Config file: {app.config.path or '(in memory)'}")
+    click.echo(f"Cache dir:   {platformdirs.user_cache_dir('cloudsync', appauthor=False)}")
+    click.echo(f"State dir:   {state_dir()}")
+
+
+@config.command("reconnect", help="Re-authenticate a remote (re-runs the backend's config flow).")
+@click.argument("name")
+@global_options
+@pass_app
+def reconnect(app: App, name: str) -> None:
+    from ..registry import get_spec
+    from .wizard import run_flow
+
+    name = _strip(name)
+    cfg = app.config
+    layers = cfg.layers(name)
+    if layers is None or name not in cfg.file_sections():
+        raise ConfigError(f'didn\'t find section in config file ("{name}")')
+    stored = layers[0]
+    spec = get_spec(stored.get("type", ""))
+    if spec.configure is None:
+        raise UsageError(f"backend {spec.name!r} has nothing to reconnect")
+    current = {k: v for k, v in stored.items() if k != "type"}
+    values = run_flow(_prompter(), spec, current)  # type: ignore[arg-type]
+    cfg.set_values(name, values, spec=spec)
+
+
+@config.command("providers", help="List the backend types available, as JSON.")
+@global_options
+@pass_app
+def providers(app: App) -> None:
+    from ..registry import backend_types, get_spec
+
+    out = []
+    for type_name in backend_types():
+        spec = get_spec(type_name)
+        out.append({
+            "Name": spec.name,
+            "Description": spec.description,
+            "Options": [
+                {"Name": o.name, "Help": o.help, "Default": o.default, "Type": o.kind,
+                 "Advanced": o.advanced, "Required": o.required, "IsPassword": o.secret,
+                 "Hide": o.hidden, "Examples": [{"Value": v, "Help": h} for v, h in o.examples]}
+                for o in spec.options
+            ],
+        })
+    click.echo(json.dumps(out, indent="\t", default=str))
+
+
+@click.command("listremotes", help="List all the remotes in the config file and defined in environment variables.")
+@click.option("--long", "long_", is_flag=True, help="Show type as well as names.")
+@click.option("--json", "as_json", is_flag=True, help="Format output as JSON.")
+@global_options
+@pass_app
+def listremotes(app: App, long_: bool, as_json: bool) -> None:
+    remotes = app.config.remotes()
+    if as_json:
+        out = sys.stdout
+        items = [formats.go_json({"name": r.name, "type": r.type, "source": r.source,
+                                  "description": r.description}) for r in remotes]
+        out.write("[\n" + ",\n".join(items) + ("\n" if items else "") + "]\n")
+        return
+    width = max((len(r.name) + 1 for r in remotes), default=0)
+    for r in remotes:
+        if long_:
+            click.echo(f"{r.name + ':':<{width}} {r.type}")
+        else:
+            click.echo(f"{r.name}:")

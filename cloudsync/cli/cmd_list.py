@@ -1,0 +1,403 @@
+"""Listing and reading commands: ls, lsl, lsd, lsf, lsjson, md5sum, sha1sum, hashsum, size,
+tree, cat.  Output formats follow rclone exactly (rclone-semantics.md §D.2, §D.5)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import click
+
+from ..errors import HashUnsupported, UsageError
+from ..types import HASH_ORDER, Entry
+from . import formats
+from .app import App, global_options, pass_app
+from .params import REMOTE, build_filter_options, filter_flags
+
+if TYPE_CHECKING:
+    from ..backend import Backend
+    from ..engine.options import FilterOptions
+
+__all__ = ["cat", "hashsum", "ls", "lsd", "lsf", "lsjson", "lsl", "md5sum", "sha1sum", "size", "tree"]
+
+_HASH_ALIASES = {"md5": "md5", "sha1": "sha1", "sha-1": "sha1", "sha256": "sha256", "sha-256": "sha256",
+                 "sha512": "sha512", "crc32": "crc32", "whirlpool": "whirlpool"}
+
+
+def normalise_hash(name: str) -> str:
+    key = name.strip().lower()
+    return _HASH_ALIASES.get(key, key)
+
+
+@dataclass
+class Listing:
+    """A listed remote: the backend, the entries (path relative to the listed root)."""
+
+    backend: Backend
+    entries: list[tuple[str, Entry]]
+
+
+def _sort_key(item: tuple[str, Entry]) -> tuple[str, ...]:
+    # Component-wise: a directory's contents follow the directory itself (rclone's walk order).
+    return tuple(item[0].split("/"))
+
+
+def list_remote(
+    app: App,
+    remote: str,
+    filters: FilterOptions,
+    *,
+    recursive: bool,
+    max_depth: int = -1,
+    files_only: bool = False,
+    dirs_only: bool = False,
+) -> Listing:
+    """Everything ``ls``-style commands print, sorted; a file remote lists just that file."""
+    from ..engine import walk
+    from ..filters import Filter
+
+    backend, leaf = app.open(remote)
+    flt = Filter.from_options(filters)
+    if leaf is not None:
+        entry = backend.stat(leaf)
+        if dirs_only:
+            return Listing(backend, [])
+        return Listing(backend, [(leaf, entry)])
+    depth = max_depth if max_depth >= 0 else filters.max_depth
+    if not recursive and depth < 0:
+        depth = 1
+    items = [
+        (e.path, e)
+        for e in walk(backend, "", filter=flt, max_depth=depth, recursive=recursive or depth != 1,
+                      files_only=files_only, dirs_only=dirs_only)
+    ]
+    items.sort(key=_sort_key)
+    return Listing(backend, items)
+
+
+def _out(text: str) -> None:
+    click.echo(text)
+
+
+def _hash_of(backend: Backend, path: str, entry: Entry, hash_type: str, download: bool) -> str:
+    if download:
+        from ..hashing import hash_stream
+
+        with backend.get(path) as stream:
+            digests, _ = hash_stream(stream, (hash_type,))
+        return digests[hash_type]
+    value = entry.hashes.get(hash_type)
+    if value:
+        return value
+    return backend.hash(path, hash_type)
+
+
+# ------------------------------------------------------------------------------ ls / lsl / lsd
+
+
+def _listing_command(name: str, help_text: str) -> Callable[[Callable[..., None]], click.Command]:
+    def deco(f: Callable[..., None]) -> click.Command:
+        f = filter_flags(f)
+        f = click.argument("remote", type=REMOTE)(f)
+        f = global_options(f)
+        return click.command(name, help=help_text)(pass_app(f))
+
+    return deco
+
+
+@_listing_command("ls", "List the objects in the path with size and path (recursive).")
+def ls(app: App, remote: str, **kw: Any) -> None:
+    listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
+    for path, entry in listing.entries:
+        _out(f"{entry.size:>9d} {path}")
+
+
+@_listing_command("lsl", "List the objects in path with modification time, size and path (recursive).")
+def lsl(app: App, remote: str, **kw: Any) -> None:
+    listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
+    for path, entry in listing.entries:
+        when = formats.local_time(entry.mtime_ns, "%Y-%m-%d %H:%M:%S", nanos=True)
+        _out(f"{entry.size:>9d} {when} {path}")
+
+
+@click.command("lsd", help="List all directories in the path (one level unless -R).")
+@click.option("-R", "--recursive", is_flag=True, help="Recurse into the listing.")
+@filter_flags
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def lsd(app: App, remote: str, recursive: bool, **kw: Any) -> None:
+    listing = list_remote(app, remote, build_filter_options(kw), recursive=recursive,
+                          max_depth=-1 if recursive else 1, dirs_only=True)
+    for path, entry in listing.entries:
+        when = formats.local_time(entry.mtime_ns)
+        _out(f"{entry.size:>12d} {when} {-1:>9d} {path}")
+
+
+# ------------------------------------------------------------------------------ lsf
+
+
+@click.command("lsf", help="List directories and objects in remote:path formatted for parsing.")
+@click.option("-F", "--format", "fmt", default="p", show_default=True,
+              help="Output format: p path, s size, t modtime, h hash, i ID, m MimeType, T tier.")
+@click.option("-s", "--separator", default=None, help="Separator for the items in the format (default ';').")
+@click.option("--csv", "use_csv", is_flag=True, help="Output in CSV format.")
+@click.option("-d", "--dir-slash/--no-dir-slash", default=True, help="Append a slash to directory names.")
+@click.option("--hash", "hash_name", default="md5", show_default=True, help="Use this hash when h is used in the format.")
+@click.option("--files-only", is_flag=True, help="Only list files.")
+@click.option("--dirs-only", is_flag=True, help="Only list directories.")
+@click.option("--absolute", is_flag=True, help="Put a leading / in front of path names.")
+@click.option("-t", "--time-format", default=None, help="Format for the modtime (strftime; default 2006-01-02 15:04:05).")
+@click.option("-R", "--recursive", is_flag=True, help="Recurse into the listing.")
+@filter_flags
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def lsf(app: App, remote: str, fmt: str, separator: str | None, use_csv: bool, dir_slash: bool,
+        hash_name: str, files_only: bool, dirs_only: bool, absolute: bool, time_format: str | None,
+        recursive: bool, **kw: Any) -> None:
+    sep = separator if separator is not None else ("," if use_csv else ";")
+    hash_type = normalise_hash(hash_name)
+    listing = list_remote(app, remote, build_filter_options(kw), recursive=recursive,
+                          files_only=files_only, dirs_only=dirs_only)
+    tfmt = time_format or "%Y-%m-%d %H:%M:%S"
+    for path, entry in listing.entries:
+        fields: list[str] = []
+        for letter in fmt:
+            if letter == "p":
+                shown = ("/" + path) if absolute else path
+                if entry.is_dir and dir_slash:
+                    shown += "/"
+                fields.append(shown)
+            elif letter == "s":
+                fields.append(str(-1 if entry.is_dir else entry.size))
+            elif letter == "t":
+                fields.append(formats.local_time(entry.mtime_ns, tfmt))
+            elif letter == "h":
+                if entry.is_dir:
+                    fields.append("")
+                else:
+                    try:
+                        fields.append(_hash_of(listing.backend, entry.path, entry, hash_type, False))
+                    except HashUnsupported:
+                        fields.append("")
+            elif letter == "i":
+                fields.append(entry.id or "")
+            elif letter == "o":
+                fields.append("")
+            elif letter == "m":
+                fields.append(formats.mime_type_of(entry))
+            elif letter in "eTM":
+                fields.append("")
+            else:
+                raise UsageError(f"unknown format character {letter!r}")
+        _out(formats.csv_line(fields, sep) if use_csv else sep.join(fields))
+
+
+# ------------------------------------------------------------------------------ lsjson
+
+
+@click.command("lsjson", help="List directories and objects in the path in JSON format.")
+@click.option("-R", "--recursive", is_flag=True, help="Recurse into the listing.")
+@click.option("--hash", "with_hash", is_flag=True, help="Include hashes in the output (may take longer).")
+@click.option("--hash-type", multiple=True, help="Show only this hash type (may be repeated).")
+@click.option("--no-modtime", is_flag=True, help="Don't read the modification time (can speed things up).")
+@click.option("--no-mimetype", is_flag=True, help="Don't read the mime type (can speed things up).")
+@click.option("--files-only", is_flag=True, help="Show only files in the listing.")
+@click.option("--dirs-only", is_flag=True, help="Show only directories in the listing.")
+@click.option("--stat", is_flag=True, help="Just return the info for the pointed to file.")
+@click.option("--original", is_flag=True, hidden=True)
+@filter_flags
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: tuple[str, ...],
+           no_modtime: bool, no_mimetype: bool, files_only: bool, dirs_only: bool, stat: bool,
+           original: bool, **kw: Any) -> None:
+    filters = build_filter_options(kw)
+    types = [normalise_hash(t) for t in hash_type]
+    want_hash = with_hash or bool(types)
+
+    def item_for(backend: Backend, path: str, entry: Entry) -> dict[str, Any]:
+        hashes: dict[str, str] | None = None
+        if want_hash and not entry.is_dir:
+            hashes = {}
+            for t in types or [h for h in HASH_ORDER if h in backend.features.hashes] or sorted(backend.features.hashes):
+                try:
+                    hashes[t] = _hash_of(backend, entry.path, entry, t, False)
+                except HashUnsupported:
+                    continue
+        return formats.lsjson_item(entry, path, precision_ns=backend.features.precision_ns,
+                                   local_tz=backend.features.is_local, hashes=hashes,
+                                   no_modtime=no_modtime, no_mimetype=no_mimetype)
+
+    out = sys.stdout
+    if stat:
+        backend, leaf = app.open(remote)
+        entry = backend.stat(leaf or "")
+        name = leaf or ""
+        out.write(formats.go_json(item_for(backend, name, entry), indent="\t") + "\n")
+        return
+    # rclone prints "[" before listing, so a failure mid-way leaves "[\n" on stdout.
+    backend, leaf = app.open(remote)
+    out.write("[\n")
+    out.flush()
+    if leaf is not None:
+        entry = backend.stat(leaf)
+        items: list[tuple[str, Entry]] = [] if dirs_only else [(leaf, entry)]
+    else:
+        from ..engine import walk
+        from ..filters import Filter
+
+        depth = filters.max_depth if filters.max_depth >= 0 else (-1 if recursive else 1)
+        items = [(e.path, e) for e in walk(backend, "", filter=Filter.from_options(filters),
+                                           max_depth=depth, recursive=recursive or depth != 1,
+                                           files_only=files_only, dirs_only=dirs_only)]
+        items.sort(key=_sort_key)
+    first = True
+    for path, entry in items:
+        if not first:
+            out.write(",\n")
+        out.write(formats.go_json(item_for(backend, path, entry)))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
+# ------------------------------------------------------------------------------ hashes
+
+
+def _hashsum(app: App, remote: str, hash_type: str, download: bool, base64_out: bool,
+             output_file: str | None, kw: dict[str, Any]) -> None:
+    listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
+    backend = listing.backend
+    if not download and hash_type not in backend.features.hashes:
+        raise HashUnsupported(
+            f"hash type {hash_type!r} not supported by {backend}", hint="use --download to hash the bytes locally"
+        )
+    lines = []
+    for path, entry in listing.entries:
+        digest = _hash_of(backend, entry.path, entry, hash_type, download)
+        if base64_out and digest:
+            import base64 as b64
+
+            digest = b64.urlsafe_b64encode(bytes.fromhex(digest)).decode()
+        width = 32 if hash_type == "md5" else 40 if hash_type == "sha1" else len(digest)
+        lines.append(f"{digest:>{width}}  {path}")
+    text = "".join(line + "\n" for line in lines)
+    if output_file:
+        with open(output_file, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def _hash_command(name: str, fixed: str | None) -> Any:
+    def body(app: App, remote: str, download: bool, base64_out: bool, output_file: str | None,
+             hash_name: str | None = None, **kw: Any) -> None:
+        _hashsum(app, remote, normalise_hash(hash_name or fixed or "md5"), download, base64_out, output_file, kw)
+
+    f: Any = pass_app(body)
+    f = global_options(f)
+    f = click.argument("remote", type=REMOTE)(f)
+    if fixed is None:
+        f = click.argument("hash_name", metavar="HASH")(f)
+    f = filter_flags(f)
+    f = click.option("--output-file", default=None, help="Output hashsums to a file rather than stdout.")(f)
+    f = click.option("--base64", "base64_out", is_flag=True, help="Output base64 encoded hashsum.")(f)
+    f = click.option("--download", is_flag=True, help="Download the file and hash it locally.")(f)
+    what = fixed or "the given hash"
+    return click.command(name, help=f"Produces a {what} file for all the objects in the path.")(f)
+
+
+md5sum = _hash_command("md5sum", "md5")
+sha1sum = _hash_command("sha1sum", "sha1")
+hashsum = _hash_command("hashsum", None)
+
+
+# ------------------------------------------------------------------------------ size / tree
+
+
+@click.command("size", help="Prints the total size and number of objects in remote:path.")
+@click.option("--json", "as_json", is_flag=True, help="Format output as JSON.")
+@filter_flags
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def size(app: App, remote: str, as_json: bool, **kw: Any) -> None:
+    listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
+    count = len(listing.entries)
+    total = sum(e.size for _, e in listing.entries if e.size >= 0)
+    sizeless = sum(1 for _, e in listing.entries if e.size < 0)
+    if as_json:
+        _out(formats.go_json({"count": count, "bytes": total, "sizeless": sizeless}))
+        return
+    _out(f"Total objects: {formats.count_suffix(count)} ({count})" if count >= 1000 else f"Total objects: {count}")
+    _out(f"Total size: {formats.byte_unit(total)} ({total} Byte)")
+    if sizeless:
+        _out(f"Total objects with unknown size: {sizeless}")
+
+
+@click.command("tree", help="List the contents of the remote in a tree like fashion.")
+@filter_flags
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def tree(app: App, remote: str, **kw: Any) -> None:
+    listing = list_remote(app, remote, build_filter_options(kw), recursive=True)
+    for line in formats.tree_lines((p, e.is_dir) for p, e in listing.entries):
+        _out(line)
+
+
+# ------------------------------------------------------------------------------ cat
+
+
+def _copy_stream(src: BinaryIO, dst: BinaryIO | None) -> None:
+    while True:
+        chunk = src.read(1 << 20)
+        if not chunk:
+            break
+        if dst is not None:
+            dst.write(chunk)
+
+
+@click.command("cat", help="Concatenate files and send them to stdout.")
+@click.option("--head", type=int, default=-1, help="Only print the first N characters.")
+@click.option("--tail", type=int, default=-1, help="Only print the last N characters.")
+@click.option("--offset", type=int, default=0, help="Start printing at offset N (or from end if -ve).")
+@click.option("--count", type=int, default=-1, help="Only print N characters.")
+@click.option("--separator", default="", help="Separator to use between objects when printing multiple files.")
+@click.option("--discard", is_flag=True, help="Discard the output instead of printing.")
+@filter_flags
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def cat(app: App, remote: str, head: int, tail: int, offset: int, count: int, separator: str,
+        discard: bool, **kw: Any) -> None:
+    if head >= 0 and tail >= 0:
+        raise UsageError("can only use one of --head or --tail")
+    if head >= 0:
+        offset, count = 0, head
+    elif tail >= 0:
+        offset, count = -tail, -1
+    listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
+    out = None if discard else sys.stdout.buffer
+    for path, entry in _files(listing):
+        start = offset
+        if start < 0:
+            start = max(0, entry.size + start) if entry.size >= 0 else 0
+        end = None if count < 0 else start + count
+        with listing.backend.get(entry.path, start, end) as stream:
+            _copy_stream(stream, out)
+        if separator and out is not None:
+            out.write(separator.encode())
+        del path
+    if out is not None:
+        out.flush()
+
+
+def _files(listing: Listing) -> Iterator[tuple[str, Entry]]:
+    for path, entry in listing.entries:
+        if not entry.is_dir:
+            yield path, entry

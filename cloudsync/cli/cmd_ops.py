@@ -1,0 +1,295 @@
+"""Single-shot operations: mkdir, rmdir, rmdirs, delete, deletefile, purge, rcat, about, link,
+cleanup, backend features, version, completion and the lazily mounted ``serve`` group."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import time
+from typing import Any
+
+import click
+
+from ..errors import IsDirError, Unsupported, UsageError
+from ..types import PutInfo
+from . import formats
+from .app import App, get_app, global_options, pass_app
+from .params import REMOTE, build_sync_options, filter_flags, sync_flags
+from .runner import finish
+
+__all__ = [
+    "about", "backend", "cleanup", "completion", "delete", "deletefile", "link", "mkdir", "purge",
+    "rcat", "rmdir", "rmdirs", "serve", "version",
+]
+
+log = logging.getLogger("cloudsync.cli")
+
+
+@click.command("mkdir", help="Make the path if it doesn't already exist.")
+@click.option("-n", "--dry-run", is_flag=True, help="Do a trial run with no permanent changes.")
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def mkdir(app: App, remote: str, dry_run: bool) -> None:
+    backend = app.open_dir(remote)
+    if dry_run:
+        log.log(25, "Skipped make directory as --dry-run is set", extra={"object": remote, "skipped": "make directory"})
+        return
+    backend.mkdir("")
+
+
+@click.command("rmdir", help="Remove the empty directory at path.")
+@click.option("-n", "--dry-run", is_flag=True, help="Do a trial run with no permanent changes.")
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def rmdir(app: App, remote: str, dry_run: bool) -> None:
+    backend, leaf = app.open_parent(remote)
+    if dry_run:
+        log.log(25, "Skipped remove directory as --dry-run is set", extra={"object": leaf, "skipped": "remove directory"})
+        return
+    backend.rmdir(leaf)
+
+
+@click.command("rmdirs", help="Remove empty directories under the path (and the path unless --leave-root).")
+@click.option("--leave-root", is_flag=True, help="Do not remove root directory if empty.")
+@sync_flags
+@filter_flags
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def rmdirs(app: App, remote: str, leave_root: bool, **kw: Any) -> None:
+    from ..engine import rmdirs as engine_rmdirs
+    from ..engine import run_with_retries
+
+    opts = build_sync_options(kw)
+    backend = app.open_dir(remote)
+    result = run_with_retries(lambda: engine_rmdirs(backend, "", opts, leave_root=leave_root),
+                              opts.retries, retries_sleep=opts.retries_sleep)
+    finish(app, "rmdirs", result, dry_run=opts.dry_run)
+
+
+@click.command("delete", help="Remove the files in path (obeys filters; keeps directories unless --rmdirs).")
+@click.option("--rmdirs", "with_rmdirs", is_flag=True, help="Remove empty directories but leave root intact.")
+@sync_flags
+@filter_flags
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def delete(app: App, remote: str, with_rmdirs: bool, **kw: Any) -> None:
+    from ..engine import delete as engine_delete
+    from ..engine import run_with_retries
+
+    opts = build_sync_options(kw)
+    backend, leaf = app.open(remote)
+    result = run_with_retries(lambda: engine_delete(backend, leaf or "", opts, rmdirs=with_rmdirs),
+                              opts.retries, retries_sleep=opts.retries_sleep)
+    finish(app, "delete", result, dry_run=opts.dry_run)
+
+
+@click.command("deletefile", help="Remove a single file from remote.")
+@click.option("-n", "--dry-run", is_flag=True, help="Do a trial run with no permanent changes.")
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def deletefile(app: App, remote: str, dry_run: bool) -> None:
+    backend, leaf = app.open(remote)
+    if leaf is None:
+        raise IsDirError(f"{remote} is a directory or doesn't exist", hint="deletefile removes one file")
+    if dry_run:
+        log.log(25, "Skipped delete as --dry-run is set", extra={"object": leaf, "skipped": "delete"})
+        return
+    backend.delete(leaf)
+    log.info("Deleted", extra={"object": leaf})
+
+
+@click.command("purge", help="Remove the path and all of its contents (ignores filters).")
+@sync_flags
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def purge(app: App, remote: str, **kw: Any) -> None:
+    from ..engine import purge as engine_purge
+    from ..engine import run_with_retries
+
+    opts = build_sync_options(kw)
+    backend = app.open_dir(remote)
+    result = run_with_retries(lambda: engine_purge(backend, "", opts), opts.retries,
+                              retries_sleep=opts.retries_sleep)
+    finish(app, "purge", result, dry_run=opts.dry_run)
+
+
+@click.command("rcat", help="Copies standard input to file on remote.")
+@click.option("--size", "size_hint", type=int, default=-1, help="File size hint to preallocate.")
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def rcat(app: App, remote: str, size_hint: int) -> None:
+    backend, leaf = app.open_parent(remote)
+    stdin = sys.stdin.buffer
+    info = PutInfo(size=size_hint, mtime_ns=time.time_ns())
+    entry = backend.put(leaf, stdin, info)
+    log.info("Copied (Rcat, new)", extra={"object": leaf, "size": entry.size})
+
+
+# ------------------------------------------------------------------------------ about / link / cleanup
+
+
+@click.command("about", help="Get quota information from the remote.")
+@click.option("--json", "as_json", is_flag=True, help="Format output as JSON.")
+@click.option("--full", is_flag=True, help="Full numbers instead of human-readable.")
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def about(app: App, remote: str, as_json: bool, full: bool) -> None:
+    backend = app.open_dir(remote)
+    try:
+        usage = backend.about()
+    except Unsupported:
+        raise Unsupported(f"{backend} doesn't support about") from None
+    fields = [("total", usage.total, True), ("used", usage.used, True), ("free", usage.free, True),
+              ("trashed", usage.trashed, True), ("other", usage.other, True),
+              ("objects", usage.objects, False)]
+    # A negative total means "no limit" (JottaCloud's unlimited plans report -1).
+    unlimited = usage.total is not None and usage.total < 0
+    if as_json:
+        data: dict[str, Any] = {}
+        for key, value, _ in fields:
+            if value is None or (value < 0 and key in ("total", "free")):
+                continue
+            data[key] = value
+        if unlimited:
+            data["unlimited"] = True
+        click.echo(formats.go_json(data, indent="\t"))
+        return
+    for key, value, is_size in fields:
+        label = f"{key.capitalize()}:"
+        if value is None:
+            continue
+        if key in ("total", "free") and value < 0:
+            text = "unlimited"
+        elif full:
+            text = str(value)
+        elif is_size:
+            text = formats.byte_unit(value)
+        else:
+            text = formats.count_suffix(value)
+        click.echo(f"{label:<9}{text}")
+
+
+@click.command("link", help="Generate a public link to a file/folder.")
+@click.option("--expire", default=None, metavar="DURATION", help="The amount of time that the link will be valid.")
+@click.option("--unlink", is_flag=True, help="Remove existing public link to file/folder.")
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def link(app: App, remote: str, expire: str | None, unlink: bool) -> None:
+    from ..options import parse_duration
+
+    backend, leaf = app.open(remote)
+    seconds = None
+    if expire:
+        try:
+            seconds = parse_duration(expire)
+        except ValueError:
+            raise UsageError(f"invalid value for --expire: {expire!r}") from None
+    try:
+        url = backend.public_link(leaf or "", expire=seconds, unlink=unlink)
+    except Unsupported:
+        raise Unsupported(f"{backend} doesn't support public links") from None
+    if url:
+        click.echo(url)
+
+
+@click.command("cleanup", help="Clean up the remote if possible (empty the trash).")
+@click.option("-n", "--dry-run", is_flag=True, help="Do a trial run with no permanent changes.")
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def cleanup(app: App, remote: str, dry_run: bool) -> None:
+    backend = app.open_dir(remote)
+    if not backend.has("cleanup"):
+        raise Unsupported(f"{backend} doesn't support cleanup")
+    if dry_run:
+        log.log(25, "Skipped cleanup as --dry-run is set", extra={"object": remote, "skipped": "cleanup"})
+        return
+    backend.cleanup()
+
+
+@click.group("backend", help="Run a backend-specific command.")
+def backend() -> None:
+    pass
+
+
+@backend.command("features", help="Print the features of a remote as JSON (Backend.describe()).")
+@click.argument("remote", type=REMOTE)
+@global_options
+@pass_app
+def backend_features(app: App, remote: str) -> None:
+    import json
+
+    be = app.open_dir(remote)
+    click.echo(json.dumps(be.describe(), indent="\t"))
+
+
+# ------------------------------------------------------------------------------ version / completion
+
+
+@click.command("version", help="Show the version number.")
+@global_options
+@pass_app
+def version(app: App) -> None:
+    from .. import __version__
+
+    click.echo(f"cloudsync v{__version__}")
+    click.echo(f"- os/version: {platform.platform(terse=True)}")
+    click.echo(f"- os/kernel: {platform.release()}")
+    click.echo(f"- os/type: {sys.platform}")
+    click.echo(f"- os/arch: {platform.machine()}")
+    click.echo(f"- python/version: {platform.python_version()}")
+
+
+@click.command("completion", help="Output a shell completion script: bash, zsh or fish.")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    from click.shell_completion import get_completion_class
+
+    from .app import cli
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(cli, {}, "cloudsync", "_CLOUDSYNC_COMPLETE").source())
+
+
+class _LazyServe(click.Group):
+    """``serve`` comes from :mod:`cloudsync.jottaserver.cli`, imported only when used."""
+
+    def _target(self) -> click.Group | None:
+        try:
+            from importlib import import_module
+
+            module = import_module("cloudsync.jottaserver.cli")
+        except ImportError as exc:
+            get_app().setup_logging()
+            log.debug("cannot import cloudsync.jottaserver.cli", exc_info=True)
+            self._error = str(exc)
+            return None
+        group = getattr(module, "serve", None)
+        return group if isinstance(group, click.Group) else None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        target = self._target()
+        return target.list_commands(ctx) if target else []
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self._target()
+        if target is None:
+            raise click.ClickException(
+                "the 'serve' commands are not available in this installation "
+                f"({getattr(self, '_error', 'cloudsync.jottaserver.cli has no serve group')})"
+            )
+        return target.get_command(ctx, cmd_name)
+
+
+serve = _LazyServe("serve", help="Serve a fake JottaCloud server for tests (serve jottacloud …).")

@@ -1,0 +1,304 @@
+"""Text and JSON formats the commands print, byte-for-byte as rclone (rclone-semantics.md §D).
+
+Pure functions only (no I/O, no click), so each format is unit-tested on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import mimetypes
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..types import MODTIME_UNSUPPORTED, Entry, format_rfc3339
+
+__all__ = [
+    "byte_unit",
+    "count_suffix",
+    "csv_line",
+    "format_duration",
+    "go_json",
+    "local_time",
+    "lsjson_item",
+    "mime_type_of",
+    "modtime_digits",
+    "percent",
+    "size_suffix",
+    "stats_text",
+    "tree_lines",
+]
+
+_UNITS = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
+
+
+def size_suffix(n: float) -> tuple[str, str]:
+    """rclone's SizeSuffix: (number text, binary prefix) – ``1536`` → ``("1.500", "Ki")``."""
+    if n < 0:
+        return "off", ""
+    if n == 0:
+        return "0", ""
+    scaled, i = float(n), 0
+    while scaled >= 1024 and i < len(_UNITS) - 1:
+        scaled /= 1024
+        i += 1
+    if scaled == int(scaled):
+        return f"{scaled:.0f}", _UNITS[i]
+    return f"{scaled:.3f}", _UNITS[i]
+
+
+def byte_unit(n: float) -> str:
+    """``72`` → ``72 B``, ``1536`` → ``1.500 KiB`` (rclone's ``SizeSuffix.ByteUnit``)."""
+    value, prefix = size_suffix(n)
+    if value == "off":
+        return "off"
+    return f"{value} {prefix}B"
+
+
+def count_suffix(n: int) -> str:
+    """Decimal count with k/M/G suffix (rclone's ``CountSuffix``): ``1234`` → ``1.234k``."""
+    if n < 1000:
+        return str(n)
+    scaled, i = float(n), 0
+    suffixes = ("", "k", "M", "G", "T", "P", "E")
+    while scaled >= 1000 and i < len(suffixes) - 1:
+        scaled /= 1000
+        i += 1
+    if scaled == int(scaled):
+        return f"{scaled:.0f}{suffixes[i]}"
+    return f"{scaled:.3f}{suffixes[i]}"
+
+
+def percent(a: int, b: int) -> str:
+    if b <= 0:
+        return "-"
+    return f"{int(a * 100 / b)}%"
+
+
+def format_duration(seconds: float, decimals: int = 1) -> str:
+    """``75.25`` → ``1m15.2s`` (without the trailing ``s`` handled by callers that want it)."""
+    seconds = max(seconds, 0.0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:.{decimals}f}"
+    if hours:
+        return f"{int(hours)}h{int(minutes)}m{text}"
+    if minutes:
+        return f"{int(minutes)}m{text}"
+    return text
+
+
+def eta_text(eta: float | None) -> str:
+    if eta is None:
+        return "-"
+    return format_duration(eta, 0) + "s"
+
+
+def stats_text(
+    stats: Mapping[str, Any],
+    *,
+    one_line: bool = False,
+    transferring: Sequence[tuple[str, int, int, float]] = (),
+    name_width: int = 45,
+) -> str:
+    """The stats block (§D.4) from a :meth:`cloudsync.events.Stats.snapshot` dict.
+
+    ``transferring`` lists in-flight transfers as ``(name, size, bytes done, speed)``.
+    The returned text starts with a newline like rclone's (it follows a log prefix).
+    """
+    done, total = int(stats.get("bytes", 0)), int(stats.get("totalBytes", 0))
+    total = max(total, done)
+    speed = float(stats.get("speed") or 0.0)
+    first = (
+        f"{byte_unit(done):>13} / {byte_unit(total)}, {percent(done, total)}, "
+        f"{byte_unit(speed)}/s, ETA {eta_text(stats.get('eta'))}"
+    )
+    if one_line:
+        xfr = ""
+        transfers, total_t = int(stats.get("transfers", 0)), int(stats.get("totalTransfers", 0))
+        checks, total_c = int(stats.get("checks", 0)), int(stats.get("totalChecks", 0))
+        parts = []
+        if transfers or total_t:
+            parts.append(f"xfr#{transfers}/{total_t}")
+        if checks or total_c:
+            parts.append(f"chk#{checks}/{total_c}")
+        if parts:
+            xfr = " (" + ", ".join(parts) + ")"
+        return first + xfr
+    lines = ["", "Transferred:   \t" + first]
+    errors = int(stats.get("errors", 0))
+    if errors:
+        if stats.get("fatalError"):
+            detail = " (fatal error encountered)"
+        elif stats.get("retryError"):
+            detail = " (retrying may help)"
+        else:
+            detail = " (no need to retry)"
+        lines.append(f"Errors:        {errors:>10d}{detail}")
+    checks, total_checks = int(stats.get("checks", 0)), int(stats.get("totalChecks", 0))
+    listed = int(stats.get("listed", 0))
+    if checks or total_checks or listed:
+        lines.append(
+            f"Checks:        {checks:>10d} / {total_checks}, {percent(checks, total_checks)}, Listed {listed}"
+        )
+    deletes, deleted_dirs = int(stats.get("deletes", 0)), int(stats.get("deletedDirs", 0))
+    if deletes or deleted_dirs:
+        freed = byte_unit(int(stats.get("deletedBytes", 0) or 0))
+        lines.append(f"Deleted:       {deletes:>10d} (files), {deleted_dirs} (dirs), {freed} (freed)")
+    renames = int(stats.get("renames", 0))
+    if renames:
+        lines.append(f"Renamed:       {renames:>10d}")
+    transfers, total_transfers = int(stats.get("transfers", 0)), int(stats.get("totalTransfers", 0))
+    if transfers or total_transfers:
+        lines.append(
+            f"Transferred:   {transfers:>10d} / {total_transfers}, {percent(transfers, total_transfers)}"
+        )
+    ssc, sscb = int(stats.get("serverSideCopies", 0)), int(stats.get("serverSideCopyBytes", 0))
+    if ssc or sscb:
+        lines.append(f"Server Side Copies:{ssc:>6d} @ {byte_unit(sscb)}")
+    ssm, ssmb = int(stats.get("serverSideMoves", 0)), int(stats.get("serverSideMoveBytes", 0))
+    if ssm or ssmb:
+        lines.append(f"Server Side Moves:{ssm:>7d} @ {byte_unit(ssmb)}")
+    lines.append(f"Elapsed time:  {format_duration(float(stats.get('elapsedTime', 0.0))):>10}s")
+    if transferring:
+        lines.append("Transferring:")
+        for name, size, done_bytes, rate in transferring:
+            shown = name if len(name) <= name_width else "…" + name[-(name_width - 1) :]
+            pct = percent(done_bytes, size) if size > 0 else "-"
+            value, prefix = size_suffix(size) if size >= 0 else ("?", "")
+            rate_v, rate_p = size_suffix(rate)
+            left = (size - done_bytes) / rate if rate > 0 and size > 0 else None
+            lines.append(
+                f" * {shown:<{name_width}}:{pct:>4} /{value}{prefix}, {rate_v}{rate_p}/s, "
+                f"{eta_text(left)}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ listings
+
+
+def modtime_digits(precision_ns: int) -> int:
+    """Fractional digits rclone prints for a backend precision (9 for ns, 3 for ms, 0 for s)."""
+    if precision_ns >= 1_000_000_000:
+        return 0
+    digits = 9
+    p = precision_ns
+    while p >= 10 and digits > 0:
+        p //= 10
+        digits -= 1
+    return digits
+
+
+def local_time(ns: int | None, fmt: str = "%Y-%m-%d %H:%M:%S", nanos: bool = False) -> str:
+    """Local-time rendering of a modtime (``lsl``/``lsd``/``lsf``); None means now."""
+    if ns is None:
+        ns = _dt.datetime.now().timestamp().__int__() * 1_000_000_000
+    secs, frac = divmod(ns, 1_000_000_000)
+    text = _dt.datetime.fromtimestamp(secs).strftime(fmt)
+    if nanos:
+        text += f".{frac:09d}"
+    return text
+
+
+def mime_type_of(entry: Entry) -> str:
+    if entry.is_dir:
+        return "inode/directory"
+    if entry.mime_type:
+        return entry.mime_type
+    guessed, _ = mimetypes.guess_type(entry.name, strict=False)
+    return guessed or "application/octet-stream"
+
+
+def go_json(value: Any, indent: str | None = None) -> str:
+    """JSON as Go's ``encoding/json`` writes it: compact, UTF-8, ``<>&`` escaped."""
+    if indent is None:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(value, ensure_ascii=False, indent=indent, separators=(",", ": "))
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def lsjson_item(
+    entry: Entry,
+    path: str,
+    *,
+    precision_ns: int,
+    local_tz: bool,
+    hashes: Mapping[str, str] | None = None,
+    no_modtime: bool = False,
+    no_mimetype: bool = False,
+    include_id: bool = True,
+) -> dict[str, Any]:
+    """One ``lsjson`` object, keys in rclone's order (§D.2)."""
+    item: dict[str, Any] = {"Path": path, "Name": path.rsplit("/", 1)[-1] if path else entry.name}
+    item["Size"] = entry.size
+    if not no_mimetype:
+        item["MimeType"] = mime_type_of(entry)
+    if no_modtime:
+        item["ModTime"] = ""
+    else:
+        ns = entry.mtime_ns
+        if ns is None:
+            ns = int(_dt.datetime.now().timestamp() * 1_000_000_000)
+        digits = modtime_digits(precision_ns) if precision_ns < MODTIME_UNSUPPORTED else 0
+        item["ModTime"] = format_rfc3339(ns, digits, None if local_tz else _dt.UTC)
+    item["IsDir"] = entry.is_dir
+    if hashes:
+        cleaned = {k: v for k, v in hashes.items() if v}
+        if cleaned:
+            item["Hashes"] = cleaned
+    if include_id and entry.id:
+        item["ID"] = entry.id
+    return item
+
+
+def csv_field(text: str, sep: str) -> str:
+    """Quote like Go's encoding/csv: when the field holds the separator, a quote, CR/LF, or
+    starts with a space."""
+    if text == "":
+        return text
+    needs = sep in text or '"' in text or "\r" in text or "\n" in text or text[0] in " \t"
+    if text == "\\.":
+        needs = True
+    if not needs:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def csv_line(fields: Iterable[str], sep: str = ",") -> str:
+    return sep.join(csv_field(f, sep) for f in fields)
+
+
+def tree_lines(paths: Iterable[tuple[str, bool]]) -> list[str]:
+    """``tree`` output lines for ``(path, is_dir)`` pairs (any order), ending with the count."""
+    children: dict[str, list[tuple[str, bool]]] = {}
+    ndirs = nfiles = 0
+    for path, is_dir in paths:
+        parent, _, name = path.rpartition("/")
+        children.setdefault(parent, []).append((name, is_dir))
+        if is_dir:
+            ndirs += 1
+        else:
+            nfiles += 1
+    out = ["/"]
+
+    def walk(prefix: str, dir_path: str) -> None:
+        items = sorted(children.get(dir_path, []))
+        for i, (name, is_dir) in enumerate(items):
+            last = i == len(items) - 1
+            out.append(f"{prefix}{'└── ' if last else '├── '}{name}")
+            if is_dir:
+                child = f"{dir_path}/{name}" if dir_path else name
+                walk(prefix + ("    " if last else "│   "), child)
+
+    walk("", "")
+    out.append("")
+    out.append(f"{ndirs} directories, {nfiles} files")
+    return out

@@ -1,0 +1,198 @@
+"""Running an engine operation from the command line: live progress, periodic stats, the final
+stats block, the ``Failed to <cmd>`` line and the exit code.
+
+The engine reports progress as events (:mod:`cloudsync.events`) from worker threads;
+:class:`Tracker` folds them into counters.  ``-P`` renders the counters with rich on a terminal
+(stderr, redrawn every 500 ms); ``--stats D`` logs the stats block every D.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExitCode, UsageError, exit_code_for
+from ..events import Event, Reporter, TransferDone, TransferProgress, TransferStarted
+from ..log import NOTICE
+from . import formats
+
+if TYPE_CHECKING:
+    from ..engine import RunResult
+    from .app import App
+
+__all__ = ["Tracker", "finish", "progress", "stats_interval"]
+
+log = logging.getLogger("cloudsync.cli")
+
+
+class Tracker:
+    """Thread-safe counters built from transfer events (what ``-P`` and ``--stats`` show)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started = time.monotonic()
+        self.bytes = 0
+        self.total_bytes = 0
+        self.transfers = 0
+        self.total_transfers = 0
+        self.errors = 0
+        self.active: dict[str, list[float]] = {}  # path → [size, done, started]
+        self._recent: list[tuple[float, int]] = []  # (time, bytes so far) for the speed window
+
+    def __call__(self, event: Event) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if isinstance(event, TransferStarted):
+                self.total_transfers += 1
+                if event.size > 0:
+                    self.total_bytes += event.size
+                self.active[event.path] = [float(event.size), 0.0, now]
+            elif isinstance(event, TransferProgress):
+                self.bytes += event.delta
+                slot = self.active.get(event.path)
+                if slot is not None:
+                    slot[1] += event.delta
+                self._recent.append((now, self.bytes))
+                cutoff = now - 5.0
+                while len(self._recent) > 2 and self._recent[0][0] < cutoff:
+                    self._recent.pop(0)
+            elif isinstance(event, TransferDone):
+                self.active.pop(event.path, None)
+                if event.ok:
+                    self.transfers += 1
+                else:
+                    self.errors += 1
+
+    def snapshot(self) -> tuple[dict[str, Any], list[tuple[str, int, int, float]]]:
+        """Stats in the JSON ``stats`` shape plus the in-flight transfers."""
+        with self._lock:
+            now = time.monotonic()
+            elapsed = now - self.started
+            if len(self._recent) >= 2 and self._recent[-1][0] > self._recent[0][0]:
+                speed = (self._recent[-1][1] - self._recent[0][1]) / (self._recent[-1][0] - self._recent[0][0])
+            else:
+                speed = self.bytes / elapsed if elapsed > 0 else 0.0
+            remaining = self.total_bytes - self.bytes
+            eta = remaining / speed if speed > 0 and remaining > 0 else None
+            stats = {
+                "bytes": self.bytes, "totalBytes": self.total_bytes, "speed": speed, "eta": eta,
+                "transfers": self.transfers, "totalTransfers": self.total_transfers,
+                "errors": self.errors, "elapsedTime": elapsed,
+            }
+            active = []
+            for path, (size, done, started) in sorted(self.active.items()):
+                rate = done / (now - started) if now > started else 0.0
+                active.append((path, int(size), int(done), rate))
+            return stats, active
+
+
+def stats_interval(app: App) -> float:
+    """``--stats`` in seconds (0 = off); ``-P`` redraws every 500 ms by default."""
+    from ..options import parse_duration
+
+    text = app.settings.stats
+    if text is None:
+        return 0.5 if app.settings.progress else 0.0
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise UsageError(f"invalid value for --stats: {text!r}") from None
+
+
+@contextmanager
+def progress(app: App) -> Iterator[Reporter]:
+    """A reporter for the engine, with ``-P`` live display or ``--stats`` logging running."""
+    tracker = Tracker()
+    interval = stats_interval(app)
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    live: Any = None
+    stderr = sys.stderr
+    if app.settings.progress and stderr.isatty() and not app.settings.use_json_log:
+        from rich.console import Console
+        from rich.live import Live
+        from rich.text import Text
+
+        console = Console(file=stderr)
+
+        def render() -> Text:
+            stats, active = tracker.snapshot()
+            return Text(formats.stats_text(stats, one_line=app.settings.stats_one_line,
+                                           transferring=active).strip("\n"))
+
+        live = Live(render(), console=console, refresh_per_second=4, transient=False)
+        live.start()
+
+        def redraw() -> None:
+            while not stop.wait(interval or 0.5):
+                live.update(render())
+
+        threads.append(threading.Thread(target=redraw, name="cloudsync-progress", daemon=True))
+    elif interval > 0 and (app.settings.stats is not None):
+        def periodic() -> None:
+            while not stop.wait(interval):
+                stats, active = tracker.snapshot()
+                log.info(formats.stats_text(stats, one_line=app.settings.stats_one_line, transferring=active),
+                         extra={"stats": stats})
+
+        threads.append(threading.Thread(target=periodic, name="cloudsync-stats", daemon=True))
+    for t in threads:
+        t.start()
+    try:
+        yield tracker
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=2)
+        if live is not None:
+            stats, _ = tracker.snapshot()
+            live.update(Text(formats.stats_text(stats, one_line=app.settings.stats_one_line).strip("\n")))
+            live.stop()
+
+
+def _final_message(command: str, result: RunResult) -> str:
+    err = result.final_error
+    n = len(result.errors)
+    if n > 1:
+        return f"Failed to {command} with {n} errors: last error was: {err}"
+    return f"Failed to {command}: {err}"
+
+
+def finish(
+    app: App,
+    command: str,
+    result: RunResult,
+    *,
+    dry_run: bool = False,
+    error_on_no_transfer: bool = False,
+    show_stats: bool = True,
+) -> None:
+    """Log the final stats (rclone's rule) and exit with the right code."""
+    failed = result.final_error is not None
+    if show_stats:
+        snapshot = result.stats.snapshot()
+        text = formats.stats_text(snapshot, one_line=app.settings.stats_one_line)
+        explicit = app.settings.stats is not None and stats_interval(app) > 0
+        level = NOTICE if (failed or dry_run or explicit or snapshot.get("errors")) else logging.INFO
+        log.log(level, text, extra={"stats": snapshot})
+    if failed:
+        log.log(NOTICE if not app.settings.quiet else logging.ERROR, _final_message(command, result))
+        raise SystemExit(exit_code_for(result.final_error))
+    if error_on_no_transfer and result.nothing_transferred:
+        raise SystemExit(ExitCode.NO_FILES_TRANSFERRED)
+
+
+def run(app: App, command: str, operation: Callable[[Reporter], RunResult], *, retries: int = 1,
+        retries_sleep: float = 0.0, dry_run: bool = False, error_on_no_transfer: bool = False) -> RunResult:
+    """Run an engine operation with progress and the retry loop, then :func:`finish`."""
+    from ..engine import run_with_retries
+
+    with progress(app) as reporter:
+        result = run_with_retries(lambda: operation(reporter), retries, retries_sleep=retries_sleep)
+    finish(app, command, result, dry_run=dry_run, error_on_no_transfer=error_on_no_transfer)
+    return result
