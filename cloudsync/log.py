@@ -125,7 +125,7 @@ class JsonFormatter(logging.Formatter):
         when = _dt.datetime.fromtimestamp(record.created).astimezone()
         obj, message = _object_and_message(record)
         out: dict[str, Any] = {
-            "time": when.isoformat(timespec="microseconds"),
+            "time": when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
             "level": _level_name(record.levelno).lower(),
             "msg": message,
         }
@@ -137,7 +137,7 @@ class JsonFormatter(logging.Formatter):
             out["object"] = obj
             out["objectType"] = str(getattr(record, "objectType", "") or "object")
         out["source"] = f"{record.module}.py:{record.lineno}"
-        return _json.dumps(out, ensure_ascii=False, default=str)
+        return _json.dumps(out, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
 def setup_logging(

@@ -46,7 +46,7 @@ __all__ = [
 
 # rclone's config-name rule: Unicode letters and digits, "_ - . + @" and space; must not start
 # with "-" or space, must not end with space.  \w covers letters, digits and "_".
-_NAME_RE = re.compile(r"^[\w.+@-]([\w.+@ -]*[\w.+@-])?$")
+_NAME_RE = re.compile(r"^[\w.+@]([\w.+@ -]*[\w.+@-])?$")
 _KEY_RE = re.compile(r"[A-Za-z0-9_.]+")
 
 
