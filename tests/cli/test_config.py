@@ -176,9 +176,8 @@ def test_remote_access_protocol(tmp_path: Path, memory_keyring: Any) -> None:
     cfg.set_values("j", {"type": "memory"}, create=True)
     access = cfg.access("j", SPEC)
     assert access.remote_name == "j"
-    with access.lock():
-        with access.lock():  # reentrant in one thread
-            access.set("token", "rotated")
+    with access.lock(), access.lock():  # reentrant in one thread
+        access.set("token", "rotated")
     other = Config(path, env={}).access("j", SPEC)
     assert other.get("token") == "rotated"
     access.set("configVersion", "2")

@@ -8,7 +8,13 @@ import pytest
 
 from cloudsync.config import Config
 from cloudsync.errors import ConfigError, UsageError
-from cloudsync.remote import check_remote_name, open_backend, open_parent, parse_disable, parse_remote
+from cloudsync.remote import (
+    check_remote_name,
+    open_backend,
+    open_parent,
+    parse_disable,
+    parse_remote,
+)
 
 
 @pytest.mark.parametrize(
