@@ -250,6 +250,8 @@ class Executor:
         self._filled_lock = threading.Lock()
         #: directories (and their ancestors) that received a file this run
         self.filled: set[str] = set()
+        #: move: transfers are moves and equal sources are deleted
+        self.move_mode = False
         same = dst.same_remote(src)
         self._server_copy = same and dst.has("copy")
         self._server_move = same and dst.has("move")
@@ -312,12 +314,14 @@ class Executor:
             h = call_with_retries(lambda: self.dst.hash(dst.path, ht), self.retries)
             dst = dataclasses.replace(dst, hashes={**dst.hashes, ht: h})
         decided = decide_file(src, dst, self.ctx, hashed=True)
-        # keep the mode-specific flags the planner put on the original action
+        # the same mode-specific touches the planner gives a first-time decision
         if decided.kind == "copy":
-            decided.kind = "move" if action.kind == "move" or action.then_delete_src else "copy"
+            if self.move_mode:
+                decided.kind = "move"
             decided.backup = self.backup is not None
-        elif decided.kind in ("skip", "update_modtime"):
-            decided.then_delete_src = action.then_delete_src
+        elif (decided.kind in ("skip", "update_modtime") and self.move_mode
+              and not self.opts.ignore_existing):
+            decided.then_delete_src = True
         return decided
 
     def update_modtime(self, action: Action) -> None:
@@ -363,7 +367,9 @@ class Executor:
         stats.add(total_transfers=1, total_bytes=max(src.size, 0))
         if self.run.dry_run:
             _dry("move" if move else "copy", src.path, src.size)
-            stats.add(transfers=1)
+            stats.add(transfers=1, bytes=max(src.size, 0))
+            if move and self._server_move:
+                stats.add(renames=1)
             return
         self.run.emit(TransferStarted(src.path, src.size))
         try:
@@ -387,7 +393,11 @@ class Executor:
             except (CantMove, Unsupported):
                 pass
             else:
-                stats.add(server_side_moves=1, server_side_move_bytes=size)
+                stats.add(server_side_moves=1, server_side_move_bytes=size, renames=1)
+                if replacing:
+                    # rclone deletes the existing destination before a server-side move and
+                    # counts it; our backends replace atomically, so only the count remains.
+                    stats.add(deletes=1, checks=1, total_checks=1)
                 self._log_done("Moved (server-side)", src, dst_path)
                 return new
         if self._server_copy:
@@ -513,18 +523,20 @@ class Executor:
             return
         src = action.src
         assert src is not None
-        self.run.stats.add(total_checks=1)
         if self.run.dry_run:
             _dry("delete", src.path, src.size)
+            self.run.stats.add(deletes=1, checks=1, total_checks=1)
         else:
             self._delete_source(src)
-        self.run.stats.add(checks=1)
 
     def _delete_source(self, src: Entry) -> None:
+        """Remove a source file (move); counted as a delete and a check, like rclone."""
         try:
             call_with_retries(lambda: self.src.delete(src.path), self.retries)
         except ObjectNotFound:
             return
+        finally:
+            self.run.stats.add(deletes=1, checks=1, total_checks=1)
         log.info("%s: Deleted", src.path, extra={"object": src.path})
 
     def _backup(self, dst: Entry) -> None:
@@ -532,6 +544,8 @@ class Executor:
         backup = self.backup
         assert backup is not None
         target = backup_name(dst.path, self.opts.suffix, self.opts.suffix_keep_extension)
+        # rclone moves the file with its Move operation, which is one more "check"
+        self.run.stats.add(checks=1, total_checks=1)
         if backup.same_remote(self.dst) and backup.has("move"):
             try:
                 call_with_retries(lambda: backup.move(self.dst, dst.path, target), self.retries)

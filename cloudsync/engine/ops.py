@@ -140,6 +140,7 @@ def _copy_to(run: Run, src: Backend, src_path: str, dst: Backend, dst_path: str,
     ctx = Context.build(opts, src.features, dst.features, dst.capabilities())
     backup = dst if opts.suffix else None
     ex = Executor(run, src, dst, ctx, backup=backup, low_level_retries=retries)
+    ex.move_mode = move
     if same_object:
         return  # copyto onto itself: "same object", nothing to do
     # Decide on an entry renamed to the destination path so actions carry the new name.
@@ -183,7 +184,7 @@ def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_pat
         from .act import _dry as dry
 
         dry("move" if move else "copy", s.path, s.size)
-        run.stats.add(transfers=1)
+        run.stats.add(transfers=1, bytes=max(s.size, 0))
         return
     try:
         if backup and d is not None:
@@ -193,8 +194,6 @@ def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_pat
         run.count_error(err, s.path)
         return
     run.stats.add(transfers=1)
-    if move and ex._server_move:
-        run.stats.add(renames=1)
 
 
 # ------------------------------------------------------------------------------------------------

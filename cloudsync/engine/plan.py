@@ -300,7 +300,7 @@ class Planner:
 
     def prune_actions(self) -> list[Action]:
         """Destination-only directories to remove, longest path first (sync only)."""
-        if not self.deletes or not self.ctx.dst_features.can_have_empty_dirs:
+        if self.mode != "sync" or not self.ctx.dst_features.can_have_empty_dirs:
             return []
         return [Action("rmdir", p) for p in sorted(self.dst_only_dirs, key=lambda p: (-p.count("/"), -len(p), p))]
 

@@ -16,7 +16,7 @@ from ..errors import (
 )
 from ..events import Reporter
 from ..types import Entry
-from .act import Executor, Run
+from .act import Executor, Run, _dry
 from .march import KeyFunc, Side, make_key, march, report_duplicate
 from .options import SyncOptions
 from .plan import CHECKSUM_FALLBACK_NOTICE, Context, Mode, Phase, Planner
@@ -112,14 +112,18 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
     max_delete = opts.max_delete
     executor = Executor(run, src, dst, ctx, backup=backup, low_level_retries=opts.low_level_retries,
                         max_delete=max_delete, max_delete_size=opts.max_delete_size)
+    executor.move_mode = mode == "move"
 
     if src_file is not None:
         _single_file(run, executor, src, dst, ctx, mode, src_file, backup is not None)
         run.join()
         return _finish(run)
 
-    if (mode == "move" and not filt.active and filt.max_depth < 0 and not opts.dry_run
+    if (mode == "move" and not filt.active and filt.max_depth < 0
             and dst.same_remote(src) and dst.has("dir_move")):
+        if opts.dry_run:
+            _dry("server-side directory move", str(src), -1)
+            return _finish(run)
         try:
             call_with_retries(lambda: dst.dir_move(src, "", ""), opts.low_level_retries)
         except (DirExists, CantDirMove, Unsupported, NotFound) as err:
@@ -160,9 +164,13 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
         if phase == "copy" and run.had_errors and not opts.ignore_errors:
             # rclone's delete-before pass failed: do not go on to copy against a half-known tree
             break
+        previous = planner
         planner = Planner(ctx, mode, backup=backup is not None, phase=phase)
+        if previous is not None:
+            # --delete-before: the delete pass saw the destination-only dirs to prune
+            planner.dst_only_dirs = previous.dst_only_dirs
         _march_phase(run, executor, planner, src_side, dst_side, key, opts, mode, filt,
-                     error_on_case=dst.features.case_insensitive)
+                     error_on_case=dst.features.case_insensitive, count_checks=phase != "delete")
         run.join()
 
     assert planner is not None
@@ -197,7 +205,7 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
 
 def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side, dst_side: Side,
                  key: KeyFunc, opts: SyncOptions, mode: Mode, filt: Filter, *,
-                 error_on_case: bool) -> None:
+                 error_on_case: bool, count_checks: bool = True) -> None:
     k = key
 
     def on_error(err: BaseException, path: str) -> None:
@@ -214,7 +222,7 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
         if run.stop.is_set():
             break
         src, dst = pair.src, pair.dst
-        if src is not None and dst is not None and not src.is_dir:
+        if count_checks and src is not None and dst is not None and not src.is_dir:
             stats.add(checks=1, total_checks=1)
         action = planner.pair(src, dst)
         if action is not None:
