@@ -120,7 +120,16 @@ def generic_flow(prompter: Prompter, spec: BackendSpec, current: Mapping[str, st
 def run_flow(prompter: Prompter, spec: BackendSpec, current: Mapping[str, str]) -> dict[str, str]:
     """The backend's own configure flow if it has one, else the generic questions."""
     if spec.configure is not None:
-        result = dict(current)
+        # Keep the user's plain settings, but never persist one-shot secrets given as answers
+        # (a single-use login token, a legacy password) unless the flow returns them itself.
+        result = {}
+        for key, value in current.items():
+            try:
+                secret = spec.option(key).secret
+            except KeyError:
+                secret = False
+            if not secret:
+                result[key] = value
         result.update(spec.configure(prompter, dict(current)))
         result.pop("type", None)
         return result
