@@ -225,7 +225,7 @@ class AuthService:
                        scope: str, issuer: str) -> dict[str, Any]:
         if client_id != LOGIN_TOKEN_CLIENT:
             raise OAuthError(400, "unauthorized_client", "Client not allowed for direct access grants")
-        with self.store.tx():
+        with self.store.lock:
             tok = self._get(password, "login")
             ok = (
                 tok is not None and tok["status"] == "active" and tok["realm"] == realm
@@ -258,7 +258,10 @@ class AuthService:
 
     def code_grant(self, realm: str, client_id: str, code: str, redirect_uri: str,
                    issuer: str) -> dict[str, Any]:
-        with self.store.tx():
+        # The store lock (re-entrant) makes check-and-mark atomic against concurrent requests;
+        # revocations run in their own transaction so the OAuthError raised after them cannot
+        # roll them back.
+        with self.store.lock:
             tok = self._get(code, "code")
             if tok is None or tok["realm"] != realm:
                 raise OAuthError(400, "invalid_grant", "Code not valid")
@@ -277,17 +280,17 @@ class AuthService:
             with self.store.tx() as db:
                 db.execute("UPDATE tokens SET status = 'used', family = ? WHERE hash = ?",
                            (family, _h(code)))
-        return self._issue(family=family, client_id=client_id, realm=realm,
-                           scope=returned_scope(tok["scope"] or "openid"), issuer=issuer)
+            return self._issue(family=family, client_id=client_id, realm=realm,
+                               scope=returned_scope(tok["scope"] or "openid"), issuer=issuer)
 
     def refresh_grant(self, realm: str, client_id: str, refresh_token: str, issuer: str,
                       *, legacy: bool = False) -> dict[str, Any]:
-        with self.store.tx():
+        with self.store.lock:
             tok = self._get(refresh_token, "refresh")
             if tok is None or tok["realm"] != realm:
                 raise OAuthError(400, "invalid_grant", "Invalid refresh token")
             if tok["status"] == "used":
-                self.kill_family(tok["family"])
+                self.kill_family(tok["family"])  # reuse detection: the whole family dies
                 raise OAuthError(400, "invalid_grant", "Stale token")
             if tok["status"] != "active" or not self._family_alive(tok["family"]):
                 raise OAuthError(400, "invalid_grant", "Session not active")

@@ -1004,3 +1004,28 @@ class Store:
             fresh = self.node_by_id(node.id)
             assert fresh is not None
             return fresh
+
+    def import_metadata(self, mp: MountPoint, names: Sequence[str], size: int, md5: str,
+                        state: str, created: int | None, modified: int | None,
+                        received: int = 0) -> Node:
+        """A revision without content (tests: big or unfinished files without their bytes).
+
+        Downloads of such a revision answer 404 PhysicalFileNotFoundException, like a lost blob.
+        An INCOMPLETE one gets an upload id, so it can be resumed through allocate.
+        """
+        with self.tx():
+            display = "/".join(["", self.username, mp.device.name, mp.name, *names])
+            parent, node = self._write_target(mp, names, display)
+            ts = now()
+            modified = ts if modified is None else modified
+            created = modified if created is None else created
+            if node is None:
+                node = self._insert_node(mp.id, parent, "file", names[-1], created, modified)
+            upload_id = new_token(32) if state == "INCOMPLETE" else None
+            if upload_id is not None:
+                self.partial_path(upload_id).touch()
+            self._add_revision(node, state, size, md5, created, modified,
+                               size if state == "COMPLETED" else received, upload_id)
+            fresh = self.node_by_id(node.id)
+            assert fresh is not None
+            return fresh

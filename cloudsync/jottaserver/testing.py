@@ -176,6 +176,19 @@ class StateView:
         node = self._store.import_bytes(mp, names, data, created, modified)
         return self._info(node)
 
+    def put_metadata_only(self, path: str, *, size: int, md5: str, state: str = "COMPLETED",
+                          modified: int | None = None, created: int | None = None) -> FileInfo:
+        """A revision with no stored bytes (e.g. a 30 GB file, or an unfinished upload).
+
+        Listings and documents show it normally; ``mode=bin`` answers 404
+        PhysicalFileNotFoundException.  ``state`` is COMPLETED, INCOMPLETE or CORRUPT.
+        """
+        if state not in ("COMPLETED", "INCOMPLETE", "CORRUPT"):
+            raise ValueError(f"bad state {state!r}")
+        mp, names = self._split(path)
+        node = self._store.import_metadata(mp, names, size, md5, state, created, modified)
+        return self._info(node)
+
     def mkdir(self, path: str) -> None:
         mp, names = self._split(path)
         self._store.ensure_folders(mp, names, "/" + path.strip("/"))
