@@ -259,8 +259,9 @@ class LocalBackend(Backend):
 
     @features.setter
     def features(self, value: Features) -> None:
-        # Backend.__init__ assigns a placeholder; keep the lazy probe instead.
-        self._features = None
+        # An explicit assignment wins over the probe (Backend.__init__'s placeholder is
+        # dropped again right after it in our __init__).
+        self._features = value
 
     def __str__(self) -> str:
         return f"Local file system at {self.root}"

@@ -336,3 +336,11 @@ def test_about(b: LocalBackend) -> None:
     usage = b.about()
     assert usage.total and usage.free is not None and usage.used is not None
     assert LocalBackend("local", b.root + "/missing/deeper").about().total == usage.total
+
+
+def test_features_can_be_overridden(root: Path) -> None:
+    import dataclasses
+
+    b = LocalBackend("local", str(root))
+    b.features = dataclasses.replace(b.features, precision_ns=1_000_000_000)
+    assert b.features.precision_ns == 1_000_000_000
