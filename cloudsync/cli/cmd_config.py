@@ -234,7 +234,10 @@ def reconnect(app: App, name: str) -> None:
     if spec.configure is None:
         raise UsageError(f"backend {spec.name!r} has nothing to reconnect")
     current = {k: v for k, v in stored.items() if k != "type"}
-    values = run_flow(_prompter(), spec, current)  # type: ignore[arg-type]
+    from .wizard import ClickPrompter
+
+    # Reconnecting is interactive by nature (a new login), so ask even without a terminal.
+    values = run_flow(ClickPrompter(), spec, current)
     cfg.set_values(name, values, spec=spec)
 
 

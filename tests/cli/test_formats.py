@@ -1,0 +1,77 @@
+"""Pure formatters: sizes, stats block (§D.4), CSV quoting, progress tracker."""
+
+from __future__ import annotations
+
+from cloudsync.cli import formats
+from cloudsync.cli.runner import Tracker
+from cloudsync.events import Stats, TransferDone, TransferProgress, TransferStarted
+
+
+def test_byte_unit_and_counts() -> None:
+    assert formats.byte_unit(0) == "0 B"
+    assert formats.byte_unit(72) == "72 B"
+    assert formats.byte_unit(1536) == "1.500 KiB"
+    assert formats.byte_unit(2048) == "2 KiB"
+    assert formats.byte_unit(5 * 1024**4) == "5 TiB"
+    assert formats.count_suffix(999) == "999"
+    assert formats.count_suffix(1234) == "1.234k"
+    assert formats.percent(1, 0) == "-"
+    assert formats.percent(14, 14) == "100%"
+
+
+def test_stats_block_matches_rclone_layout() -> None:
+    snap = Stats(bytes=14, total_bytes=14, checks=2, total_checks=2, listed=6, transfers=2,
+                 total_transfers=2).snapshot()
+    snap["elapsedTime"] = 0.0
+    snap["speed"] = 0.0
+    text = formats.stats_text(snap)
+    assert text == (
+        "\nTransferred:   \t         14 B / 14 B, 100%, 0 B/s, ETA -\n"
+        "Checks:                 2 / 2, 100%, Listed 6\n"
+        "Transferred:            2 / 2, 100%\n"
+        "Elapsed time:         0.0s\n"
+    )
+    snap.update(errors=1, retryError=True, deletes=1, deletedDirs=0, renames=1)
+    text = formats.stats_text(snap)
+    assert "Errors:                 1 (retrying may help)\n" in text
+    assert "Deleted:                1 (files), 0 (dirs), 0 B (freed)\n" in text
+    assert "Renamed:                1\n" in text
+    one = formats.stats_text(snap, one_line=True)
+    assert one == "         14 B / 14 B, 100%, 0 B/s, ETA - (xfr#2/2, chk#2/2)"
+
+
+def test_csv_quoting_like_go() -> None:
+    assert formats.csv_line(["a,b", 'q"t', " lead", "plain", ""]) == '"a,b","q""t"," lead",plain,'
+
+
+def test_modtime_digits() -> None:
+    assert formats.modtime_digits(1) == 9
+    assert formats.modtime_digits(1_000_000) == 3
+    assert formats.modtime_digits(1_000_000_000) == 0
+    assert formats.modtime_digits(2_000_000_000) == 0
+
+
+def test_go_json_escapes_html() -> None:
+    assert formats.go_json({"a": "<&>é"}) == '{"a":"\\u003c\\u0026\\u003eé"}'
+
+
+def test_tracker_counts_events() -> None:
+    t = Tracker()
+    t(TransferStarted("a", 10))
+    t(TransferStarted("b", 5))
+    t(TransferProgress("a", 10))
+    t(TransferDone("a", True))
+    t(TransferProgress("b", 2))
+    stats, active = t.snapshot()
+    assert (stats["bytes"], stats["totalBytes"], stats["transfers"], stats["totalTransfers"]) == (12, 15, 1, 2)
+    assert [a[:3] for a in active] == [("b", 5, 2)]
+    t(TransferDone("b", False, "boom"))
+    stats, active = t.snapshot()
+    assert stats["errors"] == 1 and active == []
+    text = formats.stats_text(stats, transferring=[("b", 5, 2, 1.0)])
+    assert "Transferring:\n * b" in text
+
+
+def test_tree_lines_nested() -> None:
+    lines = formats.tree_lines([("a", True), ("a/b", True), ("a/b/c", False), ("z", False)])
+    assert lines == ["/", "├── a", "│   └── b", "│       └── c", "└── z", "", "2 directories, 2 files"]
