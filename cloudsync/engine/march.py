@@ -45,11 +45,12 @@ KeyFunc = Callable[[str], str]
 
 def make_key(*, normalize: bool = True, fold_case: bool = False) -> KeyFunc:
     """The name-matching key: NFC unless disabled, lower-cased when matching ignores case."""
+    nfc = unicodedata.normalize
     if normalize and fold_case:
-        return lambda name: unicodedata.normalize("NFC", name).lower()
+        return lambda name: name.lower() if name.isascii() else nfc("NFC", name).lower()
     if normalize:
-        # is_normalized is much cheaper than normalize for the common all-ASCII/NFC name.
-        return lambda name: name if unicodedata.is_normalized("NFC", name) else unicodedata.normalize("NFC", name)
+        # ASCII names are already NFC: skip the (much slower) normalisation for them.
+        return lambda name: name if name.isascii() else nfc("NFC", name)
     if fold_case:
         return str.lower
     return lambda name: name
@@ -201,16 +202,22 @@ def merge_listings(
 def _sorted_unique(entries: list[Entry], key: KeyFunc,
                    on_duplicate: Callable[[Entry, Entry], None] | None
                    ) -> list[tuple[tuple[str, bool], Entry]]:
-    # Directories sort after files of the same key; ties keep the listing's first entry
-    # (sorted() is stable) so the choice is deterministic for a given listing.
-    keyed = sorted((((key(e.name), e.is_dir), e) for e in entries), key=lambda t: (t[0], t[1].name))
+    # Tuples sort in C; the name and the index break ties so Entry objects are never compared
+    # and a duplicate keeps the first entry deterministically.  Directories sort after files
+    # of the same key.
+    keyed = [(key(name), e.is_dir, name, i, e)
+             for i, e in enumerate(entries) for name in (e.name,)]
+    keyed.sort()
     out: list[tuple[tuple[str, bool], Entry]] = []
-    for k, e in keyed:
-        if out and out[-1][0] == k:
+    last: tuple[str, bool] | None = None
+    for k, is_dir, _, _, e in keyed:
+        kk = (k, is_dir)
+        if kk == last:
             if on_duplicate is not None:
                 on_duplicate(out[-1][1], e)
             continue
-        out.append((k, e))
+        last = kk
+        out.append((kk, e))
     return out
 
 
