@@ -186,6 +186,9 @@ class Request:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY each response could stall
+    # on Nagle + delayed ACK for ~40 ms.
+    disable_nagle_algorithm = True
     server_version = "Jetty(9.4.51.v20230217)"
     sys_version = ""
     # An idle keep-alive connection is dropped after this long.
