@@ -35,6 +35,13 @@ def bucket() -> str:
     return f"test-{uuid.uuid4().hex}"
 
 
+@pytest.fixture
+def private_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that reset() or count the whole store get their own (restored afterwards), so
+    they never wipe data another test's long-lived fixture keeps in the shared store."""
+    monkeypatch.setattr(memory_mod, "_top", memory_mod._Dir(0))
+
+
 def put(b: MemoryBackend, path: str, data: bytes, mtime: int = T) -> Any:
     return b.put(path, io.BytesIO(data), PutInfo(len(data), mtime))
 
@@ -56,6 +63,7 @@ def test_store_is_shared_between_backends(bucket: str) -> None:
     assert other.same_remote(a)
 
 
+@pytest.mark.usefixtures("private_store")
 def test_reset_wipes_everything(bucket: str) -> None:
     put(make(bucket), "f.txt", b"x")
     memory_mod.reset()
@@ -134,8 +142,8 @@ def test_disable_option(bucket: str) -> None:
         make(bucket, disable="teleport")
 
 
+@pytest.mark.usefixtures("private_store")
 def test_about_counts_objects(bucket: str) -> None:
-    memory_mod.reset()
     b = make(bucket)
     put(b, "a", b"12345")
     put(b, "d/b", b"123")
