@@ -52,7 +52,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "upload_resume_limit",
-        "Uploads at least this big are resumed from where they stopped if the connection breaks.",
+        "Accepted for rclone compatibility (rclone declares but does not use it); uploads from "
+        "re-readable sources are always resumed from where they stopped.",
         default=10 << 20, kind="size", advanced=True,
     ),
     Option(

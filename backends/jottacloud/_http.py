@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from cloudsync.errors import (
     AuthError,
     CloudsyncError,
+    IsDirError,
+    IsFileError,
     NameNotSupported,
     NoRetryError,
     ObjectNotFound,
@@ -141,6 +143,14 @@ class HttpProtocol(_HttpInfo, ProtocolError):
     pass
 
 
+class HttpIsDir(_HttpInfo, IsDirError):
+    pass
+
+
+class HttpIsFile(_HttpInfo, IsFileError):
+    pass
+
+
 def status_of(err: BaseException) -> int | None:
     return err.status if isinstance(err, _HttpInfo) else None
 
@@ -221,8 +231,12 @@ def error_for(resp: requests.Response, path: str | None = None) -> CloudsyncErro
         err = HttpNotFound(text, path=path)
     elif status in RETRY_STATUSES:
         err = HttpTransient(text, retry_after=_retry_after(resp), path=path)
+    elif status in (400, 409) and ("is a folder" in low or "is a directory" in low):
+        err = HttpIsDir(text, path=path)
+    elif status in (400, 409) and ("is a file" in low or "not a folder" in low):
+        err = HttpIsFile(text, path=path)
     elif status == 400 and (
-        "longer than" in low or "invalidargument" in low or "validate decoded path" in low
+        "longer than" in low or "validate decoded path" in low or "file name" in low
         or (not message.strip() or message.strip().lower().startswith("400 bad request"))
     ):
         # JottaCloud answers a name it cannot store with InvalidArgumentException (too long)

@@ -14,6 +14,7 @@ import builtins
 import contextlib
 import io
 import logging
+import random
 import tempfile
 import threading
 import time
@@ -49,7 +50,7 @@ from cloudsync.types import MD5, Entry, PutInfo, Usage, join_path, parent_of
 from . import _api
 from ._auth import AuthFlows, TokenManager, reconnect_hint
 from ._encoding import Encoder
-from ._http import Endpoints, HttpNotFound, JottaHttp, status_of
+from ._http import Endpoints, HttpNoRetry, HttpNotFound, JottaHttp, status_of
 
 if TYPE_CHECKING:
     import requests
@@ -136,8 +137,8 @@ class JottaBackend(Backend):
         )
         self.device = options.device or DEFAULT_DEVICE
         self.mountpoint = options.mountpoint or DEFAULT_MOUNTPOINT
-        self.http = JottaHttp(low_level_retries=options.low_level_retries)
-        self._setup_lock = threading.Lock()
+        self.http = JottaHttp(self._access_token, low_level_retries=options.low_level_retries)
+        self._setup_lock = threading.RLock()
         self._tokens: TokenManager | None = None
         self._username: str | None = None
         if options.trashed_only:
@@ -150,27 +151,22 @@ class JottaBackend(Backend):
     # ------------------------------------------------------------------ lazy setup
     @property
     def tokens(self) -> TokenManager:
-        self._ensure()
-        assert self._tokens is not None
-        return self._tokens
+        with self._setup_lock:
+            if self._tokens is None:
+                self._tokens = self._make_token_manager()
+            return self._tokens
+
+    def _access_token(self) -> str:
+        return self.tokens.access_token()
 
     @property
     def username(self) -> str:
-        self._ensure()
-        assert self._username is not None
+        """The internal account name used in JFS URLs (one customer-info call, then cached)."""
+        if self._username is None:
+            with self._setup_lock:
+                if self._username is None:
+                    self._username = self.customer_info().username
         return self._username
-
-    def _ensure(self) -> None:
-        if self._username is not None:
-            return
-        with self._setup_lock:
-            if self._username is not None:
-                return
-            if self._tokens is None:
-                self._tokens = self._make_token_manager()
-                self.http.token_source = self._tokens.access_token
-            info = self.customer_info()
-            self._username = info.username
 
     def customer_info(self) -> _api.CustomerInfo:
         data = self.http.get_json(
@@ -474,9 +470,13 @@ class JottaBackend(Backend):
         return _api.AllocateResponse.from_json(data)
 
     def _upload(self, full: str, path: str, source: _Source, mtime_ns: int) -> None:
-        resumable = source.rewindable and source.size >= self.opts.upload_resume_limit
-        attempts = 3 if resumable else 1
-        for attempt in range(attempts):
+        # A rewindable source (seekable or spooled) can be sent again: after an interrupted
+        # upload we allocate again and continue from the server's resume_pos.  An upload
+        # superseded by a concurrent writer of the same path (NoSuchUploadException, or 409
+        # ConcurrentUploadException) is redone after a short random pause.
+        interrupted = 0
+        superseded = 0
+        while True:
             try:
                 alloc = self._allocate(full, source, mtime_ns)
             except HttpNotFound:
@@ -489,8 +489,19 @@ class JottaBackend(Backend):
             try:
                 self._send(alloc, source, path)
                 return
+            except (HttpNotFound, HttpNoRetry) as exc:
+                # A 404 from an upload URL means the allocation was invalidated (another
+                # writer finished first); 409 means another writer is mid-upload.
+                if isinstance(exc, HttpNoRetry) and "concurrentupload" not in exc.java_exception.lower():
+                    raise
+                superseded += 1
+                if not source.rewindable or superseded > 10:
+                    raise TransientError(f"upload kept being superseded: {exc}", path=path) from None
+                source.rewind()
+                time.sleep(random.uniform(0.01, 0.05) * superseded)
             except (TransientError, _Incomplete) as exc:
-                if attempt + 1 < attempts:
+                interrupted += 1
+                if source.rewindable and interrupted < 3:
                     log.info("%s: upload interrupted (%s); resuming", path, exc)
                     source.rewind()
                     continue
@@ -551,7 +562,9 @@ class JottaBackend(Backend):
     def mkdir(self, path: str) -> None:
         if path:
             self._check_name(path)
-        full = self._full(path)
+        self._mkdir_full(self._full(path), path)
+
+    def _mkdir_full(self, full: str, path: str) -> None:
         try:
             node = self._node(full, params={"mkDir": "true"}, method="POST")
         except HttpNotFound:
@@ -668,7 +681,8 @@ class JottaBackend(Backend):
         else:
             raise DirExists(path=dst_path or "/")
         if parent_of(dst_full):
-            self.mkdir(parent_of(dst_path))
+            # The parent may lie above our root (dst_path ""): create it by full path.
+            self._mkdir_full(parent_of(dst_full), parent_of(dst_path))
         try:
             self.http.request(
                 "POST", jsrc._url(src_full) + "/", params={"mvDir": self._abs(dst_full)}, path=src_path

@@ -76,7 +76,18 @@ def memory_factory(tmp_path: Path) -> Iterator[Maker]:
             top.purge("")
 
 
+@contextmanager
+def jottacloud_factory(tmp_path: Path) -> Iterator[Maker]:
+    # A fresh offline JottaCloud server per test; the backend logs in with tokens issued
+    # without HTTP, so only the file operations under test hit the wire.
+    from jottacloud.support import jotta_options, running_server
+
+    with running_server() as srv, spec_maker("jottacloud", "jotta", "conformance", jotta_options(srv)) as make:
+        yield make
+
+
 FACTORIES: dict[str, Factory] = {
     "local": local_factory,
     "memory": memory_factory,
+    "jottacloud": jottacloud_factory,
 }
