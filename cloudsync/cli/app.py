@@ -227,6 +227,7 @@ class App:
         self.settings = settings
         self._config: Config | None = None
         self._logging_ready = False
+        self.command: str | None = None
 
     @property
     def verbosity(self) -> int:
@@ -318,7 +319,10 @@ def pass_app(f: F) -> F:
     """Decorator: call the command with the :class:`App` first, logging already set up."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        app = get_app()
+        ctx = click.get_current_context()
+        app = get_app(ctx)
+        # "config create", "copy" …: what "Failed to <command>" names.
+        app.command = " ".join(ctx.command_path.split()[1:]) or None
         app.setup_logging()
         return f(app, *args, **kwargs)
 
@@ -406,8 +410,7 @@ class RootGroup(LazyGroup):
         except KeyboardInterrupt:
             raise
         except Exception as err:
-            sub = ctx.invoked_subcommand
-            ctx.exit(report_error(err, sub))
+            ctx.exit(report_error(err, get_app(ctx).command or ctx.invoked_subcommand))
 
 
 def _version() -> str:

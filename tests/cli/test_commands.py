@@ -321,3 +321,24 @@ def test_secrets_never_logged(tmp_path: Path) -> None:
     text = log_file.read_text()
     assert "refreshing with token=XXX" in text
     assert "leaky" not in text
+
+
+def test_unexpected_exception_is_one_line_unless_vv(cs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudsync.cli import cmd_list
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(cmd_list, "list_remote", boom)
+    r = cs("ls", str(tmp_path))
+    assert r.code == 1
+    assert "bug in cloudsync" in r.err and "kaboom" in r.err
+    assert "Traceback" not in r.err and len(r.err.strip().splitlines()) == 1
+    r = cs("ls", "-vv", str(tmp_path))
+    assert "Traceback" in r.err
+
+
+def test_failed_command_names_subcommand(cs: Any, config_path: Path) -> None:
+    r = cs("config", "delete", "nothere")
+    assert r.code == 1
+    assert "Failed to config delete:" in r.err
