@@ -112,7 +112,13 @@ def _precision_from(stored: int) -> int:
 
 
 def _probe(directory: str) -> tuple[int, bool]:
-    """(precision_ns, case_insensitive) of the file system holding ``directory``."""
+    """(precision_ns, case_insensitive) of the file system holding ``directory``.
+
+    The probe file goes to the system temp dir when that is on the same file system, so the
+    user's directories are not touched at all (the root may be a *source*, whose directory
+    mtimes a copy must leave alone).  Otherwise it goes into ``directory`` and that
+    directory's times are put back afterwards.
+    """
     default = (_SECOND, sys.platform in ("darwin", "win32"))
     try:
         dev = os.stat(directory).st_dev
@@ -123,13 +129,14 @@ def _probe(directory: str) -> tuple[int, bool]:
         if cached is not None:
             return cached
         result = default
-        for where in (directory, tempfile.gettempdir()):
+        for where in (tempfile.gettempdir(), directory):
             try:
-                if os.stat(where).st_dev != dev:
+                before = os.stat(where)
+                if before.st_dev != dev:
                     continue
                 fd, name = tempfile.mkstemp(prefix=".cloudsync-probe-", dir=where)
             except OSError:
-                continue  # read-only or not ours: try the temp dir, else assume the default
+                continue  # read-only or not ours: try the next place, else assume the default
             try:
                 os.close(fd)
                 os.utime(name, ns=(_PROBE_NS, _PROBE_NS))
@@ -142,6 +149,9 @@ def _probe(directory: str) -> tuple[int, bool]:
             finally:
                 with contextlib.suppress(OSError):
                     os.unlink(name)
+                if where == directory:
+                    with contextlib.suppress(OSError):
+                        os.utime(where, ns=(before.st_atime_ns, before.st_mtime_ns))
             break
         _probe_cache[dev] = result
         return result

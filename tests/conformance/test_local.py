@@ -344,3 +344,18 @@ def test_features_can_be_overridden(root: Path) -> None:
     b = LocalBackend("local", str(root))
     b.features = dataclasses.replace(b.features, precision_ns=1_000_000_000)
     assert b.features.precision_ns == 1_000_000_000
+
+
+@pytest.mark.parametrize("tempdir_usable", [True, False])
+def test_probe_leaves_the_root_untouched(root: Path, tmp_path: Path, tempdir_usable: bool,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # The root may be a copy's *source*: probing must not change its directory mtime.
+    monkeypatch.setattr(local_mod, "_probe_cache", {})
+    if not tempdir_usable:  # e.g. /tmp on another file system: probe in the root itself
+        monkeypatch.setattr(local_mod.tempfile, "gettempdir", lambda: str(tmp_path / "nowhere"))
+    os.utime(root, ns=(T, T))
+    b = LocalBackend("local", str(root))
+    assert 0 < b.features.precision_ns <= 2_000_000_000
+    assert os.stat(root).st_dev in local_mod._probe_cache
+    assert os.stat(root).st_mtime_ns == T
+    assert os.listdir(root) == []
