@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..errors import IsDirError, Unsupported, UsageError
-from ..types import PutInfo
+from ..types import PutInfo, Usage
 from . import formats
 from .app import App, get_app, global_options, pass_app
 from .params import REMOTE, build_sync_options, filter_flags, sync_flags
@@ -144,10 +144,23 @@ def rcat(app: App, remote: str, size_hint: int) -> None:
 @pass_app
 def about(app: App, remote: str, as_json: bool, full: bool) -> None:
     backend = app.open_dir(remote)
+    unlimited = False
     try:
-        usage = backend.about()
+        # A backend may say more than Usage can (JottaCloud: "unlimited" plans have no total).
+        details = getattr(backend, "about_details", None)
+        if callable(details):
+            info = details()
+            usage = Usage(total=info.get("total"), used=info.get("used"), free=info.get("free"),
+                          trashed=info.get("trashed"), other=info.get("other"),
+                          objects=info.get("objects"))
+            unlimited = bool(info.get("unlimited")) and usage.total is None
+        else:
+            usage = backend.about()
     except Unsupported:
         raise Unsupported(f"{backend} doesn't support about") from None
+    if unlimited:
+        usage = Usage(total=-1, used=usage.used, free=usage.free, trashed=usage.trashed,
+                      other=usage.other, objects=usage.objects)
     fields = [("total", usage.total, True), ("used", usage.used, True), ("free", usage.free, True),
               ("trashed", usage.trashed, True), ("other", usage.other, True),
               ("objects", usage.objects, False)]

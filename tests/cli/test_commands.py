@@ -342,3 +342,12 @@ def test_failed_command_names_subcommand(cs: Any, config_path: Path) -> None:
     r = cs("config", "delete", "nothere")
     assert r.code == 1
     assert "Failed to config delete:" in r.err
+
+
+def test_about_details_unlimited(cs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudsync.backends import memory
+
+    monkeypatch.setattr(memory.MemoryBackend, "about_details",
+                        lambda self: {"unlimited": True, "total": None, "used": 10, "free": None,
+                                      "trashed": 0}, raising=False)
+    assert cs("about", _bucket()).out == "Total:   unlimited\nUsed:    10 B\nTrashed: 0 B\n"
