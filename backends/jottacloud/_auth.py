@@ -479,6 +479,15 @@ class TokenManager:
     def token(self) -> _api.StoredToken:
         return self._token
 
+    def invalidate(self, access_token: str) -> None:
+        """The server rejected ``access_token``: make the next call refresh (unless it already did)."""
+        with self._lock:
+            if self._token.access_token == access_token:
+                self._token = _api.StoredToken(
+                    self._token.access_token, self._token.token_type, self._token.refresh_token,
+                    _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC),
+                )
+
     def _refresh_locked(self) -> None:
         if self.config is None:
             self._token = self._do_refresh(self._token.refresh_token)
@@ -490,7 +499,9 @@ class TokenManager:
             stored_text = self.config.get("token")
             if stored_text:
                 stored = _api.StoredToken.from_json(stored_text)
-                if stored.valid_for(EXPIRY_MARGIN, self._clock()):
+                if stored.access_token != self._token.access_token and stored.valid_for(
+                    EXPIRY_MARGIN, self._clock()
+                ):
                     self._token = stored
                     return
                 refresh_token = stored.refresh_token or self._token.refresh_token

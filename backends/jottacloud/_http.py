@@ -323,6 +323,8 @@ class Endpoints:
 
 
 TokenSource = Callable[[], str]
+#: Called with an access token the server rejected (401) so the next call refreshes.
+TokenInvalidator = Callable[[str], None]
 
 
 class JottaHttp:
@@ -339,9 +341,11 @@ class JottaHttp:
         low_level_retries: int = 10,
         pacer: Pacer | None = None,
         session: requests.Session | None = None,
+        token_invalidator: TokenInvalidator | None = None,
     ) -> None:
         _install_redaction()
         self.token_source = token_source
+        self.token_invalidator = token_invalidator
         self.low_level_retries = max(1, low_level_retries)
         self.pacer = pacer or Pacer()
         self._session = session
@@ -395,10 +399,17 @@ class JottaHttp:
 
         attempts = self.low_level_retries if retry else 1
         last: CloudsyncError | None = None
-        for attempt in range(attempts):
+        # rclone refreshes only on its own clock; we also refresh once when the server says the
+        # token is no longer valid (clock skew, server-side expiry), if the body can be resent.
+        replayable = data is None or isinstance(data, (bytes, str))
+        refreshed = False
+        attempt = 0
+        while attempt < attempts:
             hdrs: dict[str, str] = dict(headers or {})
+            bearer = ""
             if auth and self.token_source is not None:
-                hdrs["Authorization"] = f"Bearer {self.token_source()}"
+                bearer = self.token_source()
+                hdrs["Authorization"] = f"Bearer {bearer}"
             if json_body is not None:
                 hdrs["Content-Type"] = "application/json"
             self.pacer.wait()
@@ -420,7 +431,8 @@ class JottaHttp:
                 raise ProtocolError(f"TLS verification failed for {_host(url)}: {_short(exc)}") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last = TransientError(f"network error talking to {_host(url)}: {_short(exc)}", path=path)
-                if attempt + 1 < attempts:
+                attempt += 1
+                if attempt < attempts:
                     time.sleep(self.pacer.failure())
                     continue
                 raise last from None
@@ -429,7 +441,16 @@ class JottaHttp:
                 return resp
             err = error_for(resp, path)
             resp.close()
-            if err.retryable and attempt + 1 < attempts:
+            if (
+                resp.status_code == 401 and bearer and replayable and not refreshed
+                and self.token_invalidator is not None
+            ):
+                refreshed = True
+                log.debug("%s %s: access token rejected; refreshing once", method, _host(url))
+                self.token_invalidator(bearer)
+                continue
+            attempt += 1
+            if err.retryable and attempt < attempts:
                 retry_after = err.retry_after if isinstance(err, TransientError) else None
                 pause = self.pacer.failure(retry_after)
                 log.debug("%s %s: %s; retrying in %.2fs", method, _host(url), err, pause)

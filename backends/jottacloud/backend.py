@@ -137,7 +137,10 @@ class JottaBackend(Backend):
         )
         self.device = options.device or DEFAULT_DEVICE
         self.mountpoint = options.mountpoint or DEFAULT_MOUNTPOINT
-        self.http = JottaHttp(self._access_token, low_level_retries=options.low_level_retries)
+        self.http = JottaHttp(
+            self._access_token, low_level_retries=options.low_level_retries,
+            token_invalidator=self._invalidate_token,
+        )
         self._setup_lock = threading.RLock()
         self._tokens: TokenManager | None = None
         self._username: str | None = None
@@ -158,6 +161,9 @@ class JottaBackend(Backend):
 
     def _access_token(self) -> str:
         return self.tokens.access_token()
+
+    def _invalidate_token(self, access_token: str) -> None:
+        self.tokens.invalidate(access_token)
 
     @property
     def username(self) -> str:

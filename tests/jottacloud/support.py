@@ -10,6 +10,7 @@ from typing import Any
 from cloudsync.backends.jottacloud import SPEC
 from cloudsync.backends.jottacloud._api import StoredToken, TokenResponse
 from cloudsync.backends.jottacloud.backend import JottaBackend
+
 from cloudsync.jottaserver.testing import JottaServer
 
 
