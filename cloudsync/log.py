@@ -168,6 +168,4 @@ def setup_logging(
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level)
-    # Library loggers of our HTTP stack: only what we would show anyway, and redacted.
-    root.propagate = False
     return handler
