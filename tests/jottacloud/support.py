@@ -85,7 +85,7 @@ class MemoryConfig:
 class ScriptedPrompter:
     """A Prompter answering from a script; records every question it was asked."""
 
-    def __init__(self, answers: Sequence[str | bool] = ()) -> None:
+    def __init__(self, answers: Sequence[Any] = ()) -> None:
         self.answers = list(answers)
         self.asked: list[str] = []
         self.echoed: list[str] = []
@@ -95,7 +95,9 @@ class ScriptedPrompter:
         self.asked.append(text)
         if not self.answers:
             raise AssertionError(f"unexpected question: {text}")
-        return self.answers.pop(0)
+        answer = self.answers.pop(0)
+        # A callable answer is computed when the question comes (e.g. a URL seen in echo).
+        return answer() if callable(answer) else answer
 
     def echo(self, text: str) -> None:
         self.echoed.append(text)

@@ -6,8 +6,8 @@ import base64
 import json
 
 import pytest
-
 from cloudsync.backends.jottacloud import _api
+
 from cloudsync.errors import ConfigError, ProtocolError
 
 # Reference A4 (rclone api/types.go, recorded 2018), including the stray "c" after a stub.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cloudsync.backends.jottacloud._encoding import DEFAULT_ENCODING, Encoder, parse_encoding
 
 ENC = Encoder.from_text(DEFAULT_ENCODING)
