@@ -165,8 +165,8 @@ def moveto(app: App, source: str, dest: str, **kw: Any) -> None:
 @click.command("check", help="Check that the files in SOURCE and DEST match (changes nothing).")
 @check_flags
 @filter_flags
-@click.argument("dest", type=REMOTE)
 @click.argument("source", type=REMOTE)
+@click.argument("dest", type=REMOTE)
 @global_options
 @pass_app
 def check(app: App, source: str, dest: str, **kw: Any) -> None:

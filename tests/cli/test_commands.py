@@ -351,3 +351,18 @@ def test_about_details_unlimited(cs: Any, monkeypatch: pytest.MonkeyPatch) -> No
                         lambda self: {"unlimited": True, "total": None, "used": 10, "free": None,
                                       "trashed": 0}, raising=False)
     assert cs("about", _bucket()).out == "Total:   unlimited\nUsed:    10 B\nTrashed: 0 B\n"
+
+
+def test_check_argument_order_and_reports(cs: Any, tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    write(src / "only_src.txt", b"s", T1)
+    write(src / "same.txt", b"same", T1)
+    write(dst / "same.txt", b"same", T1)
+    report = tmp_path / "missing_on_dst.txt"
+    r = cs("check", str(src), str(dst), "--missing-on-dst", str(report))
+    assert r.code == 1
+    assert report.read_text().splitlines() == ["only_src.txt"]
+    # one-way: files only on the destination do not count
+    write(dst / "only_dst.txt", b"d", T1)
+    (src / "only_src.txt").unlink()
+    assert cs("check", "--one-way", str(src), str(dst)).code == 0
