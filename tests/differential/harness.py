@@ -169,6 +169,8 @@ class Scenario:
     #: for partially nondeterministic outcomes (--max-delete): compare only what this returns.
     normalize: Callable[[Snapshot], object] | None = None
     compare_stats: bool = True
+    #: fail (not just warn) when cloudsync changes a source dir mtime rclone left alone.
+    strict_src_dir_mtimes: bool = False
     #: extra global flags for both tools (e.g. ("--retries", "1")).
     flags: tuple[str, ...] = ()
 
@@ -419,7 +421,14 @@ def compare(sc: Scenario, ref: Result, got: Result) -> list[str]:
         for d, m in ref.snap.dir_mtimes.items()
         if m in fixed and d in got.snap.dir_mtimes and got.snap.dir_mtimes[d] != m
     )
-    if odd:
+    # A source dir rclone left untouched must stay untouched: writing into the source (a probe
+    # file, a temp file) is a data-safety bug, and fails on read-only sources.  Scenarios with
+    # ``strict_src_dir_mtimes`` fail on it (one focused failure per bug, instead of every
+    # scenario failing for the same reason); elsewhere it is reported like dst dir mtimes.
+    src_odd = [d for d in odd if d == "src" or d.startswith("src/")]
+    if src_odd and sc.strict_src_dir_mtimes:
+        problems.append(f"source dir mtimes changed (rclone left them alone): {src_odd}")
+    if odd := [d for d in odd if not (sc.strict_src_dir_mtimes and d in src_odd)]:
         warnings.warn(
             f"{sc.name}: dir mtimes differ from rclone's for {odd}", DirMtimeDiffers, stacklevel=2
         )

@@ -202,6 +202,17 @@ add(Scenario(
 ))
 
 add(Scenario(
+    "b1_copy_leaves_source_untouched", "B.1",
+    # nothing may be written into the source, not even a temporary probe file: that changes
+    # the source dirs' mtimes (and fails on read-only sources)
+    cmds=(("copy", "src", "dst"), ("copy", "src/sub dir", "dst2")),
+    src=BASIC_SRC,
+    expect_src=BASIC_SRC,
+    expect_dst=BASIC_SRC,
+    strict_src_dir_mtimes=True,
+))
+
+add(Scenario(
     "b1_second_copy_is_noop", "B.1",
     cmds=(("copy", "src", "dst"), ("copy", "src", "dst")),
     src=BASIC_SRC,
@@ -420,6 +431,17 @@ add(Scenario(
     dst={"a.txt": F(A100, T1), "b.txt": F(C50, T1)},
     expect_src={},
     expect_dst={"a.txt": F(A100, T1), "b.txt": F(HELLO, T2)},
+))
+
+add(Scenario(
+    "b2_move_filtered_per_file_replaces_existing", "B.2",
+    # a filter rules out the whole-tree DirMove; per-file server-side moves over an existing,
+    # different dst file delete it first (deletes=1, and the delete counts as a check)
+    cmds=(("move", "src", "dst", "--exclude", "*.none"),),
+    src={"a.txt": F(A100, T2), "same.txt": F(HELLO, T2), "new/n.txt": F(C50, T3)},
+    dst={"a.txt": F(B100, T1), "same.txt": F(HELLO, T2)},
+    expect_src={"new/": DIR},
+    expect_dst={"a.txt": F(A100, T2), "same.txt": F(HELLO, T2), "new/n.txt": F(C50, T3)},
 ))
 
 add(Scenario(
