@@ -31,6 +31,7 @@ from ..errors import (
     CorruptedTransfer,
     FatalError,
     ObjectNotFound,
+    TransferLimitExceeded,
     TransientError,
     Unsupported,
 )
@@ -117,6 +118,10 @@ class Run:
         self._normal: BaseException | None = None
         self._no_retry: BaseException | None = None
         self._notices: set[str] = set()
+        #: --max-transfer in bytes (-1 = off)
+        self.max_transfer = -1
+        #: --ignore-errors: deletions go ahead even after errors
+        self.ignore_errors = False
         self.checkers = BoundedPool(checkers, "cloudsync-check", self._task_error)
         self.transfers = BoundedPool(transfers, "cloudsync-xfer", self._task_error)
 
@@ -202,8 +207,13 @@ class _Source(HashingReader):
         data = super().read(n)
         if data:
             size = len(data)
-            self._run.stats.add(bytes=size)
-            self._run.emit(TransferProgress(self._path, size))
+            run = self._run
+            run.stats.add(bytes=size)
+            if 0 <= run.max_transfer < run.stats.bytes:
+                # --max-transfer (cutoff mode HARD): stop this transfer and the whole run
+                raise TransferLimitExceeded("max transfer limit reached as set by --max-transfer",
+                                            path=self._path)
+            run.emit(TransferProgress(self._path, size))
         return data
 
     def digests(self) -> dict[str, str]:
@@ -497,6 +507,11 @@ class Executor:
             return
         dst = action.dst
         assert dst is not None
+        if self.run.had_errors and not self.run.ignore_errors:
+            # --delete-during: once anything failed, the rest of the deletes are unsafe
+            log.debug("%s: not deleting as there were IO errors", dst.path,
+                      extra={"object": dst.path})
+            return
         stats = self.run.stats
         stats.add(total_checks=1)
         try:

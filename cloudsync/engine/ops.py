@@ -205,6 +205,7 @@ def delete_files(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool
 
     filt = Filter.from_options(opts.filters)
     run = Run(checkers=opts.checkers, transfers=1, dry_run=opts.dry_run)
+    run.ignore_errors = True  # delete has no "errors suppress deletes" rule
     ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
     ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries,
                   max_delete=opts.max_delete, max_delete_size=opts.max_delete_size)
@@ -229,6 +230,7 @@ def delete_files(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool
 def purge_dir(backend: Backend, path: str, opts: SyncOptions) -> RunResult:
     """``purge``: delete ``path`` and everything in it, ignoring filters."""
     run = Run(checkers=opts.checkers, transfers=1, dry_run=opts.dry_run)
+    run.ignore_errors = True
     ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
     ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries)
     retries = opts.low_level_retries

@@ -81,6 +81,8 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
     filt = build_filter(opts.filters)
     run = Run(checkers=opts.checkers, transfers=opts.transfers, dry_run=opts.dry_run,
               reporter=reporter)
+    run.max_transfer = opts.max_transfer
+    run.ignore_errors = opts.ignore_errors
     try:
         return _run(run, src, dst, opts, mode, filt, backup, src_file)
     finally:

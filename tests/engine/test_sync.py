@@ -606,3 +606,35 @@ def test_per_directory_listing_when_no_recursive_listing() -> None:
     r = engine.sync(src, dst, opts())
     assert r.final_error is None and set(tree(dst)) == {"a/b/c.txt", "x.txt"}
     assert src.calls["list"] >= 3 and src.calls["list_recursive"] == 0
+
+
+def test_max_transfer_is_exit_8() -> None:
+    src = Faulty("f", "src")
+    dst = MemoryBackend("m", "dst")
+    for i in range(3):
+        put(src, f"{i}.bin", b"x" * 1000)
+    put(dst, "extra", b"e")
+    r = engine.sync(src, dst, opts(max_transfer=1500, transfers=1))
+    assert exit_code_for(r.final_error) == ExitCode.TRANSFER_EXCEEDED
+    assert len(tree(dst)) <= 2 and "extra" in tree(dst)
+
+
+def test_delete_during_stops_deleting_after_an_error() -> None:
+    src = Faulty("f", "src", disable=("list_recursive",))
+    dst = MemoryBackend("m", "dst")
+    put(src, "a/bad", b"b")
+    put(dst, "z/extra", b"e")
+    src.faults[("get", "a/bad")] = PermissionDenied("denied", path="a/bad")
+    r = engine.sync(src, dst, opts(delete_mode="during", transfers=1, checkers=1))
+    assert r.final_error is not None
+    assert "z/extra" in tree(dst)
+
+
+def test_ignore_errors_deletes_anyway() -> None:
+    src = Faulty("f", "src")
+    dst = MemoryBackend("m", "dst")
+    put(src, "bad", b"b")
+    put(dst, "extra", b"e")
+    src.faults[("get", "bad")] = PermissionDenied("denied", path="bad")
+    r = engine.sync(src, dst, opts(ignore_errors=True))
+    assert r.final_error is not None and "extra" not in tree(dst)
