@@ -108,6 +108,8 @@ class JottaOptions:
             if value is None or value == "":
                 continue
             kwargs[name] = value
+        if "low_level_retries" in kwargs:  # a global setting, may arrive as text
+            kwargs["low_level_retries"] = int(kwargs["low_level_retries"])
         return cls(**kwargs)
 
 

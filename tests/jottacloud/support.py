@@ -125,3 +125,21 @@ def put_bytes(backend: JottaBackend, path: str, data: bytes, mtime_ns: int = 1_6
     from cloudsync.types import PutInfo
 
     return backend.put(path, io.BytesIO(data), PutInfo(size=len(data), mtime_ns=mtime_ns))
+
+
+def settled_log(srv: JottaServer) -> list[Any]:
+    """The server's request log once it stops growing.
+
+    The offline server appends a log entry after it has sent the response, so a client can see
+    its call complete a moment before the entry appears; poll briefly until it is stable.
+    """
+    import time
+
+    last = srv.request_log
+    for _ in range(100):
+        time.sleep(0.02)
+        now = srv.request_log
+        if len(now) == len(last):
+            return now
+        last = now
+    return last
