@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import FatalError, IsFileError
+from ..errors import IsFileError
 from .app import App, global_options, pass_app
 from .params import (
     REMOTE,
@@ -36,29 +35,6 @@ def _open_dst_dir(app: App, remote: str) -> Backend:
         err.cli_context = f'create file system for "{remote}"'  # type: ignore[attr-defined]
         raise err
     return backend
-
-
-def _root_key(backend: Backend) -> tuple[str, str, str]:
-    root = backend.root
-    if backend.features.is_local:
-        root = os.path.realpath(root)
-        return backend.type_name, "", root.rstrip(os.sep) + os.sep
-    return backend.type_name, backend.name, root.strip("/") + "/" if root.strip("/") else ""
-
-
-def _check_overlap(src: Backend, dst: Backend, src_file: str | None) -> None:
-    """sync and move refuse overlapping source and destination (rclone: fatal, exit 7)."""
-    if src_file is not None:
-        return
-    st, sn, sr = _root_key(src)
-    dt, dn, dr = _root_key(dst)
-    if st != dt or sn != dn:
-        return
-    if sr.startswith(dr) or dr.startswith(sr):
-        raise FatalError(
-            "can't sync or move files on overlapping remotes "
-            "(try excluding the destination with a filter rule)"
-        )
 
 
 def _backup(app: App, opts: SyncOptions) -> Backend | None:
@@ -102,7 +78,6 @@ def sync(app: App, source: str, dest: str, **kw: Any) -> None:
     opts = build_sync_options(kw)
     src, src_file = app.open(source)
     dst = _open_dst_dir(app, dest)
-    _check_overlap(src, dst, src_file)
     backup = _backup(app, opts)
     run(app, "sync", lambda rep: engine.sync(src, dst, opts, reporter=rep, backup=backup, src_file=src_file),
         retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
@@ -118,7 +93,6 @@ def move(app: App, source: str, dest: str, delete_empty_src_dirs: bool, **kw: An
     opts = build_sync_options(kw, delete_empty_src_dirs=delete_empty_src_dirs)
     src, src_file = app.open(source)
     dst = _open_dst_dir(app, dest)
-    _check_overlap(src, dst, src_file)
     backup = _backup(app, opts)
     run(app, "move", lambda rep: engine.move(src, dst, opts, reporter=rep, backup=backup, src_file=src_file),
         retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
@@ -151,7 +125,6 @@ def moveto(app: App, source: str, dest: str, **kw: Any) -> None:
     src, src_file = app.open(source)
     if src_file is None:
         dst = _open_dst_dir(app, dest)
-        _check_overlap(src, dst, None)
         run(app, "moveto", lambda rep: engine.move(src, dst, opts, reporter=rep),
             retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
             error_on_no_transfer=opts.error_on_no_transfer)
