@@ -39,7 +39,8 @@ def serve() -> None:
               help="Keep state in DIR (SQLite + blob files) so it survives a restart; "
                    "default is in memory.")
 @click.option("--user", default="testuser", show_default=True,
-              help="Login name of the account (the internal username is derived from it).")
+              help="Login name of a new account (the internal username is derived from it); "
+                   "an existing --data account keeps its own.")
 @click.option("--password", default=None,
               help="Account password for the legacy grant and the HTML login form "
                    "(default: random for a new account).")

@@ -249,6 +249,8 @@ class Store:
             self.db.execute("PRAGMA busy_timeout=10000")
         self._depth = 0
         self.closed = False
+        self._username: str | None = None
+        self._login_name: str | None = None
         for stmt in _SCHEMA.split(";"):
             if stmt.strip():
                 self.db.execute(stmt)
@@ -310,11 +312,16 @@ class Store:
 
     @property
     def username(self) -> str:
-        return self.meta("username") or ""
+        # Fixed for the life of the account; cached because every request builds paths with it.
+        if self._username is None:
+            self._username = self.meta("username") or ""
+        return self._username
 
     @property
     def login_name(self) -> str:
-        return self.meta("login_name") or ""
+        if self._login_name is None:
+            self._login_name = self.meta("login_name") or ""
+        return self._login_name
 
     @property
     def password(self) -> str:

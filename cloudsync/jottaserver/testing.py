@@ -346,7 +346,10 @@ class JottaServer:
 
     @property
     def password(self) -> str:
+        """Account password: legacy ``PASSWORD`` grant and the authorization HTML form."""
         return self._require()[0].password
+
+    legacy_password = password
 
     def set_capacity(self, capacity: int) -> None:
         """Quota in bytes; -1 = unlimited."""

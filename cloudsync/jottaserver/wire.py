@@ -189,6 +189,8 @@ class Handler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes; without TCP_NODELAY each response could stall
     # on Nagle + delayed ACK for ~40 ms.
     disable_nagle_algorithm = True
+    # Garbage request lines still get a proper status line (the stdlib would assume HTTP/0.9).
+    default_request_version = "HTTP/1.1"
     server_version = "Jetty(9.4.51.v20230217)"
     sys_version = ""
     # An idle keep-alive connection is dropped after this long.
