@@ -67,6 +67,34 @@ def main() -> int:
                 failures.append(f"rclone {' '.join(args)}: {expect!r} not in {out.stdout!r}")
             return out.stdout
 
+        # rclone's own standard login: config state machine fed a fresh personal login token
+        # (discovery + password grant happen inside rclone).
+        state = ""
+        for answer in (None, "standard", srv.mint_login_token(), "false"):
+            steps += 1
+            if answer is None:
+                cmd = ["config", "create", "login", "jottacloud", "--non-interactive"]
+            else:
+                cmd = ["config", "update", "login", "--continue", "--state", state, "--result",
+                       answer, "--non-interactive"]
+            out = subprocess.run([str(rclone), "--ca-cert", str(ca), *cmd], capture_output=True,
+                                 text=True, env=env, timeout=60)
+            try:
+                reply = json.loads(out.stdout)
+            except ValueError:
+                failures.append(f"rclone config {answer!r}: {out.stdout[-300:]} {out.stderr[-300:]}")
+                break
+            if reply.get("Error"):
+                failures.append(f"rclone config {answer!r}: {reply['Error']}")
+                break
+            state = reply.get("State") or ""
+            if not state:
+                break
+        if state:
+            failures.append(f"rclone config did not finish (state {state!r})")
+        if "token = " not in conf.read_text().split("[login]", 1)[-1]:
+            failures.append("rclone's login did not store a token")
+        rc("lsd", "login:")
         rc("about", "jotta:", expect="Used:")
         rc("mkdir", "jotta:test")
         rc("copy", str(src), "jotta:test")
@@ -94,6 +122,8 @@ def main() -> int:
         rc("lsf", "jotta:again", expect="a.txt")
         bad = [e for e in srv.request_log if e.status >= 500 or e.status in (0, 401)]
         failures += [f"server answered {e.status} to {e.method} {e.path}" for e in bad]
+        if not any(e.path.endswith("/.well-known/openid-configuration") for e in srv.request_log):
+            failures.append("rclone never fetched the OIDC discovery document")
         paths = {e.path for e in srv.request_log}
         for needed in ("/account/v1/customer", "/files/v1/allocate", "/files/v1/purge_trash",
                        "/auth/realms/jottacloud/protocol/openid-connect/token"):
