@@ -58,10 +58,25 @@ def make_key(*, normalize: bool = True, fold_case: bool = False) -> KeyFunc:
 
 @dataclass(slots=True)
 class Pair:
-    """One name seen on either or both sides (both entries are files, or both are dirs)."""
+    """One name seen on either or both sides (both entries are files, or both are dirs).
+
+    ``dst_dir`` is the destination's own spelling of the parent directory (it may differ from
+    the source's by case or Unicode normalisation): a new file goes there.
+    """
 
     src: Entry | None
     dst: Entry | None
+    dst_dir: str | None = None
+
+    @property
+    def dst_path(self) -> str:
+        """Where this pair lives on the destination (existing name, or parent + source name)."""
+        if self.dst is not None:
+            return self.dst.path
+        assert self.src is not None
+        if self.dst_dir is None:
+            return self.src.path
+        return f"{self.dst_dir}/{self.src.name}" if self.dst_dir else self.src.name
 
     @property
     def path(self) -> str:
@@ -249,7 +264,8 @@ def march(
 
     @dataclass(slots=True)
     class Task:
-        path: str
+        path: str  # the source's spelling (or the destination's for a dst-only dir)
+        dst_path: str  # the destination's spelling of the same directory
         depth: int
         list_src: bool
         list_dst: bool
@@ -260,9 +276,9 @@ def march(
             if self.list_src and self.fut_src is None and src is not None:
                 self.fut_src = pool.submit(src.list, self.path)
             if self.list_dst and self.fut_dst is None and dst is not None:
-                self.fut_dst = pool.submit(dst.list, self.path)
+                self.fut_dst = pool.submit(dst.list, self.dst_path)
 
-    queue: deque[Task] = deque([Task("", 0, src is not None, dst is not None)])
+    queue: deque[Task] = deque([Task("", "", 0, src is not None, dst is not None)])
     try:
         while queue:
             if stop is not None and stop.is_set():
@@ -297,10 +313,10 @@ def march(
                     dsts = task.fut_dst.result()
                     excluded = excluded or dsts is None
                 except (DirNotFound, IsFileError) as err:
-                    if task.path == "":
+                    if task.dst_path == "":
                         dsts = []  # a missing destination root is simply empty
                     else:
-                        on_error(err, task.path)
+                        on_error(err, task.dst_path)
                         failed = True
                 except Exception as err:
                     on_error(err, task.path)
@@ -314,12 +330,13 @@ def march(
             child_depth = task.depth + 1
             descend = max_depth < 0 or child_depth < max_depth
             for pair in pairs:
+                pair.dst_dir = task.dst_path
                 yield pair
                 if pair.is_dir and descend:
                     if pair.src is None and not descend_dst_only:
                         continue
-                    queue.append(Task(pair.path, child_depth, pair.src is not None,
-                                      pair.dst is not None))
+                    queue.append(Task(pair.path, pair.dst_path, child_depth,
+                                      pair.src is not None, pair.dst is not None))
     finally:
         for task in queue:
             for fut in (task.fut_src, task.fut_dst):

@@ -255,15 +255,20 @@ class Planner:
     def deletes(self) -> bool:
         return self.mode == "sync" and self.phase in ("all", "delete")
 
-    def pair(self, src: Entry | None, dst: Entry | None) -> Action | None:
-        """The action for one pair, or None when there is nothing to do now."""
+    def pair(self, src: Entry | None, dst: Entry | None, dst_path: str | None = None
+             ) -> Action | None:
+        """The action for one pair, or None when there is nothing to do now.
+
+        ``dst_path``: where a new file goes on the destination (its parent directory may be
+        spelled differently there); defaults to the source path.
+        """
         if (src is not None and src.is_dir) or (dst is not None and dst.is_dir):
             if src is None:
                 assert dst is not None
                 if self.deletes:
                     self.dst_only_dirs.append(dst.path)
             elif dst is None:
-                self.src_only_dirs.append(src.path)
+                self.src_only_dirs.append(dst_path if dst_path is not None else src.path)
             return None
         if src is None:
             assert dst is not None
@@ -276,6 +281,8 @@ class Planner:
         if self.phase == "delete":
             return None
         action = decide_file(src, dst, self.ctx)
+        if dst is None and dst_path is not None:
+            action.path = dst_path
         return self.adjust(action)
 
     def adjust(self, action: Action) -> Action:

@@ -226,7 +226,7 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
         src, dst = pair.src, pair.dst
         if count_checks and src is not None and dst is not None and not src.is_dir:
             stats.add(checks=1, total_checks=1)
-        action = planner.pair(src, dst)
+        action = planner.pair(src, dst, pair.dst_path)
         if action is not None:
             executor.dispatch(action)
 

@@ -638,3 +638,23 @@ def test_ignore_errors_deletes_anyway() -> None:
     src.faults[("get", "bad")] = PermissionDenied("denied", path="bad")
     r = engine.sync(src, dst, opts(ignore_errors=True))
     assert r.final_error is not None and "extra" not in tree(dst)
+
+
+def test_new_files_go_into_the_destinations_spelling_of_a_matched_dir() -> None:
+    src, dst = src_dst()
+    put(src, "Photos/new.jpg", b"n")
+    put(src, "Photos/old.jpg", b"o")
+    put(dst, "photos/old.jpg", b"o")
+    r = engine.sync(src, dst, opts(ignore_case_sync=True))
+    assert r.final_error is None
+    assert set(tree(dst)) == {"photos/old.jpg", "photos/new.jpg"}
+
+
+def test_unicode_normalised_directory_names_match() -> None:
+    src, dst = src_dst()
+    nfd, nfc = "e\u0301t\u00e9", "\u00e9t\u00e9"
+    put(src, f"{nfd}/a.txt", b"new content")
+    put(dst, f"{nfc}/a.txt", b"old")
+    r = engine.sync(src, dst, opts())
+    assert r.final_error is None
+    assert {p: c for p, (c, _) in tree(dst).items()} == {f"{nfc}/a.txt": b"new content"}
