@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
 _HOME = Path(tempfile.mkdtemp(prefix="cloudsync-test-home-"))
 for _var, _sub in (
     ("HOME", ""),
@@ -30,3 +32,15 @@ for _var in list(os.environ):
     # (CLOUDSYNC_TEST_* carries credentials for opt-in --live runs and is kept.)
     if _var.startswith(("CLOUDSYNC_", "RCLONE_")) and not _var.startswith("CLOUDSYNC_TEST_"):
         del os.environ[_var]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Opt-in runs against the real JottaCloud service (re-recording cassettes); see
+    # tests/jottacloud/README.md.  Defined here because pytest only reads options from
+    # conftest files it loads at start-up.
+    parser.addoption(
+        "--live",
+        action="store_true",
+        default=False,
+        help="talk to the real JottaCloud service (needs CLOUDSYNC_TEST_JOTTA_* variables)",
+    )
