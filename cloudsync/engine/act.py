@@ -348,6 +348,7 @@ class Executor:
                 self.run.notice_once(FORCED_UPLOAD_NOTICE)
                 if self.backup is None:
                     call_with_retries(lambda: self.dst.delete(dst.path), self.retries)
+                    self.run.stats.add(deletes=1, checks=1, total_checks=1)
                 kind: Kind = "move" if action.then_delete_src else "copy"
                 self.run.transfers.submit(self.transfer, Action(kind, action.path, src, None,
                                                                 reason="re-upload to set modtime"))

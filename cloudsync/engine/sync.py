@@ -85,6 +85,10 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
     run.ignore_errors = opts.ignore_errors
     try:
         return _run(run, src, dst, opts, mode, filt, backup, src_file)
+    except BaseException:
+        # Ctrl-C or a bug: let queued work see the stop flag instead of starting
+        run.stop.set()
+        raise
     finally:
         run.close()
 
