@@ -9,7 +9,12 @@ Modules
              context manager) and ``JottaServerProcess`` (subprocess).  Usage example in its docstring.
 ``cli``      the click group ``serve`` with the command ``jottacloud``; also ``python -m cloudsync.jottaserver``.
 ``app``      routes (JFS XML, JSON API, uploads, OIDC, legacy auth); ``store`` SQLite metadata + blob
-             files; ``auth`` tokens; ``xmldoc`` documents; ``faults`` fault injection; ``wire`` HTTP/1.1.
+             files; ``auth`` tokens; ``xmldoc`` documents; ``faults`` fault injection; ``wire`` HTTP/1.1
+             (keep-alive, chunked request bodies, streamed file bodies, optional TLS).
+
+``JottaServer(tls_cert=..., tls_key=..., public_url=...)`` (CLI ``--tls-cert/--tls-key/--public-url``)
+serves HTTPS so an unmodified client with fixed hosts (rclone) can reach it through a name mapping;
+``tests/server/test_rclone.py`` does exactly that with rclone 1.75.2.
 
 URL layout (one port; ``BASE`` = ``http://127.0.0.1:<port>``)
 -------------------------------------------------------------

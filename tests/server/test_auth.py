@@ -314,3 +314,13 @@ def test_request_log_redacts_secrets(srv: JottaServer) -> None:
     assert entry.path == "/auth/v1/token" and entry.status == 400
     assert "hunter2" not in entry.query and "topsecret" not in entry.query
     assert "password=REDACTED" in entry.query
+
+
+def test_userinfo_certs_and_logout(srv: JottaServer) -> None:
+    tok = password_grant(srv).json()
+    base = srv.well_known_url().rsplit("/.well-known/", 1)[0] + "/protocol/openid-connect"
+    info = requests.get(f"{base}/userinfo", headers={"Authorization": f"Bearer {tok['access_token']}"})
+    assert info.status_code == 200 and info.json()["sub"] == srv.username
+    assert requests.get(f"{base}/userinfo").status_code == 401
+    assert requests.get(f"{base}/certs").json() == {"keys": []}
+    assert requests.get(f"{base}/logout").status_code == 204

@@ -342,3 +342,16 @@ def test_one_second_modtime_precision(client: Client) -> None:
     client.upload(f"{A}/p.txt", b"p", modified="2024-03-04T08:09:10.987654Z")
     assert xml(client.get("Jotta/Archive/p.txt")).findtext("currentRevision/modified") == (
         "2024-03-04-T08:09:10Z")
+
+
+def test_custom_device_document_and_thumbnails(client: Client) -> None:
+    client.post("Phone", params={"type": "IPHONE"})
+    client.post("Phone/Camera")
+    dev = xml(client.get("Phone"))
+    assert dev.findtext("type") == "IPHONE" and dev.findtext("user") == client.user
+    assert [m.findtext("name") for m in dev.iterfind("mountPoints/mountPoint")] == ["Camera"]
+    assert dev.find("metadata").get("num_mountpoints") == "1"
+    client.srv.state.put_file("Phone/Camera/img.jpg", b"\xff\xd8")
+    r = client.get("Phone/Camera/img.jpg", params={"mode": "thumb", "ts": "WS"})
+    assert r.status_code == 404 and xml(r).findtext("code") == "404"
+    assert xml(client.get("Phone/Camera/img.jpg")).findtext("currentRevision/mime") == "image/jpeg"
