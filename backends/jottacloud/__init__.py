@@ -87,6 +87,16 @@ OPTIONS: tuple[Option, ...] = (
         default="", secret=True, hidden=True,
     ),
     Option("username", "Account e-mail (legacy login only).", default="", hidden=True),
+    Option(
+        "auth_browser",
+        "Browser login: true = open a browser here and catch the redirect on 127.0.0.1, "
+        "false = print the URL and paste the redirected address (headless machines).",
+        default="", hidden=True,
+    ),
+    Option(
+        "create_missing", "Config time: create the device/mountpoint if it does not exist.",
+        default="", hidden=True,
+    ),
     Option("password", "Password (legacy login only; never stored).", default="", secret=True, hidden=True),
 )
 

@@ -306,7 +306,7 @@ class JottaBackend(Backend):
         try:
             node = self._node(full)
         except HttpNotFound:
-            raise DirNotFound(path=path or "/") from None
+            raise DirNotFound(path=self._full(path) or "/") from None
         if isinstance(node, _api.JottaFile):
             raise IsFileError(path=path)
         if not isinstance(node, _api.JottaFolder):
@@ -332,7 +332,7 @@ class JottaBackend(Backend):
                 "GET", self._url(full), params={"mode": "liststream"}, stream=True, path=full or "/"
             )
         except HttpNotFound:
-            raise DirNotFound(path=path or "/") from None
+            raise DirNotFound(path=self._full(path) or "/") from None
         return self._iter_liststream(resp, path, full)
 
     def _iter_liststream(self, resp: requests.Response, path: str, full: str) -> Iterator[Entry]:
@@ -616,7 +616,7 @@ class JottaBackend(Backend):
         try:
             entry = self.stat(path)
         except ObjectNotFound:
-            raise DirNotFound(path=path or "/") from None
+            raise DirNotFound(path=self._full(path) or "/") from None
         if not entry.is_dir:
             raise IsFileError(path=path)
         self._remove_dir(full, path)
