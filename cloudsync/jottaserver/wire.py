@@ -237,20 +237,23 @@ class Handler(BaseHTTPRequestHandler):
         try:
             resp = app.dispatch(req, fault)
         except ClientGone:
-            self._abort(reset=fault is not None and fault.kind == "reset")
             app.log_request(req, 0, fault)
+            self._abort(reset=fault is not None and fault.kind == "reset")
             return
         if not body.drain(16 * 1024 * 1024):
             self.close_connection = True
+        # Logged before the response goes out, so a client that reads the log right after its
+        # response always finds the entry.
+        app.log_request(req, resp.status, fault)
         if fault is not None and fault.kind in ("reset", "truncate"):
-            self._send(resp, cut=True)
+            with contextlib.suppress(OSError):
+                self._send(resp, cut=True)
             self._abort(reset=fault.kind == "reset")
         else:
             try:
                 self._send(resp)
             except OSError:
                 self.close_connection = True
-        app.log_request(req, resp.status, fault)
 
     def _abort(self, *, reset: bool) -> None:
         self.close_connection = True
