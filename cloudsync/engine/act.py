@@ -262,6 +262,8 @@ class Executor:
         self.filled: set[str] = set()
         #: move: transfers are moves and equal sources are deleted
         self.move_mode = False
+        # checked once: a per-file debug call is measurable on 100,000-file no-op syncs
+        self._debug = log.isEnabledFor(logging.DEBUG)
         same = dst.same_remote(src)
         self._server_copy = same and dst.has("copy")
         self._server_move = same and dst.has("move")
@@ -275,7 +277,7 @@ class Executor:
         for message in action.notices:
             self.run.notice_once(message)
         if kind == "skip":
-            if action.src is not None and action.dst is not None:
+            if self._debug and action.src is not None and action.dst is not None:
                 log.debug("%s: %s", action.path, action.reason.capitalize(),
                           extra={"object": action.path})
             if action.then_delete_src:
@@ -308,8 +310,16 @@ class Executor:
             return
         if action.kind == "hash":
             action = self._rehash(action)
-            if action.kind not in ("update_modtime",):
-                self.dispatch(action)
+            if action.kind == "skip":
+                # Inline, never through dispatch: a checker blocking on a submit to its own
+                # full pool would deadlock the run.
+                for message in action.notices:
+                    self.run.notice_once(message)
+                if action.then_delete_src:
+                    self.delete_src(action)
+                return
+            if action.kind != "update_modtime":
+                self.dispatch(action)  # copy/move → the transfer pool; error → counted here
                 return
         self.update_modtime(action)
 

@@ -220,6 +220,7 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
     descend_dst = mode == "sync"
     max_depth = filt.max_depth if filt.max_depth >= 0 else opts.filters.max_depth
     stats = run.stats
+    checks = 0  # counted locally and flushed in batches: one lock per 256 pairs, not per pair
     for pair in march(src_side, dst_side, key=k, on_error=on_error, checkers=opts.checkers,
                       max_depth=max_depth, descend_dst_only=descend_dst,
                       on_src_duplicate=report_duplicate("source", error_on_case, on_error),
@@ -229,10 +230,15 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
             break
         src, dst = pair.src, pair.dst
         if count_checks and src is not None and dst is not None and not src.is_dir:
-            stats.add(checks=1, total_checks=1)
+            checks += 1
+            if checks == 256:
+                stats.add(checks=checks, total_checks=checks)
+                checks = 0
         action = planner.pair(src, dst, pair.dst_path)
         if action is not None:
             executor.dispatch(action)
+    if checks:
+        stats.add(checks=checks, total_checks=checks)
 
 
 def _single_file(run: Run, executor: Executor, src: Backend, dst: Backend, ctx: Context,

@@ -658,3 +658,30 @@ def test_unicode_normalised_directory_names_match() -> None:
     r = engine.sync(src, dst, opts())
     assert r.final_error is None
     assert {p: c for p, (c, _) in tree(dst).items()} == {f"{nfc}/a.txt": b"new content"}
+
+
+def test_checker_follow_up_work_cannot_deadlock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One checker, no queue: a checker that handed its own follow-up (deleting an equal source
+    # after a hash comparison) back to its own pool would wait for itself for ever.
+    import threading
+
+    from cloudsync.engine import act
+
+    original = act.BoundedPool.__init__
+
+    def tiny(self: Any, workers: int, name: str, on_error: Any, queue_limit: int = 0) -> None:
+        original(self, workers, name, on_error, queue_limit=0)
+
+    monkeypatch.setattr(act.BoundedPool, "__init__", tiny)
+    src = Faulty("f", "src", hashes=frozenset({"sha1"}))
+    dst = Faulty("f", "dst", hashes=frozenset({"sha1"}))
+    for i in range(6):
+        put(src, f"{i}.txt", b"same", T2)
+        put(dst, f"{i}.txt", b"same", T1)
+    result: list[Any] = []
+    t = threading.Thread(target=lambda: result.append(
+        engine.move(src, dst, opts(checksum=True, checkers=1, transfers=1))), daemon=True)
+    t.start()
+    t.join(20)
+    assert not t.is_alive(), "move deadlocked"
+    assert result[0].final_error is None and tree(src) == {}
