@@ -35,7 +35,7 @@ from .store import (
     not_found_file,
 )
 from .util import InvalidName, check_name, new_xid, parse_any_time, parse_jfs_time
-from .wire import CHUNK, BadRequestBody, ClientGone, FileSlice, Request, Response
+from .wire import CHUNK, BadRequestBody, ClientGone, FileSlice, Request, Response, redact_query
 from .xmldoc import Docs, error_doc
 
 __all__ = ["App", "LogEntry"]
@@ -51,10 +51,6 @@ _EXC = "no.jotta.backup.errors."
 
 XML = "text/xml;charset=UTF-8"
 JSON = "application/json;charset=UTF-8"
-SECRET_PARAMS = {
-    "password", "client_secret", "refresh_token", "code", "auth_token", "access_token", "token",
-    "id_token",
-}
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -69,15 +65,6 @@ class LogEntry:
     status: int  # 0 = the connection was cut before a response
     fault: str | None
     time: float
-
-
-def _redact_query(raw: str) -> str:
-    pairs = parse_qs(raw, keep_blank_values=True)
-    out = []
-    for k, vals in pairs.items():
-        for v in vals:
-            out.append((k, "REDACTED" if k.lower() in SECRET_PARAMS else v))
-    return urlencode(out)
 
 
 def _json(status: int, payload: Any, headers: list[tuple[str, str]] | None = None,
@@ -109,7 +96,7 @@ class App:
     def log_request(self, req: Request, status: int, fault: Fault | None) -> None:
         with self._log_lock:
             self.request_log.append(LogEntry(
-                req.method, req.path, _redact_query(req.raw_query), status,
+                req.method, req.path, redact_query(req.raw_query), status,
                 None if fault is None else fault.kind, time.time(),
             ))
 

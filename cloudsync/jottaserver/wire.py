@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import struct
 import threading
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -146,6 +147,22 @@ class BodyReader:
         return True
 
 
+
+#: Query parameters whose values are secrets: never logged, never kept in the request log.
+SECRET_PARAMS = frozenset({
+    "password", "client_secret", "refresh_token", "code", "auth_token", "access_token", "token",
+    "id_token",
+})
+_QUERY_IN_LINE = re.compile(r"\?([^ \"]*)")
+
+
+def redact_query(raw: str) -> str:
+    """``raw`` query string with the values of secret-bearing parameters replaced."""
+    pairs = parse_qs(raw, keep_blank_values=True)
+    return urlencode([(k, "REDACTED" if k.lower() in SECRET_PARAMS else v)
+                      for k, vals in pairs.items() for v in vals])
+
+
 @dataclass
 class FileSlice:
     path: Path
@@ -213,7 +230,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        # The request line carries the query string, where legacy clients put passwords.
+        line = _QUERY_IN_LINE.sub(lambda m: "?" + redact_query(m.group(1)), format % args)
+        log.debug("%s %s", self.address_string(), line)
 
     def do_GET(self) -> None:
         self._handle()

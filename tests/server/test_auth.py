@@ -306,7 +306,8 @@ def test_legacy_sms_otp_challenge(srv: JottaServer) -> None:
     assert customer(srv, ok.json()["access_token"]).status_code == 200
 
 
-def test_request_log_redacts_secrets(srv: JottaServer) -> None:
+def test_request_log_redacts_secrets(srv: JottaServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG", logger="cloudsync.jottaserver")
     requests.post(srv.legacy_token_url, params={
         "client_id": "nibfk8biu12ju7hpqomr8b1e40", "client_secret": "topsecret",
         "grant_type": "PASSWORD", "password": "hunter2", "username": srv.login_name})
@@ -314,6 +315,9 @@ def test_request_log_redacts_secrets(srv: JottaServer) -> None:
     assert entry.path == "/auth/v1/token" and entry.status == 400
     assert "hunter2" not in entry.query and "topsecret" not in entry.query
     assert "password=REDACTED" in entry.query
+    # The server's own debug access log shows the request line, query string included.
+    assert "/auth/v1/token" in caplog.text
+    assert "hunter2" not in caplog.text and "topsecret" not in caplog.text
 
 
 def test_userinfo_certs_and_logout(srv: JottaServer) -> None:
