@@ -599,6 +599,31 @@ class Executor:
         call_with_retries(lambda: self.dst.delete(dst.path), self.retries)
         log.info("%s: Moved into backup dir", dst.path, extra={"object": dst.path})
 
+    def fix_case(self, dst: Entry, name: str) -> Entry:
+        """--fix-case: rename ``dst`` to the source's spelling ``name`` (same directory).
+
+        A case-insensitive store may treat the new name as the old one, so the rename goes
+        through a temporary name.  Failures are counted and the entry is returned unchanged.
+        """
+        parent = parent_of(dst.path)
+        new_path = join_path(parent, name)
+        if self.run.dry_run:
+            _dry("rename", dst.path, dst.size)
+            return dataclasses.replace(dst, path=new_path)
+        if not self.dst.has("move"):
+            return dst
+        tmp = f"{dst.path}.{abs(hash(dst.path)) % 10**8:08d}.fixcase"
+        try:
+            call_with_retries(lambda: self.dst.move(self.dst, dst.path, tmp), self.retries)
+            call_with_retries(lambda: self.dst.move(self.dst, tmp, new_path), self.retries)
+        except Exception as err:
+            self.run.count_error(err, dst.path)
+            return dst
+        self.run.stats.add(renames=1)
+        log.info("%s: Fixed case by renaming to: %s", dst.path, new_path,
+                 extra={"object": dst.path})
+        return dataclasses.replace(dst, path=new_path)
+
     # -- directories ---------------------------------------------------------------------------
     def mkdir(self, path: str) -> None:
         if self.run.dry_run:

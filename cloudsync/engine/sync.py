@@ -220,6 +220,8 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
     descend_dst = mode == "sync"
     max_depth = filt.max_depth if filt.max_depth >= 0 else opts.filters.max_depth
     stats = run.stats
+    # --fix-case: only meaningful where names match regardless of case
+    fix_case = opts.fix_case and (executor.dst.features.case_insensitive or opts.ignore_case_sync)
     checks = 0  # counted locally and flushed in batches: one lock per 256 pairs, not per pair
     for pair in march(src_side, dst_side, key=k, on_error=on_error, checkers=opts.checkers,
                       max_depth=max_depth, descend_dst_only=descend_dst,
@@ -229,6 +231,9 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
         if run.stop.is_set():
             break
         src, dst = pair.src, pair.dst
+        if (fix_case and src is not None and dst is not None and not src.is_dir
+                and src.name != dst.name):
+            dst = executor.fix_case(dst, src.name)
         if count_checks and src is not None and dst is not None and not src.is_dir:
             checks += 1
             if checks == 256:

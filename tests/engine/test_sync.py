@@ -685,3 +685,67 @@ def test_checker_follow_up_work_cannot_deadlock(monkeypatch: pytest.MonkeyPatch)
     t.join(20)
     assert not t.is_alive(), "move deadlocked"
     assert result[0].final_error is None and tree(src) == {}
+
+
+def test_fix_case_renames_destination() -> None:
+    src = MemoryBackend("m", "src")
+    dst = MemoryBackend("m", "dst", case_insensitive=True)
+    put(src, "d/Hello.TXT", b"hi")
+    put(dst, "d/hello.txt", b"hi")
+    r = engine.sync(src, dst, opts(fix_case=True))
+    assert r.final_error is None and r.stats.transfers == 0
+    assert set(tree(dst)) == {"d/Hello.TXT"}
+    # without --fix-case the destination keeps its spelling
+    put(src, "d/Other.txt", b"o")
+    put(dst, "d/other.txt", b"o")
+    engine.sync(src, dst, opts())
+    assert "d/other.txt" in tree(dst)
+
+
+def test_checksum_without_common_hash_notices_once(caplog: pytest.LogCaptureFixture) -> None:
+    src = MemoryBackend("m", "src", hashes=frozenset({"md5"}))
+    dst = MemoryBackend("m", "dst", hashes=frozenset({"sha1"}))
+    for i in range(3):
+        put(src, f"{i}", b"new", T1)
+        put(dst, f"{i}", b"old", T2)
+    with caplog.at_level(logging.INFO, logger="cloudsync"):
+        r = engine.copy(src, dst, opts(checksum=True))
+    assert r.stats.transfers == 0  # size-only fallback: same size → skipped
+    msgs = [rec.getMessage() for rec in caplog.records]
+    assert sum("no hashes in common; falling back to --size-only" in m for m in msgs) == 1
+
+
+def test_forced_upload_notice_once(caplog: pytest.LogCaptureFixture) -> None:
+    src = MemoryBackend("m", "src")
+    dst = MemoryBackend("m2", "dst", set_modtime="false")
+    for i in range(3):
+        put(src, f"{i}", b"same", T2)
+        put(dst, f"{i}", b"same", T1)
+    with caplog.at_level(logging.INFO, logger="cloudsync"):
+        r = engine.copy(src, dst, opts())
+    assert r.stats.transfers == 3
+    msgs = [rec.getMessage() for rec in caplog.records]
+    assert sum("Forced to upload files to set modification times" in m for m in msgs) == 1
+
+
+def test_update_end_to_end() -> None:
+    src, dst = src_dst()
+    put(src, "newer_on_dst", b"src version", T1)
+    put(dst, "newer_on_dst", b"dst", T2)
+    put(src, "older_on_dst", b"src version", T2)
+    put(dst, "older_on_dst", b"dst", T1)
+    r = engine.copy(src, dst, opts(update=True))
+    assert r.final_error is None and r.stats.transfers == 1
+    assert tree(dst)["newer_on_dst"][0] == b"dst"
+    assert tree(dst)["older_on_dst"][0] == b"src version"
+
+
+def test_no_dir_pruning_where_empty_dirs_cannot_exist() -> None:
+    import dataclasses
+
+    src, dst = src_dst()
+    put(src, "a", b"a")
+    dst.mkdir("emptydir")
+    dst.features = dataclasses.replace(dst.features, can_have_empty_dirs=False)  # type: ignore[misc]
+    assert engine.sync(src, dst, opts()).stats.deleted_dirs == 0
+    assert "emptydir" in dirs(dst)
