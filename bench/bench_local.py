@@ -18,7 +18,8 @@ every timed run flushes dirty pages, so one run's write-back is not billed to th
 first timed run and is small enough to stay cached, and alternating means neither tool is
 systematically first.  Wall time is measured around the process; peak RSS comes from
 ``wait4()``'s rusage, which on Linux is the largest resident set of the process and its reaped
-descendants — i.e. of the cloudsync process tree.
+descendants — i.e. of the cloudsync process tree.  Both are taken by a tiny wrapper process
+(see ``_WRAPPER`` for why the bench itself cannot call wait4).
 
 The result is a markdown table (median seconds per tool, ratio cloudsync/rclone, cloudsync peak
 RSS) printed and written to ``bench/results/local.md``.  Targets: every ratio ≤ 1.5 (aim ≤ 1.0)
@@ -190,22 +191,45 @@ def tool_env(work: Path) -> dict[str, str]:
     return env
 
 
+# Runs the measured command for `timed`.  Peak RSS has to be taken from a *small* parent: the
+# kernel folds the pre-exec memory of a forked child (a copy of its parent; with vfork, the
+# parent's own mm) into the child's max RSS, so wait4() called by this big bench process would
+# report the bench's own peak (~70 MB) for every tool.  This wrapper (a bare python -S, ~10 MB)
+# forks, execs the tool, and reports wall time and the child tree's max RSS as JSON.
+_WRAPPER = r"""
+import json, os, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+elapsed = time.perf_counter() - t0
+with open(out, "w") as fh:
+    json.dump({"rc": os.waitstatus_to_exitcode(status), "seconds": elapsed,
+               "max_rss_kib": ru.ru_maxrss}, fh)
+"""
+
+
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> Sample:
-    """Run ``argv``; wall time and the peak RSS of its process tree (wait4 rusage)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    """Run ``argv``: wall time and the peak RSS of its process tree (see ``_WRAPPER``)."""
+    report = cwd / "run" / ".timed.json"
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", _WRAPPER, str(report), *argv],
+        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, check=False,
     )
-    assert proc.stderr is not None
-    err = proc.stderr.read()  # drain before waiting so a chatty tool cannot block on the pipe
-    _pid, status, ru = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0,):
-        tail = err.decode(errors="replace").strip().splitlines()[-5:]
-        log(f"  ! {' '.join(argv[:2])}… exited {proc.returncode}: " + " | ".join(tail))
-    return Sample(elapsed, ru.ru_maxrss * 1024, proc.returncode)  # ru_maxrss is KiB on Linux
+    info = json.loads(report.read_text())
+    report.unlink()
+    rc = int(info["rc"])
+    if rc != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-5:]
+        log(f"  ! {' '.join(argv[:2])}… exited {rc}: " + " | ".join(tail))
+    # ru_maxrss is in KiB on Linux
+    return Sample(float(info["seconds"]), int(info["max_rss_kib"]) * 1024, rc)
 
 
 @dataclass(frozen=True)
