@@ -181,9 +181,7 @@ def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_pat
                       move: bool, backup: bool) -> None:
     run.stats.add(total_transfers=1, total_bytes=max(s.size, 0))
     if run.dry_run:
-        from .act import _dry as dry
-
-        dry("move" if move else "copy", s.path, s.size)
+        _dry("move" if move else "copy", s.path, s.size)
         run.stats.add(transfers=1, bytes=max(s.size, 0))
         return
     try:

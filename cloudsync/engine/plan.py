@@ -274,7 +274,10 @@ class Planner:
             assert dst is not None
             if not self.deletes:
                 return None
-            if self.ctx.opts.delete_mode == "after" and self.phase == "all":
+            if self.phase == "delete" or (self.ctx.opts.delete_mode == "after"
+                                          and self.phase == "all"):
+                # after the transfers, or (--delete-before) after the whole delete-pass listing
+                # succeeded: never on the strength of a half-finished listing
                 self.delete_candidates.append(dst)
                 return None
             return self.delete_action(dst)

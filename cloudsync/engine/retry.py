@@ -105,6 +105,8 @@ def run_with_retries(operation: Callable[[], RunResult], retries: int, *,
         attempt += 1
         result = operation()
     result.attempts = attempt
+    result.nothing_transferred = result.nothing_transferred and all(
+        old.nothing_transferred for old in previous)
     for old in previous:
         s, o = result.stats, old.stats
         s.add(bytes=o.bytes, checks=o.checks, deletes=o.deletes, deleted_dirs=o.deleted_dirs,

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from ..errors import (
     CantDirMove,
     DirExists,
-    DirNotFound,
     FatalError,
     IsFileError,
     NotFound,
@@ -133,8 +132,7 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
         try:
             call_with_retries(lambda: dst.dir_move(src, "", ""), opts.low_level_retries)
         except (DirExists, CantDirMove, Unsupported, NotFound) as err:
-            if isinstance(err, DirNotFound):
-                pass  # let the march report a missing source root the usual way
+            # (a missing source root is reported by the march below, the usual way)
             log.debug("server-side directory move not possible (%s): moving file by file", err)
         except Exception as err:
             run.count_error(err)
@@ -178,20 +176,13 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
         _march_phase(run, executor, planner, src_side, dst_side, key, opts, mode, filt,
                      error_on_case=dst.features.case_insensitive, count_checks=phase != "delete")
         run.join()
+        if phase == "delete":
+            _delete_candidates(run, executor, planner, dst, opts)
 
     assert planner is not None
     # --- deletions after the transfers --------------------------------------------------------
     if mode == "sync" and opts.delete_mode == "after" and not run.stop.is_set():
-        candidates = planner.deletions()
-        if run.had_errors and not opts.ignore_errors:
-            log.error("%s: not deleting files as there were IO errors", dst,
-                      extra={"object": str(dst)})
-        else:
-            for action in candidates:
-                if run.stop.is_set():
-                    break
-                executor.dispatch(action)
-            run.join()
+        _delete_candidates(run, executor, planner, dst, opts)
     # --- directories --------------------------------------------------------------------------
     if mode == "sync" and not run.stop.is_set():
         prune = planner.prune_actions()
@@ -207,6 +198,22 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
     if mode == "move" and opts.delete_empty_src_dirs and not run.stop.is_set():
         _delete_empty_src_dirs(run, executor, src_side, planner, opts)
     return _finish(run)
+
+
+def _delete_candidates(run: Run, executor: Executor, planner: Planner, dst: Backend,
+                       opts: SyncOptions) -> None:
+    """Delete the collected destination-only files, unless any error was counted."""
+    if run.stop.is_set():
+        return
+    if run.had_errors and not opts.ignore_errors:
+        log.error("%s: not deleting files as there were IO errors", dst,
+                  extra={"object": str(dst)})
+        return
+    for action in planner.deletions():
+        if run.stop.is_set():
+            break
+        executor.dispatch(action)
+    run.join()
 
 
 def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side, dst_side: Side,

@@ -749,3 +749,15 @@ def test_no_dir_pruning_where_empty_dirs_cannot_exist() -> None:
     dst.features = dataclasses.replace(dst.features, can_have_empty_dirs=False)  # type: ignore[misc]
     assert engine.sync(src, dst, opts()).stats.deleted_dirs == 0
     assert "emptydir" in dirs(dst)
+
+
+def test_delete_before_with_a_listing_error_deletes_and_copies_nothing() -> None:
+    src = Faulty("f", "src", disable=("list_recursive",))
+    dst = MemoryBackend("m", "dst")
+    put(src, "a.txt", b"a")
+    put(src, "sub/b.txt", b"b")
+    put(dst, "old.txt", b"o")
+    src.faults[("list", "sub")] = PermissionDenied("denied", path="sub")
+    r = engine.sync(src, dst, opts(delete_mode="before"))
+    assert r.final_error is not None
+    assert set(tree(dst)) == {"old.txt"}
