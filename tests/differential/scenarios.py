@@ -714,3 +714,161 @@ add(Scenario(
     expect_src=DRY_SRC, expect_dst=DRY_DST,
     compare_stats=False,
 ))
+
+# =============================================================================================
+# more edges (§A.1 command notes, §A.2 flags, §B.3 naming)
+
+add(Scenario(
+    "a1_empty_src_missing_dst_creates_nothing", "A.1",
+    # even with --create-empty-src-dirs
+    cmds=(("copy", "src", "dst", "--create-empty-src-dirs"),),
+    src={},
+    expect_dst=ABSENT,
+))
+
+add(Scenario(
+    "a1_copy_into_existing_file_exit1", "A.1",
+    cmds=(("copy", "src", "dst/a.txt"),),
+    src={"b.txt": F(B100, T1)},
+    dst={"a.txt": F(A100, T1)},
+    expect_rc=1,
+    expect_dst={"a.txt": F(A100, T1)},
+    compare_stats=False,  # rclone fails before it has a stats group
+))
+
+add(Scenario(
+    "a1_copyto_missing_src_exit3", "A.1",
+    cmds=(("copyto", "src/nope.txt", "dst/x.txt"),),
+    src={"a.txt": F(A100, T1)},
+    expect_rc=3,
+    expect_dst=ABSENT,
+    compare_stats=False,
+))
+
+add(Scenario(
+    "a1_moveto_same_path_noop", "A.1",
+    cmds=(("moveto", "src/a.txt", "src/a.txt"),),
+    src={"a.txt": F(A100, T1)},
+    expect_src={"a.txt": F(A100, T1)},
+))
+
+add(Scenario(
+    "a2_error_on_no_transfer_exit9", "A.2",
+    cmds=(("copy", "src", "dst", "--error-on-no-transfer"),),
+    src={"a.txt": F(A100, T1)},
+    dst={"a.txt": F(A100, T1)},
+    expect_rc=9,
+))
+
+add(Scenario(
+    "a2_no_update_modtime", "A.2",
+    cmds=(("copy", "src", "dst", "--no-update-modtime"),),
+    src={"a.txt": F(A100, T1)},
+    dst={"a.txt": F(A100, T2)},
+    expect_dst={"a.txt": F(A100, T2)},
+    expect_stats={"transfers": 0},
+))
+
+add(Scenario(
+    "a2_ignore_size_same_mtime_skips", "A.2",
+    cmds=(("copy", "src", "dst", "--ignore-size"),),
+    src={"a.txt": F(A100, T1)},
+    dst={"a.txt": F(C50, T1)},
+    expect_dst={"a.txt": F(C50, T1)},
+))
+
+add(Scenario(
+    "a2_max_depth_limits_copy_and_deletes", "A.2",
+    # sync deletes nothing below the depth reached
+    cmds=(("sync", "src", "dst", "--max-depth", "1"),),
+    src={"a.txt": F(A100, T1), "sub/b.txt": F(B100, T1)},
+    dst={"old.txt": F(C50, T1), "sub/old.txt": F(C50, T2)},
+    expect_dst={"a.txt": F(A100, T1), "sub/old.txt": F(C50, T2)},
+))
+
+add(Scenario(
+    "a2_max_delete_size", "A.2",
+    # 60 bytes may go; deleting the 100-byte file too would exceed it: fatal, exit 7
+    cmds=(("sync", "src", "dst", "--max-delete-size", "70B"),),
+    src={"a.txt": F(A100, T1)},
+    dst={"extra_small.txt": F(DASH60, T1), "extra_big.txt": F(B100, T1)},
+    expect_rc=7,
+    normalize=_count_left,
+    compare_stats=False,
+))
+
+add(Scenario(
+    "a2_backup_dir_dry_run_changes_nothing", "A.2",
+    cmds=(("sync", "src", "dst", "--backup-dir", "backup", "--dry-run"),),
+    src={"a.txt": F(A100, T2)},
+    dst={"a.txt": F(C50, T1), "old.txt": F(B100, T3)},
+    expect_dst={"a.txt": F(C50, T1), "old.txt": F(B100, T3)},
+))
+
+add(Scenario(
+    "f_files_from", "A.4",
+    # names that do not exist are ignored silently; parents of listed files are traversed
+    cmds=(("copy", "src", "dst", "--files-from", "list.txt"),),
+    src=FILTER_SRC,
+    extra={"list.txt": F(b"# wanted\na.txt\ndocs/readme.md\nmissing.txt\n", T1)},
+    expect_dst={"a.txt": F(A100, T1), "docs/readme.md": F(DASH60, T3)},
+))
+
+add(Scenario(
+    "f_min_age", "A.4",
+    cmds=(("copy", "src", "dst", "--min-age", "2d"),),
+    src={"new.txt": F(A100, NOW_NS - DAY), "old.txt": F(B100, NOW_NS - 3 * DAY)},
+    expect_dst={"old.txt": F(B100, NOW_NS - 3 * DAY)},
+))
+
+add(Scenario(
+    "f_exclude_if_present", "A.4",
+    cmds=(("copy", "src", "dst", "--exclude-if-present", ".ignore"),),
+    src={"a.txt": F(A100, T1), "skip/.ignore": F(b"", T1), "skip/b.txt": F(B100, T1),
+         "keep/c.txt": F(C50, T1)},
+    expect_dst={"a.txt": F(A100, T1), "keep/c.txt": F(C50, T1)},
+))
+
+add(Scenario(
+    "f_include_sync_deletes_only_included", "A.4",
+    # filters apply to both sides: excluded dst files are neither compared nor deleted
+    cmds=(("sync", "src", "dst", "--include", "*.txt"),),
+    src={"a.txt": F(A100, T1), "b.jpg": F(B100, T1)},
+    dst={"old.txt": F(C50, T1), "old.jpg": F(C50, T2)},
+    expect_dst={"a.txt": F(A100, T1), "old.jpg": F(C50, T2)},
+))
+
+add(Scenario(
+    "b3_case_differs_copy_and_delete", "B.3",
+    # on a case-sensitive dst, Hello.txt vs hello.txt is a copy plus a delete
+    cmds=(("sync", "src", "dst"),),
+    src={"Hello.txt": F(A100, T1)},
+    dst={"hello.txt": F(A100, T1)},
+    expect_dst={"Hello.txt": F(A100, T1)},
+))
+
+add(Scenario(
+    "b3_ignore_case_sync_matches", "B.3",
+    cmds=(("sync", "src", "dst", "--ignore-case-sync"),),
+    src={"Hello.txt": F(A100, T1)},
+    dst={"hello.txt": F(A100, T1)},
+    expect_dst={"hello.txt": F(A100, T1)},
+    expect_stats={"transfers": 0, "deletes": 0},
+))
+
+add(Scenario(
+    "b3_no_unicode_normalization", "B.3",
+    cmds=(("sync", "src", "dst", "--no-unicode-normalization"),),
+    src={"cafe\u0301.txt": F(A100, T2)},
+    dst={"caf\u00e9.txt": F(C50, T1)},
+    expect_dst={"cafe\u0301.txt": F(A100, T2)},
+))
+
+add(Scenario(
+    "b2_checksum_sync_with_deletes", "B.2",
+    cmds=(("sync", "src", "dst", "--checksum"),),
+    src={"a.txt": F(A100, T1), "b.txt": F(HELLO, T2)},
+    dst={"a.txt": F(B100, T1), "b.txt": F(HELLO, T3), "c.txt": F(C50, T1)},
+    expect_dst={"a.txt": F(A100, T1), "b.txt": F(HELLO, T3)},
+    expect_stats={"transfers": 1, "deletes": 1},
+))
