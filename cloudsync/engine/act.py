@@ -60,7 +60,8 @@ class BoundedPool:
     :meth:`join` waits until everything submitted so far has finished.
     """
 
-    def __init__(self, workers: int, name: str, on_error: Callable[[BaseException], None],
+    def __init__(self, workers: int, name: str,
+                 on_error: Callable[[BaseException, tuple[Any, ...]], None],
                  queue_limit: int = 1000) -> None:
         self.workers = max(1, workers)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=name)
@@ -82,8 +83,8 @@ class BoundedPool:
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         try:
             fn(*args)
-        except BaseException as err:
-            self._on_error(err)
+        except BaseException as err:  # every failure is counted, none is lost
+            self._on_error(err, args)
         finally:
             self._done()
 
@@ -126,9 +127,13 @@ class Run:
         self.transfers = BoundedPool(transfers, "cloudsync-xfer", self._task_error)
 
     # -- errors --------------------------------------------------------------------------------
-    def _task_error(self, err: BaseException) -> None:
+    def _task_error(self, err: BaseException, args: tuple[Any, ...] = ()) -> None:
         path = getattr(err, "path", None)
-        self.count_error(err, path if isinstance(path, str) else None)
+        if not isinstance(path, str) or not path:
+            # name the file even when the backend's error does not
+            first = args[0] if args else None
+            path = first.path if isinstance(first, (Action, Entry)) else None
+        self.count_error(err, path)
 
     def count_error(self, err: BaseException, path: str | None = None, *, log_it: bool = True) -> None:
         """Count one error: log it at ERROR as ``<path>: <message>``; fatal errors stop the run."""

@@ -761,3 +761,13 @@ def test_delete_before_with_a_listing_error_deletes_and_copies_nothing() -> None
     r = engine.sync(src, dst, opts(delete_mode="before"))
     assert r.final_error is not None
     assert set(tree(dst)) == {"old.txt"}
+
+
+def test_errors_without_a_path_still_name_the_file(caplog: pytest.LogCaptureFixture) -> None:
+    src = Faulty("f", "src")
+    dst = MemoryBackend("m", "dst")
+    put(src, "dir/file.txt", b"x")
+    src.faults[("get", "dir/file.txt")] = OSError("I/O error")
+    r = engine.copy(src, dst, opts())
+    assert r.final_error is not None
+    assert any(rec.getMessage() == "dir/file.txt: I/O error" for rec in caplog.records)
