@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..backend import Features
-from ..errors import CloudsyncError, NoRetryError
+from ..errors import CloudsyncError, NameNotSupported, NoRetryError
 from ..types import HASH_ORDER, MODTIME_UNSUPPORTED, Entry
 from .options import SyncOptions
 
@@ -208,19 +208,22 @@ def _transfer(ctx: Context, src: Entry, dst: Entry, reason: str) -> Action:
 
 
 def name_problem(path: str, dst: Features) -> CloudsyncError | None:
-    """Why ``dst`` cannot hold ``path`` (restricted characters, name too long), or None."""
-    from ..errors import NameNotSupported
+    """Why ``dst`` cannot hold ``path`` (restricted characters, name too long), or None.
 
-    for part in path.split("/"):
-        if dst.max_name_length is not None and len(part) > dst.max_name_length:
-            return NameNotSupported(
-                f"name too long for the destination ({len(part)} > {dst.max_name_length} characters)",
-                path=path)
-        if dst.restricted_chars:
-            bad = sorted({c for c in part if c in dst.restricted_chars})
-            if bad:
+    Called once per new file: the common cases (no restriction hit) stay in C string code.
+    """
+    restricted = dst.restricted_chars
+    if restricted and any(c in path for c in restricted):
+        bad = sorted({c for c in path if c in restricted})
+        return NameNotSupported(
+            f"the destination can't store the character(s) {''.join(bad)!r}", path=path)
+    limit = dst.max_name_length
+    if limit is not None and len(path) > limit:
+        for part in path.split("/"):
+            if len(part) > limit:
                 return NameNotSupported(
-                    f"the destination can't store the character(s) {''.join(bad)!r}", path=path)
+                    f"name too long for the destination ({len(part)} > {limit} characters)",
+                    path=path)
     return None
 
 
