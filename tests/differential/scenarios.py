@@ -873,3 +873,30 @@ add(Scenario(
     expect_dst={"a.txt": F(A100, T1), "b.txt": F(HELLO, T3)},
     expect_stats={"transfers": 1, "deletes": 1},
 ))
+
+add(Scenario(
+    "a2_no_traverse_copy", "A.2",
+    # copy looks each file up on the dst instead of listing it: same decisions
+    cmds=(("copy", "src", "dst", "--no-traverse"),),
+    src={"a.txt": F(A100, T1), "b.txt": F(HELLO, T2), "sub/c.txt": F(C50, T3)},
+    dst={"a.txt": F(A100, T1), "b.txt": F(HELLO, T1), "other.txt": F(B100, T1)},
+    expect_dst={"a.txt": F(A100, T1), "b.txt": F(HELLO, T2), "sub/c.txt": F(C50, T3),
+                "other.txt": F(B100, T1)},
+    expect_stats={"transfers": 1},
+))
+
+add(Scenario(
+    "a2_no_traverse_ignored_for_sync", "A.2",
+    cmds=(("sync", "src", "dst", "--no-traverse"),),
+    src={"a.txt": F(A100, T1)},
+    dst={"old.txt": F(B100, T1)},
+    expect_dst={"a.txt": F(A100, T1)},
+))
+
+add(Scenario(
+    "a2_check_first_sync", "A.2",
+    cmds=(("sync", "src", "dst", "--check-first"),),
+    src=SYNC_SRC, dst=SYNC_DST,
+    expect_dst=SYNC_RESULT,
+    expect_stats={"transfers": 1, "deletes": 3},
+))
