@@ -636,14 +636,19 @@ class WellKnown:
     issuer: str
     authorization_endpoint: str
     token_endpoint: str
+    #: PKCE methods the issuer advertises (Keycloak: ``plain``, ``S256``); empty when absent.
+    code_challenge_methods: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> WellKnown:
         what = "OpenID discovery document"
+        methods = d.get("code_challenge_methods_supported")
         return cls(
             issuer=_s(d, "issuer", what, required=False),
             authorization_endpoint=_s(d, "authorization_endpoint", what, required=False),
             token_endpoint=_s(d, "token_endpoint", what),
+            code_challenge_methods=tuple(m for m in methods if isinstance(m, str))
+            if isinstance(methods, list) else (),
         )
 
 

@@ -4,9 +4,9 @@ Flows (config time):
 
 * **standard** – personal login token (base64url JSON) → OIDC discovery from its
   ``well_known_link`` → ``password`` grant with client ``jottacli``;
-* **traditional** – browser OAuth (authorization code, no PKCE) for Jottacloud and every
-  white-label brand, with a local redirect listener on 127.0.0.1 and a headless fallback
-  where the user pastes the URL the browser was redirected to;
+* **traditional** – browser OAuth (authorization code; PKCE S256 when advertised) for
+  Jottacloud and every white-label brand, with a local redirect listener on 127.0.0.1 and a
+  headless fallback where the user pastes the URL the browser was redirected to;
 * **legacy** – device registration + ``PASSWORD`` grant (query parameters, upper-case grant
   type), the SMS one-time code when the server asks for it, ``REFRESH_TOKEN`` refresh.
 
@@ -16,25 +16,34 @@ presented again, so a refresh happens under the remote's cross-process lock and 
 re-reads the stored token: if another thread or process already rotated it, we adopt theirs
 instead of presenting a stale refresh token (rclone does the same).
 
-Why not requests-oauthlib's ``OAuth2Session`` for the code flow: oauthlib refuses plain-http
-endpoints (the offline server and any loopback test) unless a process-wide environment
-variable is set, and the Go client rclone uses first tries HTTP Basic client auth and falls
-back to form parameters – both are a few lines by hand and easy to see on the wire.
+OAuth goes through requests-oauthlib (``OAuth2Session`` with oauthlib's clients): the
+login-token password grant, the authorization URL (``state``, PKCE) and code exchange, and
+every refresh – legacy ``REFRESH_TOKEN`` included, via a request hook like rclone's
+``grantTypeFilter``.  Around it we keep what it does not do: Go's Basic-then-form client auth
+detection, our error lines, rotation under the cross-process lock.  The legacy ``PASSWORD``
+grant stays hand-written (see :meth:`AuthFlows.legacy_password_grant`).
+
+Transport policy (:func:`check_oauth_transport`): secrets go over https only, with a single
+exception for plain http to loopback hosts (127.0.0.0/8, ::1, localhost – the offline test
+server).  oauthlib's own process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` switch is never set
+globally; :func:`oauth_transport` sets it around one call to a verified loopback URL only.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import http.server
+import ipaddress
 import logging
+import os
 import secrets as _secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote_plus, urlencode, urlsplit
 
 from cloudsync.errors import AuthError, CloudsyncError, ConfigError, ProtocolError, TransientError
 
@@ -43,6 +52,7 @@ from ._http import JottaHttp, status_of
 
 if TYPE_CHECKING:
     import requests
+    from requests_oauthlib import OAuth2Session
 
     from cloudsync.options import ConfigAccess
 
@@ -123,11 +133,108 @@ def service(key: str) -> Service:
     raise ConfigError(f"unknown JottaCloud service {key!r}", hint="one of: " + ", ".join(s.key for s in SERVICES))
 
 
+# ----------------------------------------------------------------------------- transport policy
+
+_INSECURE_ENV = "OAUTHLIB_INSECURE_TRANSPORT"
+# Serialises the (rare) plain-http loopback calls: oauthlib only knows a process-wide switch.
+_transport_lock = threading.Lock()
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ``::1`` – hosts that never leave this machine."""
+    if not host:
+        return False
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_oauth_transport(url: str) -> None:
+    """Refuse to send OAuth secrets anywhere but over TLS, or over plain http to loopback.
+
+    The offline test server (``cloudsync serve jottacloud``) speaks plain http on 127.0.0.1;
+    that is the one exception.  A plain-http token URL on any other host would put passwords,
+    login tokens and refresh tokens on the wire in clear text, so it is a configuration error –
+    whatever ``OAUTHLIB_INSECURE_TRANSPORT`` says in the environment.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        return
+    if scheme == "http" and is_loopback_host(parts.hostname):
+        return
+    raise ConfigError(
+        f"refusing to send JottaCloud login secrets to {scheme or '?'}://{parts.hostname or '?'} "
+        "without TLS",
+        hint="OAuth endpoints must be https:// (plain http is allowed only for 127.0.0.1, ::1 "
+        "and localhost, i.e. the offline test server)",
+    )
+
+
+@contextmanager
+def oauth_transport(url: str) -> Iterator[None]:
+    """Run one oauthlib/requests-oauthlib call against ``url`` under our transport policy.
+
+    oauthlib refuses every ``http://`` URL unless the process-wide ``OAUTHLIB_INSECURE_TRANSPORT``
+    is set.  We never set it globally: after :func:`check_oauth_transport` has established that
+    the host is loopback, it is set for the duration of this one call only, under a lock (so no
+    second call can slip through the window), and restored afterwards.  https URLs need no
+    exception and take no lock.
+    """
+    check_oauth_transport(url)
+    if urlsplit(url).scheme.lower() == "https":
+        yield
+        return
+    with _transport_lock:
+        previous = os.environ.get(_INSECURE_ENV)
+        os.environ[_INSECURE_ENV] = "1"
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(_INSECURE_ENV, None)
+            else:
+                os.environ[_INSECURE_ENV] = previous
+
+
 # ----------------------------------------------------------------------------- token endpoint
 
 # Which client-auth style works per token URL ("basic" or "form"), like Go's oauth2 cache.
 _auth_style: dict[str, str] = {}
 _auth_style_lock = threading.Lock()
+_quieted = False
+
+
+def _quiet_oauth_loggers() -> None:
+    # requests-oauthlib logs request bodies, headers and whole tokens at DEBUG ("Obtained token
+    # …"); with a root handler at DEBUG (pytest's caplog, an embedding application) that would
+    # put passwords and refresh tokens in a log.  Nothing it says at DEBUG is worth that.
+    global _quieted
+    if not _quieted:
+        for name in ("requests_oauthlib", "oauthlib"):
+            logging.getLogger(name).setLevel(logging.INFO)
+        _quieted = True
+
+
+class _TokenHttpError(Exception):
+    """Raised by our response hook so oauthlib never parses an error page as a token."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _check_token_response(resp: requests.Response) -> requests.Response:
+    """requests-oauthlib compliance hook: only a 2xx JSON object reaches oauthlib's parser."""
+    html = _api.looks_like_html(resp.content or b"") or "text/html" in resp.headers.get("Content-Type", "").lower()
+    if resp.status_code >= 300 or html:
+        raise _TokenHttpError(resp)
+    _api.parse_json(resp.content, "token response")  # malformed JSON: one clear ProtocolError
+    return resp
 
 
 def _oauth_error(resp: requests.Response) -> _api.OAuthError | None:
@@ -152,71 +259,157 @@ def _token_failure(resp: requests.Response, remote: str | None, context: str) ->
         detail = oauth.error + (f": {oauth.description}" if oauth.description else "")
         hint = reconnect_hint(remote) if remote else None
         return AuthError(f"{context} ({detail})", hint=hint)
+    if 300 <= status < 400:
+        return ProtocolError(
+            f"{context}: the token endpoint redirected elsewhere (HTTP {status}); "
+            "a captive portal or proxy is intercepting the connection?"
+        )
     return AuthError(f"{context} (HTTP {status} {resp.reason or ''})".rstrip(), hint=reconnect_hint(remote) if remote else None)
 
 
-def token_request(
-    http: JottaHttp,
+def oauth_session(
+    client: Any,
+    *,
+    scope: list[str] | None = None,
+    redirect_uri: str | None = None,
+    state: str | None = None,
+    pkce: str | None = None,
+) -> OAuth2Session:
+    """A requests-oauthlib session with our hooks: no redirects, error pages never parsed."""
+    from requests_oauthlib import OAuth2Session
+
+    from ._http import USER_AGENT
+
+    _quiet_oauth_loggers()
+    session = OAuth2Session(client=client, scope=scope, redirect_uri=redirect_uri, state=state, pkce=pkce)
+    session.headers["User-Agent"] = USER_AGENT
+    # A token endpoint never redirects; a captive portal does (and a redirect could carry the
+    # form to another host).  requests raises TooManyRedirects instead of following.
+    session.max_redirects = 0
+    session.register_compliance_hook("access_token_response", _check_token_response)
+    session.register_compliance_hook("refresh_token_response", _check_token_response)
+    return session
+
+
+def call_token_endpoint(
     token_url: str,
-    form: Mapping[str, str],
+    call: Callable[[Any, bool], Mapping[str, Any]],
     *,
     client_id: str,
     client_secret: str = "",
     remote: str | None = None,
     context: str = "token request failed",
-    legacy: bool = False,
+    styles: tuple[str, ...] | None = None,
+    previous_refresh: str = "",
 ) -> _api.StoredToken:
-    """POST a grant to ``token_url`` and return the new token.
+    """Run one requests-oauthlib token call with Go's client-authentication auto-detection.
 
-    Client authentication as Go's oauth2 does it: HTTP Basic ``client_id:secret`` first; when
-    the server rejects that style (401, ``invalid_client``), retry once with the id (and
-    secret) in the form body, and remember what worked for this URL.  The legacy endpoint
-    gets the same treatment with its upper-case grant types.
+    ``call(auth, include_client_id)`` performs the request (``fetch_token``/``refresh_token``).
+    Client authentication as Go's oauth2 does it (rclone, protocol reference §2.2): HTTP Basic
+    ``client_id:secret`` first; when the server rejects that style (401, ``invalid_client``),
+    retry once with the id (and secret) in the form body, and remember what worked for this
+    URL.  ``styles`` pins the order (the login-token grant is form-only, like rclone).
     """
-    with _auth_style_lock:
-        style = _auth_style.get(token_url, "basic")
-    for attempt_style in (style, "form" if style == "basic" else "basic"):
-        body = dict(form)
-        headers = {"Accept": "application/json"}
-        if attempt_style == "basic":
-            cred = base64.b64encode(f"{_form_escape(client_id)}:{_form_escape(client_secret)}".encode()).decode()
-            headers["Authorization"] = f"Basic {cred}"
-        else:
-            body["client_id"] = client_id
-            if client_secret:
-                body["client_secret"] = client_secret
-        resp = http.request(
-            "POST",
-            token_url,
-            data=urlencode(sorted(body.items())),
-            headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
-            auth=False,
-            retry=False,
-            ok_statuses=frozenset(range(400, 600)),
-        )
-        if resp.status_code < 300:
-            with _auth_style_lock:
-                _auth_style[token_url] = attempt_style
-            return _parse_token(resp, context, form.get("refresh_token", ""))
-        oauth = _oauth_error(resp)
-        style_problem = resp.status_code == 401 or (
-            oauth is not None and oauth.error in ("invalid_client", "unauthorized_client")
-        )
-        if not style_problem or attempt_style != style:
-            raise _token_failure(resp, remote, context)
+    import requests
+    from oauthlib.oauth2 import OAuth2Error
+    from requests.auth import HTTPBasicAuth
+
+    if styles is None:
+        with _auth_style_lock:
+            first = _auth_style.get(token_url, "basic")
+        styles = (first, "form" if first == "basic" else "basic")
+    for n, style in enumerate(styles):
+        # RFC 6749 §2.3.1: id and secret are form-encoded before Basic encoding (Go does it).
+        auth = HTTPBasicAuth(quote_plus(client_id), quote_plus(client_secret)) if style == "basic" else None
+        try:
+            with oauth_transport(token_url):
+                raw = call(auth, style == "form")
+        except _TokenHttpError as exc:
+            resp = exc.response
+            oauth = _oauth_error(resp)
+            style_problem = resp.status_code == 401 or (
+                oauth is not None and oauth.error in ("invalid_client", "unauthorized_client")
+            )
+            if style_problem and n + 1 < len(styles):
+                continue
+            raise _token_failure(resp, remote, context) from None
+        except requests.exceptions.TooManyRedirects:
+            raise ProtocolError(
+                f"{context}: the token endpoint redirected elsewhere; "
+                "a captive portal or proxy is intercepting the connection?"
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise ProtocolError(f"{context}: TLS verification failed ({_short(exc)})") from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise TransientError(f"{context}: network error ({_short(exc)})") from None
+        except OAuth2Error as exc:
+            # A 2xx answer oauthlib cannot use (no access_token, an embedded error…).
+            raise ProtocolError(f"{context}: the token endpoint's answer is not a token ({exc.error})") from None
+        with _auth_style_lock:
+            _auth_style[token_url] = style
+        token = _api.TokenResponse.from_json(dict(raw))
+        return _api.StoredToken.from_response(token).with_refresh_fallback(previous_refresh)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _form_escape(text: str) -> str:
-    from urllib.parse import quote_plus
+def _short(exc: BaseException) -> str:
+    from ._http import redact_url
 
-    return quote_plus(text)
+    text = redact_url(str(exc))
+    return text if len(text) < 200 else text[:200] + "…"
+
+
+def refresh_grant(
+    token_url: str,
+    refresh_token: str,
+    *,
+    client_id: str,
+    client_secret: str = "",
+    legacy: bool = False,
+    remote: str | None = None,
+    context: str = "token refresh failed",
+) -> _api.StoredToken:
+    """``grant_type=refresh_token`` through requests-oauthlib (``REFRESH_TOKEN`` for legacy)."""
+    from oauthlib.oauth2 import WebApplicationClient
+
+    from ._http import TIMEOUT
+
+    session = oauth_session(WebApplicationClient(client_id))
+    if legacy:
+        # rclone's grantTypeFilter: the legacy endpoint "throws a 400 Bad Request if we use the
+        # lower case" grant type, so rewrite exactly that one form field before sending.
+        session.register_compliance_hook("refresh_token_request", _upper_refresh_grant)
+
+    def call(auth: Any, include_client_id: bool) -> Mapping[str, Any]:
+        extra: dict[str, str] = {}
+        if include_client_id:
+            extra["client_id"] = client_id
+            if client_secret:
+                extra["client_secret"] = client_secret
+        result: Mapping[str, Any] = session.refresh_token(
+            token_url, refresh_token=refresh_token, auth=auth, timeout=TIMEOUT, **extra
+        )
+        return result
+
+    try:
+        return call_token_endpoint(
+            token_url, call, client_id=client_id, client_secret=client_secret, remote=remote,
+            context=context, previous_refresh=refresh_token,
+        )
+    finally:
+        session.close()
 
 
 def _parse_token(resp: requests.Response, context: str, previous_refresh: str = "") -> _api.StoredToken:
     data = _api.parse_json(resp.content, "token response")
     parsed = _api.TokenResponse.from_json(data)
     return _api.StoredToken.from_response(parsed).with_refresh_fallback(previous_refresh)
+
+
+def _upper_refresh_grant(url: str, headers: dict[str, str], body: str) -> tuple[str, dict[str, str], str]:
+    pairs = [(k, "REFRESH_TOKEN" if k == "grant_type" and v == "refresh_token" else v)
+             for k, v in parse_qsl(body, keep_blank_values=True)]
+    return url, headers, urlencode(pairs)
 
 
 # ----------------------------------------------------------------------------- config-time flows
@@ -238,58 +431,47 @@ class AuthFlows:
 
     # --- standard ---------------------------------------------------------------------------
     def login_token_grant(self, login_token: _api.LoginToken) -> tuple[_api.WellKnown, _api.StoredToken]:
-        """Exchange a personal login token (single use) for a token; returns (discovery, token)."""
+        """Exchange a personal login token (single use) for a token; returns (discovery, token).
+
+        oauthlib's resource-owner password grant, sent exactly like rclone: form body
+        ``client_id=jottacli&grant_type=password&password=<auth_token>&scope=…&username=…``,
+        no client secret and no Basic header.
+        """
+        from oauthlib.oauth2 import LegacyApplicationClient
+
+        from ._http import TIMEOUT
+
         wk = self.discover(login_token.well_known_link)
-        form = {
-            "client_id": STANDARD_CLIENT_ID,
-            "grant_type": "password",
-            "password": login_token.auth_token,
-            "scope": STANDARD_SCOPE,
-            "username": login_token.username,
-        }
-        resp = self.http.request(
-            "POST",
-            wk.token_endpoint,
-            data=urlencode(sorted(form.items())),
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-            auth=False,
-            retry=False,
-            ok_statuses=frozenset(range(400, 600)),
-        )
-        if resp.status_code >= 300:
-            err = _token_failure(resp, None, "the personal login token was refused")
-            if isinstance(err, AuthError):
-                raise AuthError(
-                    "the personal login token was refused (login tokens work only once; "
-                    "it was already used, has expired or was revoked)",
-                    hint="generate a new one on the web page's 'Personal login token' section",
-                ) from None
-            raise err
-        return wk, _parse_token(resp, "login token exchange")
+        # The scope goes with this one request, not on the session: Keycloak grants more than
+        # asked ("openid email offline_access") and oauthlib would raise on a session scope
+        # that "changed"; the granted scope is not ours to police.
+        session = oauth_session(LegacyApplicationClient(STANDARD_CLIENT_ID))
+
+        def call(auth: Any, include_client_id: bool) -> Mapping[str, Any]:
+            result: Mapping[str, Any] = session.fetch_token(
+                wk.token_endpoint, username=login_token.username, password=login_token.auth_token,
+                include_client_id=True, scope=STANDARD_SCOPE, timeout=TIMEOUT,
+            )
+            return result
+
+        try:
+            token = call_token_endpoint(
+                wk.token_endpoint, call, client_id=STANDARD_CLIENT_ID, styles=("form",),
+                context="the personal login token was refused",
+            )
+        except AuthError:
+            raise AuthError(
+                "the personal login token was refused (login tokens work only once; "
+                "it was already used, has expired or was revoked)",
+                hint="generate a new one on the web page's 'Personal login token' section",
+            ) from None
+        finally:
+            session.close()
+        return wk, token
 
     # --- traditional (authorization code) -----------------------------------------------------
-    def authorization_url(self, wk: _api.WellKnown, client_id: str, scopes: str, redirect_uri: str, state: str) -> str:
-        if not wk.authorization_endpoint:
-            raise ProtocolError("the OpenID discovery document has no authorization_endpoint")
-        params = {
-            "access_type": "offline",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "scope": scopes,
-            "state": state,
-        }
-        sep = "&" if "?" in wk.authorization_endpoint else "?"
-        return wk.authorization_endpoint + sep + urlencode(sorted(params.items()))
-
-    def exchange_code(self, wk: _api.WellKnown, client_id: str, code: str, redirect_uri: str) -> _api.StoredToken:
-        return token_request(
-            self.http,
-            wk.token_endpoint,
-            {"code": code, "grant_type": "authorization_code", "redirect_uri": redirect_uri},
-            client_id=client_id,
-            context="the authorization code was refused",
-        )
+    def code_flow(self, wk: _api.WellKnown, svc: Service, redirect_uri: str, state: str) -> CodeFlow:
+        return CodeFlow(wk, svc.client_id, svc.scopes, redirect_uri, state)
 
     # --- legacy -------------------------------------------------------------------------------
     @property
@@ -323,7 +505,15 @@ class AuthFlows:
         password: str,
         ask_otp: Callable[[], str] | None,
     ) -> _api.StoredToken:
-        """``grant_type=PASSWORD`` with query parameters; asks for the SMS code when required."""
+        """``grant_type=PASSWORD`` with query parameters; asks for the SMS code when required.
+
+        Hand-written on purpose, not oauthlib: the grant type is the non-standard upper-case
+        ``PASSWORD``, every parameter (client secret and password included) travels in the
+        query string as rclone sends it, and the SMS step re-sends the same request with an
+        ``X-Jottacloud-Otp`` header after a 401 – none of which oauthlib's password grant can
+        express.  The transport policy still applies: no clear-text password off loopback.
+        """
+        check_oauth_transport(self.legacy_token_url)
         params = {
             "client_id": client.client_id,
             "client_secret": client.client_secret,
@@ -352,6 +542,60 @@ class AuthFlows:
             err = _token_failure(resp, None, "JottaCloud refused the username, password or code")
             raise err
         raise AuthError("JottaCloud refused the one-time SMS code")
+
+
+class CodeFlow:
+    """One browser login (authorization code) driven by requests-oauthlib.
+
+    The authorization URL carries ``state`` and, when the issuer's discovery document
+    advertises ``S256`` (every Keycloak realm does), a PKCE challenge: rclone sends none
+    (protocol reference §2.2), but Keycloak checks a challenge whenever one is sent, and it
+    keeps a code intercepted on the way to our loopback listener useless to anyone else.
+    ``access_type=offline`` is kept from rclone's URL.
+    """
+
+    def __init__(self, wk: _api.WellKnown, client_id: str, scopes: str, redirect_uri: str, state: str) -> None:
+        from oauthlib.oauth2 import WebApplicationClient
+
+        if not wk.authorization_endpoint:
+            raise ProtocolError("the OpenID discovery document has no authorization_endpoint")
+        self.wk = wk
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+        self.state = state
+        self.pkce = "S256" if "S256" in wk.code_challenge_methods else None
+        self._session = oauth_session(
+            WebApplicationClient(client_id), scope=scopes.split(), redirect_uri=redirect_uri,
+            state=state, pkce=self.pkce,
+        )
+        with oauth_transport(wk.authorization_endpoint):
+            url, returned_state = self._session.authorization_url(wk.authorization_endpoint, access_type="offline")
+        assert returned_state == state
+        self.url: str = url
+
+    def exchange(self, code: str) -> _api.StoredToken:
+        """Trade the authorization code (plus the PKCE verifier) for a token."""
+        from ._http import TIMEOUT
+
+        session = self._session
+        # The requested scope was sent with the authorization URL; Keycloak grants a superset
+        # ("email" added) and oauthlib would raise on a scope that "changed".
+        session.scope = None
+
+        def call(auth: Any, include_client_id: bool) -> Mapping[str, Any]:
+            result: Mapping[str, Any] = session.fetch_token(
+                self.wk.token_endpoint, code=code, auth=auth, include_client_id=include_client_id,
+                timeout=TIMEOUT,
+            )
+            return result
+
+        try:
+            return call_token_endpoint(
+                self.wk.token_endpoint, call, client_id=self.client_id,
+                context="the authorization code was refused",
+            )
+        finally:
+            session.close()
 
 
 # ----------------------------------------------------------------------------- redirect listener
@@ -518,19 +762,17 @@ class TokenManager:
                 f'the stored token of remote "{self.remote}:" has expired and has no refresh token',
                 hint=reconnect_hint(self.remote),
             )
-        grant = "REFRESH_TOKEN" if self.legacy else "refresh_token"
         last: CloudsyncError | None = None
         for attempt in range(5):
             try:
-                new = token_request(
-                    self.http,
+                new = refresh_grant(
                     self.token_url,
-                    {"grant_type": grant, "refresh_token": refresh_token},
+                    refresh_token,
                     client_id=self.client_id,
                     client_secret=self.client_secret,
+                    legacy=self.legacy,
                     remote=self.remote,
                     context=f'could not refresh the JottaCloud token of remote "{self.remote}:"',
-                    legacy=self.legacy,
                 )
             except AuthError as exc:
                 # Fatal OAuth error (invalid_grant "Stale token", revoked…): no retry.

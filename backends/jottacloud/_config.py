@@ -150,24 +150,23 @@ def browser_login(
             prompter.echo(f"Cannot listen on 127.0.0.1:{_auth.REDIRECT_PORT} ({exc}); paste the URL instead.")
     if listener is not None:
         try:
-            url = flows.authorization_url(wk, svc.client_id, svc.scopes, listener.redirect_uri, state)
-            prompter.echo(f"Log in to {svc.name} in your browser. If it does not open, visit:\n{url}")
-            open_browser(url)
+            flow = flows.code_flow(wk, svc, listener.redirect_uri, state)
+            prompter.echo(f"Log in to {svc.name} in your browser. If it does not open, visit:\n{flow.url}")
+            open_browser(flow.url)
             code = _auth.listener_result_code(listener.wait(_auth.AUTH_CODE_TIMEOUT))
-            redirect_uri = listener.redirect_uri
         finally:
             listener.close()
     else:
         port = _auth.REDIRECT_PORT or 53682
         redirect_uri = f"http://{_auth.REDIRECT_HOST}:{port}/"
-        url = flows.authorization_url(wk, svc.client_id, svc.scopes, redirect_uri, state)
+        flow = flows.code_flow(wk, svc, redirect_uri, state)
         prompter.echo(
-            f"Open this URL in a browser on any machine and log in to {svc.name}:\n{url}\n"
+            f"Open this URL in a browser on any machine and log in to {svc.name}:\n{flow.url}\n"
             f"The browser then goes to {redirect_uri}… and shows an error page – that is expected. "
             "Copy the full address of that page."
         )
         code = _auth.parse_redirect(prompter.prompt("Paste the address here"), state)
-    return flows.exchange_code(wk, svc.client_id, code, redirect_uri)
+    return flow.exchange(code)
 
 
 def open_browser(url: str) -> None:
