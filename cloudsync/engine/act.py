@@ -261,6 +261,7 @@ class Executor:
         self.max_delete_size = max_delete_size
         self._delete_lock = threading.Lock()
         self._deleted = 0
+        self._budget_errors = 0
         self._deleted_size = 0
         self._filled_lock = threading.Lock()
         #: directories (and their ancestors) that received a file this run
@@ -392,6 +393,10 @@ class Executor:
         stats = self.run.stats
         stats.add(total_transfers=1, total_bytes=max(src.size, 0))
         if self.run.dry_run:
+            if action.backup and action.dst is not None:
+                # rclone would first move the existing file into the backup (a "check")
+                _dry("move", action.dst.path, action.dst.size)
+                stats.add(checks=1, total_checks=1)
             _dry("move" if move else "copy", src.path, src.size)
             stats.add(transfers=1, bytes=max(src.size, 0))
             if move and self._server_move:
@@ -517,13 +522,25 @@ class Executor:
             self._deleted += 1
             self._deleted_size += max(size, 0)
 
+    @property
+    def budget_errors(self) -> int:
+        """How many deletes failed on the --max-delete/--max-delete-size budget."""
+        with self._delete_lock:
+            return self._budget_errors
+
     def delete(self, action: Action) -> None:
-        """Delete (or back up) a destination-only file."""
-        if self.run.stop.is_set():
-            return
+        """Delete (or back up) a destination-only file.
+
+        Every delete checks the ``--max-delete``/``--max-delete-size`` budget on its own, as
+        rclone does: once the budget is spent the rest fail (fatally), but a later, smaller
+        file may still fit under ``--max-delete-size``.  Any *other* error stops deleting.
+        """
         dst = action.dst
         assert dst is not None
-        if self.run.had_errors and not self.run.ignore_errors:
+        with self._delete_lock:
+            budget_errors = self._budget_errors
+        other_errors = len(self.run.errors) > budget_errors
+        if other_errors and (self.run.stop.is_set() or not self.run.ignore_errors):
             # --delete-during: once anything failed, the rest of the deletes are unsafe
             log.debug("%s: not deleting as there were IO errors", dst.path,
                       extra={"object": dst.path})
@@ -533,7 +550,11 @@ class Executor:
         try:
             self._reserve_delete(dst.size)
         except FatalError as err:
-            self.run.count_error(err, dst.path)
+            with self._delete_lock:
+                self._budget_errors += 1
+            log.error("%s: Got fatal error on delete: %s", dst.path, err.message,
+                      extra={"object": dst.path})
+            self.run.count_error(err, dst.path, log_it=False)
             return
         if self.run.dry_run:
             _dry("move into backup dir" if action.kind == "backup" else "delete", dst.path, dst.size)

@@ -100,6 +100,8 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
                 _match(path, "OK")
                 return
             if opts.download:
+                # rclone counts each pair it downloads as one transfer
+                run.stats.add(transfers=1, total_transfers=1)
                 if _contents_equal(src, s.path, dst, d.path, retries):
                     _match(path, "OK")
                 else:

@@ -210,7 +210,9 @@ def _delete_candidates(run: Run, executor: Executor, planner: Planner, dst: Back
                   extra={"object": str(dst)})
         return
     for action in planner.deletions():
-        if run.stop.is_set():
+        # (a spent --max-delete budget stops the run but not this loop: each delete checks
+        # the budget itself, like rclone's; any other fatal error ends it)
+        if run.stop.is_set() and len(run.errors) > executor.budget_errors:
             break
         executor.dispatch(action)
     run.join()

@@ -771,3 +771,14 @@ def test_errors_without_a_path_still_name_the_file(caplog: pytest.LogCaptureFixt
     r = engine.copy(src, dst, opts())
     assert r.final_error is not None
     assert any(rec.getMessage() == "dir/file.txt: I/O error" for rec in caplog.records)
+
+
+def test_max_delete_size_lets_smaller_files_through() -> None:
+    src, dst = src_dst()
+    put(src, "a.txt", b"a")
+    put(dst, "big.txt", b"b" * 100)
+    put(dst, "small.txt", b"s" * 50)
+    r = engine.sync(src, dst, opts(max_delete_size=70, checkers=1))
+    assert exit_code_for(r.final_error) == ExitCode.FATAL
+    assert "--max-delete-size threshold reached" in str(r.final_error)
+    assert set(tree(dst)) == {"a.txt", "big.txt"}
