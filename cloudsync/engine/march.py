@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import CloudsyncError, DirNotFound, IsFileError, NotFound
+from ..errors import DirNotFound, IsFileError, NameNotSupported, NotFound
 from ..log import notice
 from ..types import Entry, parent_of
 from .retry import call_with_retries
@@ -356,7 +356,8 @@ def report_duplicate(side: str, error_on_case: bool,
     def callback(kept: Entry, dropped: Entry) -> None:
         if error_on_case and kept.name != dropped.name and kept.name.lower() == dropped.name.lower() \
                 and unicodedata.normalize("NFC", kept.name) != unicodedata.normalize("NFC", dropped.name):
-            count_error(CloudsyncError(
+            # a name the destination cannot hold next to the other: retrying cannot help
+            count_error(NameNotSupported(
                 f"can't copy: name differs only in case from {kept.path!r} and the destination "
                 "is case-insensitive", path=dropped.path), dropped.path)
             return
