@@ -8,6 +8,8 @@ Workloads (built once under ``--work``, default ``bench/work/``, which git ignor
 * ``sync10``    sync after 10 % of the source files changed (same size, new bytes, new mtime)
 * ``check``     ``check`` of the tree against an identical copy (hashes every byte on both sides)
 * ``big``       copy of one 1 GiB file into an empty destination
+* ``startup``   (information only, no target) copy of an empty folder: the fixed cost of starting
+  the process, which dominates the small workloads for an interpreted tool
 
 Method: for each workload the two tools run alternately (cloudsync, rclone, then rclone,
 cloudsync, …), ``--runs`` times each, with default flags for both.  Every timed run that writes
@@ -310,6 +312,12 @@ def workloads(p: Params) -> list[Workload]:
             _nothing,
             big_ok,
         ),
+        Workload(
+            "startup", "(info) start-up: copy of an empty folder",
+            lambda w, d: ["copy", str(w / "empty"), str(d)],
+            _nothing,
+            lambda _w, _d: None,
+        ),
     ]
 
 
@@ -319,6 +327,7 @@ def run_bench(
     build_workloads(work, p)
     _reset(work / "run")  # destinations left by an earlier (maybe failed) bench are not trusted
     (work / "run").mkdir()
+    (work / "empty").mkdir(exist_ok=True)
     env = tool_env(work)
     log("warming the page cache …")
     warm_cache(work / "src", work / "src_changed", work / "base", work / "big")
@@ -389,6 +398,12 @@ def render(results: list[Outcome], p: Params, runs: int, rclone: list[str], tota
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
+        if r.name == "startup":
+            lines.append(
+                f"| {r.title} | {r.cs_median:.3f} | {r.rc_median:.3f} | {r.ratio:.2f} | "
+                f"{r.cs_peak_rss / MB:.1f} MB | {r.rc_peak_rss / MB:.1f} MB | no target |"
+            )
+            continue
         ok = r.ratio <= RATIO_TARGET
         notes = [f"ratio {'≤' if ok else '>'} {RATIO_TARGET}"]
         if r.name == "big":

@@ -23,7 +23,7 @@ def test_bench_quick_smoke(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = [line for line in out.read_text().splitlines() if line.startswith("| ")]
     # header + one row per workload, each with numbers for both tools
-    assert len(table) == 1 + 5, table
+    assert len(table) == 1 + 6, table  # 5 workloads + the start-up row
     for row in table[1:]:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert float(cells[1]) > 0 and float(cells[2]) > 0 and float(cells[3]) > 0, row
