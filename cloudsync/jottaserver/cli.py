@@ -105,6 +105,13 @@ def jottacloud(addr: str, data_dir: Path | None, user: str, password: str | None
     click.echo("cloudsync JottaCloud test server; stop with Ctrl-C")
     for key, value in lines.items():
         click.echo(f"{key}={value}")
+    # How cloudsync finds this server instead of the real hosts: the jottacloud backend reads
+    # endpoint overrides from CLOUDSYNC_JOTTACLOUD_* (the config wizard stores them with the
+    # remote).  Printed ready to paste; the key=value lines above stay machine-readable.
+    click.echo("# point cloudsync at this server (paste into the shell that runs cloudsync):")
+    for opt, value in (("JFS_URL", srv.jfs_url), ("API_URL", srv.api_url),
+                       ("AUTH_BASE_URL", srv.base_url), ("WWW_URL", srv.base_url + "/")):
+        click.echo(f"export CLOUDSYNC_JOTTACLOUD_{opt}={value}")
     sys.stdout.flush()
     try:
         while not stop.wait(0.5):
