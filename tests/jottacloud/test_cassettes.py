@@ -3,17 +3,20 @@
 Replay (CI): ``pytest --record-mode=none --block-network`` – no server, no network; every
 request must be found in ``cassettes/jottacloud/``.  Record: ``--record-mode=rewrite`` runs the
 same tests against a fresh offline server; ``--live --record-mode=rewrite`` against the real
-service (see tests/jottacloud/README.md).
+service with a personal login token from ``CLOUDSYNC_TEST_JOTTA_LOGIN_TOKEN`` (see
+tests/jottacloud/README.md).
 
 What makes replay deterministic and the cassettes safe to commit:
 
-* requests match on method + path + query (not host/port: the server's port is random);
-* every recorded URL and body has the server's base URL replaced by :data:`BASE` and the
-  internal username by ``USERNAME`` (the client then learns ``USERNAME`` from the recorded
-  customer-info answer, so its URLs match);
-* Authorization headers, tokens, login tokens, passwords, client secrets, authorization codes
-  and random device ids are scrubbed before anything is written (``test_cassette_hygiene``
-  greps for leftovers);
+* requests match on method + path + query (not host/port: the server's port is random, and
+  a live recording talks to several real hosts);
+* the recording side's secrets and personal data are learned as they appear and replaced
+  everywhere (URLs, bodies, headers): the server's base URL → :data:`BASE`, the internal
+  username → ``USERNAME`` (the client then learns ``USERNAME`` from the recorded
+  customer-info answer, so its URLs match), the e-mail address and name, the login token;
+* Authorization headers, tokens, passwords, client secrets, authorization codes and random
+  device ids are scrubbed before anything is written (``test_cassette_hygiene`` greps for
+  leftovers, and for every value learned while recording);
 * replay uses a far-future token expiry, so no refresh happens that the recording did not.
 """
 
@@ -32,7 +35,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from cloudsync.backends.jottacloud import SPEC, _auth, _config
-from cloudsync.backends.jottacloud._api import StoredToken
+from cloudsync.backends.jottacloud._api import StoredToken, decode_login_token
+from cloudsync.backends.jottacloud._http import DEFAULT_API_URL, DEFAULT_JFS_URL, DEFAULT_WWW_URL
 from cloudsync.backends.jottacloud.backend import JottaBackend
 
 from cloudsync.types import PutInfo
@@ -40,22 +44,44 @@ from cloudsync.types import PutInfo
 from .support import MemoryConfig, ScriptedPrompter
 
 REPO = Path(__file__).resolve().parents[2]
-CASSETTES = REPO / "cassettes" / "jottacloud"
+#: Where cassettes live; CLOUDSYNC_TEST_JOTTA_CASSETTE_DIR redirects a recording (the
+#: recorder's own self-test uses it so the committed cassettes are never touched).
+CASSETTES = Path(os.environ.get("CLOUDSYNC_TEST_JOTTA_CASSETTE_DIR") or REPO / "cassettes" / "jottacloud")
 #: Base URL written into cassettes instead of the recording server's (an unreachable port).
 BASE = "http://127.0.0.1:1"
 USERNAME = "USERNAME"
 T = 1_600_000_000_000_000_000
 _FORM_SECRETS = re.compile(
-    r"((?:^|&)(?:password|refresh_token|access_token|auth_token|code|client_secret|username)=)[^&]*"
+    r"((?:^|&)(?:password|refresh_token|access_token|auth_token|code|code_verifier|client_secret|username)=)[^&]*"
 )
-_JSON_SECRETS = ("access_token", "refresh_token", "id_token", "client_secret", "session_state", "upload_id")
+_JSON_SECRETS = ("access_token", "refresh_token", "id_token", "client_secret", "session_state")
+#: Personal fields of the customer-info answer, and what a cassette says instead.
+_PERSONAL = {"email": "user@example.com", "name": "Test User", "phone": "REDACTED",
+             "phone_number": "REDACTED", "web_hash": "REDACTED", "android_hash": "REDACTED",
+             "ios_hash": "REDACTED"}
 
 
 class Recording:
-    """What the scrubbers need to know about the live side of a recording."""
+    """What the scrubbers learned about the far side of a recording: value → placeholder."""
 
-    base = ""
-    username = ""
+    def __init__(self) -> None:
+        self.replacements: dict[str, str] = {}
+        #: Every value ever scrubbed this session (the hygiene test looks for them).
+        self.seen: set[str] = set()
+
+    def learn(self, value: str, placeholder: str) -> None:
+        # Very short values would mangle unrelated text; nothing secret is that short.
+        if value and len(value) >= 4 and value != placeholder:
+            self.replacements[value] = placeholder
+            self.seen.add(value)
+
+    def reset(self) -> None:
+        self.replacements.clear()
+
+    def scrub(self, text: str) -> str:
+        for value in sorted(self.replacements, key=len, reverse=True):
+            text = text.replace(value, self.replacements[value])
+        return text
 
 
 REC = Recording()
@@ -66,11 +92,7 @@ def _recording(config: pytest.Config) -> bool:
 
 
 def _scrub_text(text: str) -> str:
-    if REC.base:
-        text = text.replace(REC.base, BASE)
-    if REC.username:
-        text = text.replace(REC.username, USERNAME)
-    return text
+    return REC.scrub(text)
 
 
 def _scrub_request(request: Any) -> Any:
@@ -97,10 +119,20 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
             except ValueError:
                 data = None
             if isinstance(data, dict):
-                if REC.username and data.get("username") == REC.username:
+                if isinstance(data.get("username"), str) and "email" in data:
+                    # The customer-info answer: learn who this is before anything is written,
+                    # so every later URL (/jfs/<username>/…) and body is scrubbed too.
+                    REC.learn(data["username"], USERNAME)
                     data["username"] = USERNAME
+                    for key, placeholder in _PERSONAL.items():
+                        value = data.get(key)
+                        if isinstance(value, str) and value:
+                            REC.learn(value, placeholder)
+                            data[key] = placeholder
                 for key in _JSON_SECRETS:
-                    if key in data and key != "upload_id":
+                    if key in data:
+                        if isinstance(data[key], str) and data[key] != "REDACTED":
+                            REC.seen.add(data[key])
                         data[key] = "REDACTED"
                 text = json.dumps(data)
         response["body"]["string"] = _scrub_text(text).encode("utf-8")
@@ -131,14 +163,95 @@ def vcr_cassette_dir() -> str:
     return str(CASSETTES)
 
 
-class Side:
-    """The far end: a fresh offline server when recording, nothing at all when replaying."""
+class LiveAccount:
+    """The real service (``--live``): a dedicated test account's personal login token.
 
-    def __init__(self, live_server: Any) -> None:
+    The login token is single use: the login-token test spends it (recording the exchange)
+    and every later live test in the session reuses the resulting login, rotating it as
+    refreshes happen.  The endpoints default to the real hosts; CLOUDSYNC_TEST_JOTTA_JFS_URL,
+    _API_URL and _WWW_URL exist only so the recorder can test itself against the offline server.
+    """
+
+    def __init__(self, login_token: str) -> None:
+        self.login_token = login_token
+        self.jfs_url = os.environ.get("CLOUDSYNC_TEST_JOTTA_JFS_URL") or DEFAULT_JFS_URL
+        self.api_url = os.environ.get("CLOUDSYNC_TEST_JOTTA_API_URL") or DEFAULT_API_URL
+        self.www_url = os.environ.get("CLOUDSYNC_TEST_JOTTA_WWW_URL") or DEFAULT_WWW_URL
+        self.values: dict[str, str] | None = None
+
+    def endpoints(self) -> dict[str, str]:
+        # Only non-default endpoints are passed, so a real recording stores nothing unusual.
+        out = {}
+        for key, value, default in (("jfs_url", self.jfs_url, DEFAULT_JFS_URL),
+                                    ("api_url", self.api_url, DEFAULT_API_URL),
+                                    ("www_url", self.www_url, DEFAULT_WWW_URL)):
+            if value != default:
+                out[key] = value
+        return out
+
+    def learn_secrets(self) -> None:
+        REC.learn(self.login_token, "REDACTED-LOGIN-TOKEN")
+        try:
+            decoded = decode_login_token(self.login_token)
+        except Exception:  # a broken token fails loudly in the login test itself
+            return
+        REC.learn(decoded.auth_token, "REDACTED")
+        REC.learn(decoded.username, USERNAME)
+        for url in (self.jfs_url, self.api_url, self.www_url, decoded.well_known_link):
+            parts = urlsplit(url)
+            if _auth.is_loopback_host(parts.hostname):  # the recorder's self-test server
+                REC.learn(f"{parts.scheme}://{parts.netloc}", BASE)
+
+    def login(self) -> dict[str, str]:
+        """Spend the login token (once per session) and return the remote's values."""
+        if self.values is None:
+            values = _config.configure(ScriptedPrompter(), {
+                "config_type": "standard", "login_token": self.login_token,
+                "device": "Jotta", "mountpoint": "Archive", **self.endpoints(),
+            })
+            self.values = {**values, **self.endpoints()}
+            self._learn_token(values["token"])
+        return self.values
+
+    def _learn_token(self, token_json: str) -> None:
+        tok = StoredToken.from_json(token_json)
+        REC.seen.update(t for t in (tok.access_token, tok.refresh_token) if t)
+
+    def update_token(self, token_json: str) -> None:
+        assert self.values is not None
+        self.values["token"] = token_json
+        self._learn_token(token_json)
+
+
+_live_account: LiveAccount | None = None
+
+
+class Side:
+    """The far end: a fresh offline server or the real service when recording, nothing at all
+    when replaying."""
+
+    def __init__(self, live_server: Any = None, live: LiveAccount | None = None) -> None:
         self.srv = live_server
-        self.base = live_server.base_url if live_server else BASE
+        self.live = live
+        if live is not None:
+            self.base = ""
+            self.www = live.www_url.rstrip("/")
+        else:
+            self.base = live_server.base_url if live_server else BASE
+            self.www = self.base
+
+    def endpoints(self, *, auth: bool = False) -> dict[str, str]:
+        """Endpoint overrides for a config flow (none at all against the real service)."""
+        if self.live is not None:
+            return self.live.endpoints()
+        values = {"jfs_url": f"{self.base}/jfs/", "api_url": f"{self.base}/"}
+        if auth:
+            values["auth_base_url"] = self.base
+        return values
 
     def options(self, **extra: str) -> dict[str, str]:
+        if self.live is not None:
+            return {**self.live.login(), **extra}
         far = StoredToken("REPLAY-ACCESS", "Bearer", "REPLAY-REFRESH", None).to_json()
         token = far
         if self.srv is not None:
@@ -160,6 +273,8 @@ class Side:
         return b
 
     def login_token(self, realm: str = "jottacloud") -> str:
+        if self.live is not None:
+            return self.live.login_token
         if self.srv is not None:
             return str(self.srv.mint_login_token(realm))
         raw = {"username": "USERNAME", "realm": realm, "auth_token": "REDACTED",
@@ -167,20 +282,37 @@ class Side:
         return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
 
 
+def _live(request: pytest.FixtureRequest) -> LiveAccount:
+    global _live_account
+    token = os.environ.get("CLOUDSYNC_TEST_JOTTA_LOGIN_TOKEN", "")
+    if not token:
+        pytest.skip("--live needs CLOUDSYNC_TEST_JOTTA_LOGIN_TOKEN (see tests/jottacloud/README.md)")
+    if not _recording(request.config):
+        pytest.skip("--live records: add --record-mode=rewrite")
+    if _live_account is None:
+        _live_account = LiveAccount(token)
+        _live_account.learn_secrets()
+    return _live_account
+
+
 @pytest.fixture
 def side(request: pytest.FixtureRequest) -> Iterator[Side]:
     if request.config.getoption("--live"):
-        pytest.skip("live re-recording of these flows needs a real account; see tests/jottacloud/README.md")
+        if request.node.get_closest_marker("offline_only"):
+            pytest.skip("this flow cannot be automated against the real service; it stays "
+                        "recorded from the offline server")
+        yield Side(live=_live(request))
+        return
     if not _recording(request.config):
-        REC.base, REC.username = "", ""
         yield Side(None)
         return
     from cloudsync.jottaserver.testing import JottaServer
 
-    with JottaServer(seed=1234) as srv:
-        REC.base, REC.username = srv.base_url, srv.username
+    with JottaServer(user="cassette.person", seed=1234) as srv:
+        REC.learn(srv.base_url, BASE)
+        REC.learn(srv.username, USERNAME)
         yield Side(srv)
-    REC.base, REC.username = "", ""
+    REC.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -210,16 +342,26 @@ def _raw_get_location(url: str) -> str:
 
 @pytest.mark.vcr
 def test_standard_login_token(side: Side) -> None:
-    values = _config.configure(ScriptedPrompter(), {
-        "config_type": "standard", "login_token": side.login_token(), "device": "Jotta", "mountpoint": "Archive",
-        "jfs_url": f"{side.base}/jfs/", "api_url": f"{side.base}/",
-    })
+    if side.live is not None:
+        values = side.live.login()  # spends the real single-use token, recorded here
+    else:
+        values = _config.configure(ScriptedPrompter(), {
+            "config_type": "standard", "login_token": side.login_token(), "device": "Jotta",
+            "mountpoint": "Archive", **side.endpoints(),
+        })
     assert values["token_url"].endswith("/auth/realms/jottacloud/protocol/openid-connect/token")
     assert values["device"] == "Jotta"
 
 
+def _offline_only(side: Side) -> None:
+    if side.live is not None:
+        pytest.skip("this flow cannot be automated against the real service; it stays recorded "
+                    "from the offline server")
+
+
 @pytest.mark.vcr
 def test_browser_login_telia_se(side: Side) -> None:
+    _offline_only(side)
     seen: dict[str, str] = {}
 
     def on_echo(text: str) -> None:
@@ -234,32 +376,44 @@ def test_browser_login_telia_se(side: Side) -> None:
 
     p = ScriptedPrompter(["traditional", "telia_se", False, lambda: seen["paste"]])
     p.on_echo = on_echo
-    values = _config.configure(p, {"jfs_url": f"{side.base}/jfs/", "api_url": f"{side.base}/",
-                                   "auth_base_url": side.base, "device": "Jotta", "mountpoint": "Archive"})
+    values = _config.configure(p, {**side.endpoints(auth=True), "device": "Jotta", "mountpoint": "Archive"})
     assert values["client_id"] == "desktop" and values["service"] == "telia_se"
 
 
 @pytest.mark.vcr
 def test_legacy_login_with_sms_code(side: Side) -> None:
+    _offline_only(side)
     if side.srv is not None:
         side.srv.enable_otp("123456")
     user = side.srv.login_name if side.srv else "user@example.com"
     password = side.srv.password if side.srv else "REDACTED"
     p = ScriptedPrompter(["legacy", user, password, "123456"])
-    values = _config.configure(p, {"jfs_url": f"{side.base}/jfs/", "api_url": f"{side.base}/",
-                                   "device": "Jotta", "mountpoint": "Archive"})
+    values = _config.configure(p, {**side.endpoints(), "device": "Jotta", "mountpoint": "Archive"})
     assert values["config_type"] == "legacy" and values["password"] == ""
+
+
+class _LiveConfig(MemoryConfig):
+    """Live runs share one rotating login: every token write goes back to the account."""
+
+    def __init__(self, side: Side) -> None:
+        super().__init__("jotta", side.options())
+        self.side = side
+
+    def set(self, key: str, value: str) -> None:
+        super().set(key, value)
+        if key == "token" and self.side.live is not None:
+            self.side.live.update_token(value)
 
 
 @pytest.mark.vcr
 def test_refresh_rotates_token(side: Side) -> None:
-    values = side.options()
-    cfg = MemoryConfig("jotta", values)
+    cfg = _LiveConfig(side)
     b = side.backend("cassette", cfg)
     b.tokens.invalidate(b.tokens.token.access_token)
     b.mkdir("refresh")
     assert b.tokens.refreshes == 1
     assert cfg.writes[-1][0] == "token"
+    b.rmdir("refresh")
 
 
 # ---------------------------------------------------------------------- operations
@@ -267,7 +421,7 @@ def test_refresh_rotates_token(side: Side) -> None:
 
 @pytest.mark.vcr
 def test_file_operations(side: Side) -> None:
-    b = side.backend("cassette")
+    b = side.backend("cassette", _LiveConfig(side))
     b.mkdir("ops/sub")
     e = b.put("ops/a:b?.txt", _Bytes(b"hello cassette"), PutInfo(size=14, mtime_ns=T))
     assert e.hashes["md5"] == hashlib.md5(b"hello cassette").hexdigest()
@@ -279,7 +433,7 @@ def test_file_operations(side: Side) -> None:
     assert b.set_modtime("ops/a:b?.txt", T + 7 * 10**9).mtime_ns == T + 7 * 10**9
     b.copy(b, "ops/a:b?.txt", "ops/copy.txt")
     b.move(b, "ops/copy.txt", "ops/moved.txt")
-    assert b.public_link("ops/moved.txt").startswith(f"{side.base}/opin/io/downloadPublic/")
+    assert b.public_link("ops/moved.txt").startswith(f"{side.www}/opin/io/downloadPublic/")
     b.delete("ops/moved.txt")
     usage = b.about()
     assert usage.used is not None
@@ -308,15 +462,20 @@ def test_cassette_hygiene() -> None:
     bad = re.compile(
         r"eyJ[A-Za-z0-9_-]{10,}"                       # JWTs
         r"|\"(?:access|refresh|id)_token\":\s*\"(?!REDACTED)"  # token JSON
-        r"|(?:password|refresh_token|client_secret|auth_token|code)=(?!REDACTED)[^&\s'\"]"
+        r"|(?:password|refresh_token|client_secret|auth_token|code|code_verifier)=(?!REDACTED)[^&\s'\"]"
         r"|Bearer (?!REDACTED)\w"
         r"|127\.0\.0\.1:(?!1[/'\"\s])\d+"               # a recording server's real port
     )
+    email = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
     for f in files:
         text = f.read_text(encoding="utf-8")
         m = bad.search(text)
         assert m is None, f"{f.name}: secret-looking text {m.group(0)[:40]!r}"
         assert "/jfs/" not in text or "/jfs/USERNAME" in text, f"{f.name}: internal username not scrubbed"
+        assert set(email.findall(text)) <= {"user@example.com"}, f"{f.name}: an e-mail address"
+        # Everything learned while recording in this session (usernames, e-mail, tokens …).
+        leaked = [v for v in REC.seen if v in text]
+        assert not leaked, f"{f.name}: {len(leaked)} recorded secret(s) left in the cassette"
     live_token = os.environ.get("CLOUDSYNC_TEST_JOTTA_LOGIN_TOKEN")
     if live_token:
         assert all(live_token not in f.read_text(encoding="utf-8") for f in files)
