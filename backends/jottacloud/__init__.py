@@ -98,6 +98,10 @@ OPTIONS: tuple[Option, ...] = (
         default="", hidden=True,
     ),
     Option("password", "Password (legacy login only; never stored).", default="", secret=True, hidden=True),
+    Option(
+        "otp", "Config time: the one-time SMS code, if the legacy login asks for one (never stored).",
+        default="", secret=True, hidden=True,
+    ),
 )
 
 

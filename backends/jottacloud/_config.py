@@ -10,6 +10,7 @@ runs the same code without a terminal:
 ``service``        traditional: brand key (``jottacloud``, ``telia_se`` …)
 ``auth_browser``   traditional: ``true`` = local browser + listener, ``false`` = paste
 ``username``       legacy: e-mail;  ``password``: legacy password (never stored)
+``otp``            legacy: the SMS code, when the server asks for one (never stored)
 ``device``         device name (created when missing and ``create_missing=true``)
 ``mountpoint``     mountpoint name
 =================  ==========================================================
@@ -97,7 +98,7 @@ def configure(prompter: Prompter, current: Mapping[str, str]) -> dict[str, str]:
         password = current.get("password") or prompter.prompt("Password", secret=True)
         token = flows.legacy_password_grant(
             client, username, password,
-            ask_otp=lambda: prompter.prompt("Enter the one-time code JottaCloud sent by SMS"),
+            ask_otp=lambda: current.get("otp") or prompter.prompt("Enter the one-time code JottaCloud sent by SMS"),
         )
         values.update(
             config_type="legacy", config_version="0", client_id=client.client_id,

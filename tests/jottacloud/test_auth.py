@@ -324,3 +324,12 @@ def test_login_token_helper_shape(srv: JottaServer) -> None:
     token = srv.mint_login_token("get")
     data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     assert set(data) >= {"username", "realm", "well_known_link", "auth_token"}
+
+
+def test_legacy_otp_given_as_key_for_scripts(srv: JottaServer) -> None:
+    srv.enable_otp("654321")
+    current = {**endpoints(srv), "config_type": "legacy", "username": srv.login_name,
+               "password": srv.password, "otp": "654-321", "device": "Jotta", "mountpoint": "Archive"}
+    values = _config.configure(ScriptedPrompter(), current)  # no question asked
+    assert values["config_type"] == "legacy" and "otp" not in values
+    assert_works(values, srv)
