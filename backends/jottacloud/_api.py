@@ -156,7 +156,7 @@ def parse_document(data: bytes, what: str = "response") -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise ProtocolError(f"JottaCloud {what} is not well-formed XML: {exc}") from None
+        raise ProtocolError(f"JottaCloud {what} is not well-formed XML: {_xml_error(exc)}") from None
     if root is None:  # pragma: no cover - lxml returns None only with recover=True
         raise ProtocolError(f"JottaCloud {what} is not an XML document")
     return root
@@ -421,6 +421,13 @@ _KINDS: dict[str, Any] = {
 }
 
 
+def _xml_error(exc: Exception) -> str:
+    """lxml's message without its "(<string>, line N)" suffix (we parse bytes, not a file)."""
+    text = str(exc)
+    cut = text.rfind(" (<string>")
+    return text[:cut] if cut > 0 else text
+
+
 def parse_node(
     data: bytes, what: str = "response"
 ) -> JottaUser | JottaDevice | JottaFolder | JottaFile | ApiError:
@@ -490,7 +497,7 @@ class ListStreamParser:
             self._parser.feed(data)
             events = list(self._parser.read_events())
         except etree.XMLSyntaxError as exc:
-            raise ProtocolError(f"JottaCloud listing is not well-formed XML: {exc}") from None
+            raise ProtocolError(f"JottaCloud listing is not well-formed XML: {_xml_error(exc)}") from None
         for _event, el in events:
             tag = el.tag
             parent = el.getparent()
@@ -535,7 +542,9 @@ class ListStreamParser:
         try:
             self._parser.close()
         except etree.XMLSyntaxError as exc:
-            raise ProtocolError(f"JottaCloud listing was cut short: {exc}") from None
+            raise ProtocolError(
+                f"JottaCloud listing was cut short (not well-formed XML: {_xml_error(exc)})"
+            ) from None
         if self.stats is None:
             raise ProtocolError("JottaCloud listing ended without its <stats> summary")
         folders, files = self.stats

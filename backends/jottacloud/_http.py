@@ -221,7 +221,15 @@ def error_for(resp: requests.Response, path: str | None = None) -> CloudsyncErro
         f" ({reason})" if message and reason else ""
     )
     low = f"{message} {java}".lower()
-    if "quota" in low or status == 507 or "storagefull" in low or "writelocked" in low.replace("-", ""):
+    # Decide "account full" on the exception name, the status and specific phrases – never on a
+    # bare word: the message often quotes the path, and a folder called "quota" is not a full
+    # account (a 404 for it once read as one).
+    java_low = java.lower().replace("-", "")
+    msg_low = message.lower().replace("-", " ")
+    if status != 404 and (
+        status == 507 or "quota" in java_low or "storagefull" in java_low or "writelocked" in java_low
+        or any(p in msg_low for p in ("quota exceeded", "not enough space", "write locked", "storage full"))
+    ):
         err = HttpQuota(text, path=path, hint="the account is full or write-locked")
     elif status == 401:
         err = HttpAuthError(text, path=path)

@@ -231,6 +231,21 @@ class JottaBackend(Backend):
         self.http.close()
 
     # ------------------------------------------------------------------ paths
+    def _dir_not_found(self, err: HttpNotFound, full: str) -> DirNotFound:
+        """DirNotFound for a listing; names a missing device or mountpoint instead of "/"."""
+        java = err.java_exception
+        if "NoSuchDevice" in java:
+            return DirNotFound(
+                f'JottaCloud has no device "{self.device}"',
+                hint="check the remote's device option: cloudsync config, or --jottacloud-device",
+            )
+        if "NoSuchMountPoint" in java:
+            return DirNotFound(
+                f'JottaCloud device "{self.device}" has no mountpoint "{self.mountpoint}"',
+                hint="check the remote's mountpoint option: cloudsync config, or --jottacloud-mountpoint",
+            )
+        return DirNotFound(path=full or "/")
+
     def _full(self, path: str) -> str:
         return join_path(self.root, path)
 
@@ -305,8 +320,8 @@ class JottaBackend(Backend):
         full = self._full(path)
         try:
             node = self._node(full)
-        except HttpNotFound:
-            raise DirNotFound(path=self._full(path) or "/") from None
+        except HttpNotFound as exc:
+            raise self._dir_not_found(exc, full) from None
         if isinstance(node, _api.JottaFile):
             raise IsFileError(path=path)
         if not isinstance(node, _api.JottaFolder):
@@ -331,8 +346,8 @@ class JottaBackend(Backend):
             resp = self.http.request(
                 "GET", self._url(full), params={"mode": "liststream"}, stream=True, path=full or "/"
             )
-        except HttpNotFound:
-            raise DirNotFound(path=self._full(path) or "/") from None
+        except HttpNotFound as exc:
+            raise self._dir_not_found(exc, full) from None
         return self._iter_liststream(resp, path, full)
 
     def _iter_liststream(self, resp: requests.Response, path: str, full: str) -> Iterator[Entry]:
