@@ -443,7 +443,8 @@ def profile(work: Path, p: Params, cloudsync: list[str], only: set[str] | None, 
             # py-spy samples every thread (the engine's transfers run in worker threads)
             out = work / f"profile-{wl.name}.txt"
             subprocess.run(
-                [py_spy, "record", "--format", "raw", "--threads", "--nonblocking", "-o", str(out),
+                [py_spy, "record", "--format", "raw", "--rate", "1000", "--threads", "--nonblocking",
+                 "-o", str(out),
                  "--", *cloudsync, *wl.args(work, dst)],
                 env=env, cwd=work, capture_output=True, check=False,
             )
