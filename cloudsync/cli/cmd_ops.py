@@ -83,7 +83,19 @@ def delete(app: App, remote: str, with_rmdirs: bool, **kw: Any) -> None:
 
     opts = build_sync_options(kw)
     backend, leaf = app.open(remote)
-    result = run_with_retries(lambda: engine_delete(backend, leaf or "", opts, rmdirs=with_rmdirs),
+    if leaf is not None:
+        # `delete remote:dir/file` names one file (rclone's FsIsFile): rclone walks the parent
+        # with only that file admitted (its file list takes precedence over other filters).
+        # Walking the file itself as a directory fails on every backend.
+        import dataclasses
+        import re
+
+        from ..engine.options import FilterOptions
+
+        glob = "/" + re.sub(r"([\\*?\[\]{}])", r"\\\1", leaf)
+        only = FilterOptions(filter=("+ " + glob, "- **"), max_depth=1)
+        opts = dataclasses.replace(opts, filters=only)
+    result = run_with_retries(lambda: engine_delete(backend, "", opts, rmdirs=with_rmdirs),
                               opts.retries, retries_sleep=opts.retries_sleep)
     finish(app, "delete", result, dry_run=opts.dry_run)
 
