@@ -52,6 +52,8 @@ SECOND = 1_000_000_000
 MB = 1_000_000
 MiB = 1 << 20
 RATIO_TARGET = 1.5
+#: where the destinations of the timed runs go (``--run-dir``; default ``<work>/run``).
+RUN_DIR = HERE / "work" / "run"
 RSS_TARGET_BYTES = 100 * MB
 
 
@@ -218,7 +220,7 @@ with open(out, "w") as fh:
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> Sample:
     """Run ``argv``: wall time and the peak RSS of its process tree (see ``_WRAPPER``)."""
-    report = cwd / "run" / ".timed.json"
+    report = RUN_DIR / ".timed.json"
     proc = subprocess.run(
         [sys.executable, "-S", "-c", _WRAPPER, str(report), *argv],
         cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -275,7 +277,7 @@ def workloads(p: Params) -> list[Workload]:
         return None if got.exists() and got.stat().st_size == p.big_size else "big.bin missing/short"
 
     def noop_dst(w: Path) -> Path:
-        return w / "run" / "noop"  # one shared, identical destination: nothing is written to it
+        return RUN_DIR / "noop"  # one shared, identical destination: nothing is written to it
 
     def noop_prepare(w: Path, _d: Path) -> None:
         if not noop_dst(w).exists():
@@ -325,8 +327,8 @@ def run_bench(
     work: Path, p: Params, runs: int, cloudsync: list[str], rclone: list[str], only: set[str] | None
 ) -> list[Outcome]:
     build_workloads(work, p)
-    _reset(work / "run")  # destinations left by an earlier (maybe failed) bench are not trusted
-    (work / "run").mkdir()
+    _reset(RUN_DIR)  # destinations left by an earlier (maybe failed) bench are not trusted
+    RUN_DIR.mkdir(parents=True)
     (work / "empty").mkdir(exist_ok=True)
     env = tool_env(work)
     log("warming the page cache …")
@@ -343,7 +345,7 @@ def run_bench(
             if i % 2:
                 order.reverse()
             for label, prog, bucket in order:
-                dst = work / "run" / f"{wl.name}-{i}-{label}"
+                dst = RUN_DIR / f"{wl.name}-{i}-{label}"
                 wl.prepare(work, dst)
                 os.sync()
                 s = timed([*prog, *wl.args(work, dst)], env, work)
@@ -351,10 +353,13 @@ def run_bench(
                 if s.rc != 0 or problem:
                     raise SystemExit(f"{label} failed on {wl.name}: exit {s.rc}; {problem or ''}")
                 bucket.append(s)
+                if wl.name == "big":
+                    # 1 GiB per run adds up (10 GiB on a tmpfs --run-dir); one unlink is cheap
+                    _reset(dst)
                 log(f"  {label:9s} run {i + 1}: {s.seconds:7.3f} s  rss {s.max_rss / MB:6.1f} MB")
         results.append(out)
     log("removing the destinations …")
-    _reset(work / "run")
+    _reset(RUN_DIR)
     return results
 
 
@@ -435,7 +440,7 @@ def profile(work: Path, p: Params, cloudsync: list[str], only: set[str] | None, 
     for wl in workloads(p):
         if only and wl.name not in only:
             continue
-        dst = work / "run" / f"profile-{wl.name}"
+        dst = RUN_DIR / f"profile-{wl.name}"
         _reset(dst)
         wl.prepare(work, dst)
         log(f"profile {wl.name} …")
@@ -461,7 +466,7 @@ def profile(work: Path, p: Params, cloudsync: list[str], only: set[str] | None, 
 
             print(f"\n## {wl.name}: top functions (cProfile, main thread only, cumulative)\n")
             pstats.Stats(str(out)).sort_stats("cumulative").print_stats(top)
-    _reset(work / "run")
+    _reset(RUN_DIR)
 
 
 def _top_py_spy(raw: Path, top: int) -> str:
@@ -500,6 +505,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", action="append", help="run only this workload (repeatable)")
     ap.add_argument("--out", type=Path, help="markdown result file (default bench/results/local.md; "
                     "with --quick: <work>/local.md)")
+    ap.add_argument("--run-dir", type=Path, help="where destinations go (default <work>/run); "
+                    "a tmpfs here takes disk noise out but also hides fsync costs")
     ap.add_argument("--profile", action="store_true", help="also profile cloudsync per workload")
     ap.add_argument("--cloudsync", default=None, help="cloudsync command (default: next to python)")
     ap.add_argument("--rclone", default=None, help="rclone command (default: next to python/PATH)")
@@ -521,6 +528,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     only = set(args.only) if args.only else None
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
+    global RUN_DIR
+    RUN_DIR = (args.run_dir or work / "run").resolve() / "cloudsync-bench-run"
 
     t0 = time.perf_counter()
     results = run_bench(work, p, runs, cloudsync, rclone, only)
