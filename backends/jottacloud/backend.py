@@ -137,6 +137,12 @@ class JottaBackend(Backend):
             api_url=options.api_url or Endpoints.api_url,
             www_url=options.www_url or Endpoints.www_url,
         )
+        # Every JFS/API request carries the bearer token: same transport rule as the OAuth
+        # endpoints (https, or plain http to this machine only – the offline server).
+        from ._auth import check_oauth_transport
+
+        check_oauth_transport(self.endpoints.jfs_url)
+        check_oauth_transport(self.endpoints.api_url)
         self.device = options.device or DEFAULT_DEVICE
         self.mountpoint = options.mountpoint or DEFAULT_MOUNTPOINT
         self.http = JottaHttp(

@@ -278,3 +278,10 @@ def test_requests_oauthlib_debug_log_stays_quiet(srv: JottaServer, caplog: pytes
     text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("cloudsync.jottaserver"))
     for secret in secrets:
         assert secret not in text
+
+
+@pytest.mark.parametrize("key", ["jfs_url", "api_url"])
+def test_plain_http_api_endpoint_off_loopback_is_refused(srv: JottaServer, key: str) -> None:
+    # The bearer token rides on every JFS/API request: no clear text off this machine either.
+    with pytest.raises(ConfigError, match="without TLS"):
+        make_backend(srv, **{key: "http://jfs.example.com/jfs/"})
