@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "copyto": ("cmd_sync", "copyto", "Copy files from source to dest, skipping identical files."),
     "delete": ("cmd_ops", "delete", "Remove the files in path."),
     "deletefile": ("cmd_ops", "deletefile", "Remove a single file from remote."),
+    "help": ("cmd_help", "help_group", "Show help for backends (help backends, help backend NAME)."),
     "hashsum": ("cmd_list", "hashsum", "Produces a hashsum file for all the objects in the path."),
     "link": ("cmd_ops", "link", "Generate a public link to a file/folder."),
     "listremotes": ("cmd_config", "listremotes", "List all the remotes in the config file and environment."),

@@ -1,0 +1,84 @@
+"""Backend documentation rendered from the declared :class:`~cloudsync.options.Option` metadata.
+
+The same records that drive the wizard, the ``--<backend>-<option>`` flags and the environment
+variables produce ``cloudsync help backend NAME`` and ``docs/backends.md``; nothing is written
+twice, so the docs cannot drift from the code (a test regenerates the file and compares).
+"""
+
+from __future__ import annotations
+
+from .options import BackendSpec, Option
+from .registry import backend_types, get_spec
+
+__all__ = ["render_all_backends", "render_backend"]
+
+
+def _default(opt: Option) -> str:
+    if opt.default is None or opt.default == "":
+        return "unset"
+    if opt.kind == "bool":
+        return "true" if opt.default else "false"
+    if opt.kind == "size" and isinstance(opt.default, int) and opt.default > 0:
+        # rclone writes sizes with binary suffixes (10Mi), the way users type them.
+        for suffix, unit in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+            if opt.default % unit == 0:
+                return f"{opt.default // unit}{suffix}"
+    return str(opt.default)
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def render_backend(spec: BackendSpec) -> str:
+    """Markdown reference of one backend: its options with config key, flag and env variable.
+
+    Hidden options (internal state such as OAuth tokens) are left out; secret options are
+    marked, since they go to the system keyring when one exists.
+    """
+    lines = [f"## {spec.name}", "", _cell(spec.description), ""]
+    shown = [opt for opt in spec.options if not opt.hidden]
+    if not shown:
+        lines += ["This backend has no options.", ""]
+        return "\n".join(lines)
+    for title, advanced in (("Standard options", False), ("Advanced options", True)):
+        group = [opt for opt in shown if opt.advanced == advanced]
+        if not group:
+            continue
+        lines += [f"### {title}", "", "| config key | flag | environment | default | meaning |",
+                  "|---|---|---|---|---|"]
+        for opt in group:
+            meaning = _cell(opt.help)
+            if opt.secret:
+                meaning += " (secret: kept in the system keyring when one exists)"
+            if opt.examples:
+                meaning += " Choices: " + ", ".join(f"`{value}`" for value, _ in opt.examples) + "."
+            lines.append(
+                f"| `{opt.name}` | `{opt.flag_name(spec.name)}` | `{opt.env_name(spec.name)}` "
+                f"| `{_default(opt)}` | {meaning} |"
+            )
+        lines.append("")
+    lines += [
+        f"Any option can also be set for one remote with "
+        f"`CLOUDSYNC_CONFIG_<REMOTE>_<KEY>` or in a connection string "
+        f"(`:{spec.name},key=value:path`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_all_backends() -> str:
+    """``docs/backends.md``: every registered backend, in name order."""
+    parts = [
+        "# Backend options",
+        "",
+        "Generated from each backend's declared options by `cloudsync help backend NAME`",
+        "(regenerate this file with `cloudsync help backends --markdown > docs/backends.md`).",
+        "Lookup order for a value: connection-string parameter, `--<backend>-<option>` flag,",
+        "`CLOUDSYNC_CONFIG_<REMOTE>_<OPTION>`, `CLOUDSYNC_<BACKEND>_<OPTION>`, the config file,",
+        "the default.",
+        "",
+    ]
+    for name in backend_types():
+        parts.append(render_backend(get_spec(name)))
+    return "\n".join(parts).rstrip("\n") + "\n"
