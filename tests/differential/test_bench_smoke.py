@@ -17,8 +17,19 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_local.py"
 def test_bench_quick_smoke(tmp_path: Path) -> None:
     out = tmp_path / "local.md"
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--work", str(tmp_path / "work"), "--out", str(out)],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            str(BENCH),
+            "--quick",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = [line for line in out.read_text().splitlines() if line.startswith("| ")]
