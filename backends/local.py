@@ -646,6 +646,24 @@ class LocalBackend(Backend):
             raise _translate(exc, path) from None
         return self._entry(path, st)
 
+    def set_dir_modtime(self, path: str, mtime_ns: int) -> None:
+        # Never through a symlink: with -L a listed "directory" may be a link, and changing
+        # the times of whatever it points at would touch data outside the destination tree.
+        # The root is the exception, as everywhere (a root that is a link is normal).
+        os_path = self._os_path(path)
+        follow = not path
+        st = self._stat_os(os_path, path or self.root, missing=DirNotFound, follow=follow)
+        if statmod.S_ISLNK(st.st_mode):
+            return  # a link stands in for the directory: leave both alone
+        if not statmod.S_ISDIR(st.st_mode):
+            raise IsFileError(path=path or self.root)
+        try:
+            os.utime(os_path, ns=(mtime_ns, mtime_ns), follow_symlinks=follow)
+        except FileNotFoundError:
+            raise DirNotFound(path=path or self.root) from None
+        except OSError as exc:
+            raise _translate(exc, path or self.root, missing=DirNotFound) from None
+
 
 _NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF,
                    getattr(errno, "ENOTSUP", errno.EOPNOTSUPP))

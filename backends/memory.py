@@ -402,6 +402,11 @@ class MemoryBackend(Backend):
             node.mtime_ns = self._truncate(mtime_ns)
             return self._entry(path, node)
 
+    def set_dir_modtime(self, path: str, mtime_ns: int) -> None:
+        with _lock:
+            self._get_dir(path).mtime_ns = self._truncate(mtime_ns)
+
+
 
 # ---------------------------------------------------------------------------- registration
 def _parse_precision(text: str) -> int:

@@ -53,6 +53,7 @@ CAPABILITIES: tuple[str, ...] = (
     "set_modtime",
     "cleanup",
     "public_link",
+    "set_dir_modtime",
 )
 
 
@@ -238,6 +239,16 @@ class Backend(ABC):
     def set_modtime(self, path: str, mtime_ns: int) -> Entry:
         """Change the modtime of a file in place; CantSetModTime when only a re-upload can."""
         raise CantSetModTime("setting modification times not supported")
+
+    def set_dir_modtime(self, path: str, mtime_ns: int) -> None:
+        """Change the modtime of existing directory ``path`` (``""`` is the root).
+
+        The engine copies source directory modtimes with it after all files of a run, deepest
+        first (writing into a directory changes its modtime on most file systems), like
+        rclone's ``DirSetModTime``.  DirNotFound when ``path`` is missing, IsFileError when it
+        is a file; stored to the backend's precision.
+        """
+        raise Unsupported("setting directory modification times not supported")
 
     def cleanup(self) -> None:
         """Empty the trash / remove old versions."""

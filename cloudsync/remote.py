@@ -180,6 +180,8 @@ CAPABILITY_ALIASES: dict[str, str] = {
     "cleanup": "cleanup",
     "publiclink": "public_link",
     "public_link": "public_link",
+    "dirsetmodtime": "set_dir_modtime",
+    "set_dir_modtime": "set_dir_modtime",
 }
 
 

@@ -152,7 +152,8 @@ def _global_params() -> list[click.Option]:
             help="Show progress during transfer (on a terminal)."),
         opt("--disable", multiple=True, metavar="FEATURE,...", envvar="CLOUDSYNC_DISABLE",
             help="Disable a comma separated list of backend features (copy, move, dir_move, "
-                 "purge, list_recursive/ListR, set_modtime, cleanup, public_link)."),
+                 "purge, list_recursive/ListR, set_modtime, cleanup, public_link, "
+                 "set_dir_modtime/DirSetModTime)."),
         opt("-L", "--copy-links", is_flag=True, envvar="CLOUDSYNC_COPY_LINKS",
             help="Follow symlinks and copy the pointed to item."),
     ]

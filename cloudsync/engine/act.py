@@ -39,7 +39,15 @@ from ..events import Reporter, Stats, TransferDone, TransferProgress, TransferSt
 from ..hashing import SUPPORTED, HashingReader
 from ..log import notice
 from ..types import Entry, PutInfo, join_path, parent_of
-from .plan import FORCED_UPLOAD_NOTICE, Action, Context, Kind, decide_file, name_problem
+from .plan import (
+    FORCED_UPLOAD_NOTICE,
+    Action,
+    Context,
+    DirTime,
+    Kind,
+    decide_file,
+    name_problem,
+)
 from .result import RunResult
 from .retry import backoff_delay, call_with_retries, is_fatal, is_no_retry
 
@@ -226,6 +234,10 @@ class _Source(HashingReader):
 
 
 def _dry(action: str, path: str, size: int) -> None:
+    if size < 0:  # directories and unknown sizes: rclone leaves the size out
+        notice(log, "%s: Skipped %s as --dry-run is set", path, action,
+               extra={"skipped": action, "object": path})
+        return
     notice(log, "%s: Skipped %s as --dry-run is set (size %s)", path, action, _size_text(size),
            extra={"skipped": action, "size": size, "object": path})
 
@@ -266,6 +278,10 @@ class Executor:
         self._filled_lock = threading.Lock()
         #: directories (and their ancestors) that received a file this run
         self.filled: set[str] = set()
+        #: destination dirs whose contents this run changes (parents of transfers), for the
+        #: end-of-run dir modtimes; set.add is atomic, so checker threads may add too
+        self.modified_dirs: set[str] = set()
+        self._track_modified = ctx.dir_modtimes
         #: move: transfers are moves and equal sources are deleted
         self.move_mode = False
         # checked once: a per-file debug call is measurable on 100,000-file no-op syncs
@@ -294,6 +310,8 @@ class Executor:
                 if problem is not None:
                     self.run.count_error(problem, action.path)
                     return
+            if self._track_modified:
+                self._modified(action)
             self.run.transfers.submit(self.transfer, action)
         elif kind in ("update_modtime", "hash"):
             self.run.checkers.submit(self.check_action, action)
@@ -307,8 +325,17 @@ class Executor:
             self.run.count_error(err, action.path)
         elif kind == "delete_src":
             self.run.checkers.submit(self.delete_src, action)
+        elif kind == "dir_modtime":
+            src = action.src
+            assert src is not None and src.mtime_ns is not None
+            size = action.dst.size if action.dst is not None else -1
+            self.run.checkers.submit(self.set_dir_modtime, DirTime(action.path, src.mtime_ns, size))
         else:  # mkdir / rmdir are run by the caller at the end of the run
             raise ValueError(f"cannot dispatch {action}")
+
+    def _modified(self, action: Action) -> None:
+        # rclone marks the parent of the file being replaced (or of the new one)
+        self.modified_dirs.add(parent_of(action.dst.path if action.dst is not None else action.path))
 
     # -- checker work --------------------------------------------------------------------------
     def check_action(self, action: Action) -> None:
@@ -362,6 +389,8 @@ class Executor:
                          extra={"object": dst.path})
             except CantSetModTimeWithoutDelete:
                 self.run.notice_once(FORCED_UPLOAD_NOTICE)
+                if self._track_modified:
+                    self._modified(action)
                 if self.backup is None:
                     call_with_retries(lambda: self.dst.delete(dst.path), self.retries)
                     self.run.stats.add(deletes=1, checks=1, total_checks=1)
@@ -371,6 +400,8 @@ class Executor:
                 return
             except CantSetModTime:
                 self.run.notice_once(FORCED_UPLOAD_NOTICE)
+                if self._track_modified:
+                    self._modified(action)
                 kind2: Kind = "move" if action.then_delete_src else "copy"
                 self.run.transfers.submit(self.transfer, Action(
                     kind2, action.path, src, dst, reason="re-upload to set modtime",
@@ -660,6 +691,40 @@ class Executor:
             call_with_retries(lambda: self.dst.mkdir(path), self.retries)
         except Exception as err:
             self.run.count_error(err, path)
+
+    def set_dir_modtime(self, item: DirTime) -> None:
+        """Copy one source directory modtime (rclone's SetDirModTime; not counted in stats)."""
+        if self.run.stop.is_set():
+            return
+        if self.run.dry_run:
+            _dry("set directory modification time", item.path, item.size)
+            return
+        try:
+            call_with_retries(lambda: self.dst.set_dir_modtime(item.path, item.mtime_ns),
+                              self.retries)
+        except Exception as err:
+            text = str(err) or type(err).__name__
+            log.error("%s: Failed to update directory timestamp or metadata: %s", item.path, text,
+                      extra={"object": item.path})
+            self.run.count_error(err, item.path, log_it=False)
+            return
+        # (rclone names the method it used; for its local backend that is SetModTime)
+        log.info("%s: Set directory modification time (using SetModTime)", item.path,
+                 extra={"object": item.path})
+
+    def set_dir_modtimes(self, levels: list[list[DirTime]]) -> None:
+        """The end-of-run dir modtimes, deepest level first, one level at a time (rclone)."""
+        for batch in levels:
+            if self.run.stop.is_set():
+                return
+            if len(batch) == 1 or self.dst.features.is_local:
+                # a local utime is a few microseconds: cheaper than a thread hand-off
+                for item in batch:
+                    self.set_dir_modtime(item)
+            else:
+                for item in batch:
+                    self.run.checkers.submit(self.set_dir_modtime, item)
+                self.run.checkers.join()
 
     def rmdir(self, path: str, backend: Backend | None = None) -> bool:
         """Remove an empty directory; failures are expected (not empty) and only logged."""

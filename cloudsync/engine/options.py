@@ -61,6 +61,7 @@ class SyncOptions:
     # dirs
     create_empty_src_dirs: bool = False
     delete_empty_src_dirs: bool = False  # move only
+    no_update_dir_modtime: bool = False  # don't copy directory modtimes
     # concurrency and retries
     transfers: int = 4
     checkers: int = 8

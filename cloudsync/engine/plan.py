@@ -12,16 +12,17 @@ from typing import Literal
 
 from ..backend import Features
 from ..errors import CloudsyncError, NameNotSupported, NoRetryError
-from ..types import HASH_ORDER, MODTIME_UNSUPPORTED, Entry
+from ..types import HASH_ORDER, MODTIME_UNSUPPORTED, Entry, parent_of
 from .options import SyncOptions
 
-__all__ = ["Action", "Context", "common_hash", "decide_file", "modify_window"]
+__all__ = ["Action", "Context", "DirTime", "common_hash", "decide_file", "dirs_equal",
+           "modify_window"]
 
 SECOND = 1_000_000_000
 
 Kind = Literal[
     "copy", "move", "update_modtime", "skip", "hash", "error", "delete", "backup", "delete_src",
-    "mkdir", "rmdir",
+    "mkdir", "rmdir", "dir_modtime",
 ]
 
 
@@ -85,12 +86,17 @@ class Context:
     dst_caps: frozenset[str] = frozenset({"set_modtime"})
     window: int = 1
     hash_type: str | None = None
+    #: copy directory modtimes (rclone: the source can have empty dirs, the destination has
+    #: DirSetModTime, and --no-update-dir-modtime is off)
+    dir_modtimes: bool = False
 
     @classmethod
     def build(cls, opts: SyncOptions, src: Features, dst: Features,
               dst_caps: frozenset[str] = frozenset({"set_modtime"})) -> Context:
+        dir_modtimes = ("set_dir_modtime" in dst_caps and src.can_have_empty_dirs
+                        and not opts.no_update_dir_modtime)
         return cls(opts, src, dst, dst_caps, modify_window(opts.modify_window_ns, src, dst),
-                   common_hash(src, dst))
+                   common_hash(src, dst), dir_modtimes)
 
     @property
     def checksum_fallback(self) -> bool:
@@ -207,6 +213,30 @@ def _transfer(ctx: Context, src: Entry, dst: Entry, reason: str) -> Action:
     return Action("copy", src.path, src, dst, reason=reason)
 
 
+def dirs_equal(src: Entry, dst: Entry, ctx: Context) -> bool:
+    """rclone's ``DirsEqual``: True when the destination dir's modtime needs no change now."""
+    opts = ctx.opts
+    if opts.size_only or opts.immutable or opts.ignore_existing or ctx.window == MODTIME_UNSUPPORTED:
+        return True
+    if opts.ignore_times:
+        return False
+    if src.mtime_ns is None or dst.mtime_ns is None:
+        return False
+    dt = dst.mtime_ns - src.mtime_ns
+    if -ctx.window < dt < ctx.window:
+        return True
+    return opts.update and dt >= ctx.window
+
+
+@dataclass(slots=True)
+class DirTime:
+    """A destination directory whose modtime is copied from the source at the end of a run."""
+
+    path: str  # destination spelling
+    mtime_ns: int
+    size: int = -1  # of the existing destination dir (dry-run notices), -1 for a new one
+
+
 def name_problem(path: str, dst: Features) -> CloudsyncError | None:
     """Why ``dst`` cannot hold ``path`` (restricted characters, name too long), or None.
 
@@ -253,26 +283,45 @@ class Planner:
         self.delete_candidates: list[Entry] = []
         self.dst_only_dirs: list[str] = []
         self.src_only_dirs: list[str] = []
+        #: directories whose modtime is copied at the end of the run (every dir the source has)
+        self.dir_times: list[DirTime] = []
+        #: destination dirs that directly hold a source file (the rest are "empty")
+        self.dirs_with_files: set[str] = set()
+        self._last_dir: str | None = None
+        self._dir_times = ctx.dir_modtimes and phase != "delete"
 
     @property
     def deletes(self) -> bool:
         return self.mode == "sync" and self.phase in ("all", "delete")
 
-    def pair(self, src: Entry | None, dst: Entry | None, dst_path: str | None = None
-             ) -> Action | None:
+    def pair(self, src: Entry | None, dst: Entry | None, dst_path: str | None = None,
+             dst_dir: str | None = None) -> Action | None:
         """The action for one pair, or None when there is nothing to do now.
 
         ``dst_path``: where a new file goes on the destination (its parent directory may be
-        spelled differently there); defaults to the source path.
+        spelled differently there); defaults to the source path.  ``dst_dir``: the
+        destination's spelling of the pair's parent directory (dir modtime bookkeeping).
         """
         if (src is not None and src.is_dir) or (dst is not None and dst.is_dir):
             if src is None:
                 assert dst is not None
                 if self.deletes:
                     self.dst_only_dirs.append(dst.path)
-            elif dst is None:
-                self.src_only_dirs.append(dst_path if dst_path is not None else src.path)
+                return None
+            path = dst.path if dst is not None else dst_path if dst_path is not None else src.path
+            if dst is None:
+                self.src_only_dirs.append(path)
+            if self._dir_times and src.mtime_ns is not None:
+                self.dir_times.append(DirTime(path, src.mtime_ns,
+                                              dst.size if dst is not None else -1))
+                if dst is not None and not dirs_equal(src, dst, self.ctx):
+                    # like rclone, right away: a dir nothing is written into keeps this
+                    return Action("dir_modtime", path, src, dst)
             return None
+        if src is not None and dst_dir is not None and dst_dir != self._last_dir:
+            # pairs come directory by directory: one set insert per directory, not per file
+            self._last_dir = dst_dir
+            self.dirs_with_files.add(dst_dir)
         if src is None:
             assert dst is not None
             if not self.deletes:
@@ -316,6 +365,40 @@ class Planner:
         if self.mode != "sync" or not self.ctx.dst_features.can_have_empty_dirs:
             return []
         return [Action("rmdir", p) for p in sorted(self.dst_only_dirs, key=lambda p: (-p.count("/"), -len(p), p))]
+
+    def dir_modtime_levels(self, modified: set[str] | frozenset[str]) -> list[list[DirTime]]:
+        """The end-of-run directory modtimes, one batch per depth, deepest first (rclone's
+        ``setDelayedDirModTimes``).
+
+        Only directories whose contents changed get one (``modified``: new dirs and parents of
+        transferred files; a dir whose child dir gets one counts as changed too, since that
+        write changes its modtime).  Without ``--create-empty-src-dirs`` a source dir with no
+        file anywhere below it was never created, so it is left out.  The root never gets one.
+        """
+        if not self.dir_times:
+            return []
+        changed = set(modified)
+        keep_empty = self.ctx.opts.create_empty_src_dirs
+        nonempty: set[str] = set()
+        if not keep_empty:
+            for d in self.dirs_with_files:
+                while d and d not in nonempty:
+                    nonempty.add(d)
+                    d = parent_of(d)
+        levels: dict[int, list[DirTime]] = {}
+        for item in self.dir_times:
+            levels.setdefault(item.path.count("/"), []).append(item)
+        out: list[list[DirTime]] = []
+        for level in sorted(levels, reverse=True):
+            batch = []
+            for item in levels[level]:
+                if item.path not in changed or not (keep_empty or item.path in nonempty):
+                    continue
+                changed.add(parent_of(item.path))
+                batch.append(item)
+            if batch:
+                out.append(batch)
+        return out
 
     def mkdir_actions(self, filled: set[str] | frozenset[str] = frozenset()) -> list[Action]:
         """``--create-empty-src-dirs``: source-only dirs that received no file."""

@@ -183,7 +183,14 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
     # --- deletions after the transfers --------------------------------------------------------
     if mode == "sync" and opts.delete_mode == "after" and not run.stop.is_set():
         _delete_candidates(run, executor, planner, dst, opts)
-    # --- directories --------------------------------------------------------------------------
+    # --- directories (rclone's order: new dirs, their modtimes, then pruning) -----------------
+    if not run.stop.is_set():
+        for action in planner.mkdir_actions(frozenset(executor.filled)):
+            executor.mkdir(action.path)
+    if ctx.dir_modtimes and not run.stop.is_set():
+        # after every file write and delete, since those change a directory's modtime
+        modified = executor.modified_dirs | set(planner.src_only_dirs)
+        executor.set_dir_modtimes(planner.dir_modtime_levels(modified))
     if mode == "sync" and not run.stop.is_set():
         prune = planner.prune_actions()
         if run.had_errors and not opts.ignore_errors:
@@ -192,9 +199,6 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
         else:
             for action in prune:
                 executor.rmdir(action.path)
-    if not run.stop.is_set():
-        for action in planner.mkdir_actions(frozenset(executor.filled)):
-            executor.mkdir(action.path)
     if mode == "move" and opts.delete_empty_src_dirs and not run.stop.is_set():
         _delete_empty_src_dirs(run, executor, src_side, planner, opts)
     return _finish(run)
@@ -248,7 +252,7 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
             if checks == 256:
                 stats.add(checks=checks, total_checks=checks)
                 checks = 0
-        action = planner.pair(src, dst, pair.dst_path)
+        action = planner.pair(src, dst, pair.dst_path, pair.dst_dir)
         if action is not None:
             executor.dispatch(action)
     if checks:

@@ -525,6 +525,30 @@ def test_18_object_methods(make: Maker) -> None:
     assert names(b.list("obj")) == {"obj/file.bin": False}
 
 
+def test_set_dir_modtime(make: Maker) -> None:
+    """Optional DirSetModTime: sets an existing directory's modtime, never creates one."""
+    b = make()
+    if not b.has("set_dir_modtime"):
+        pytest.skip("no set_dir_modtime")
+    b.mkdir("d/inner")
+    put_bytes(b, "d/file.bin", b"x", T1)
+    b.set_dir_modtime("d/inner", T_SET)
+    b.set_dir_modtime("d", T2)
+    listed = {e.path: e for e in b.list("d")}
+    check_mtime(b, listed["d/inner"].mtime_ns, T_SET)
+    check_mtime(b, b.stat("d").mtime_ns, T2)
+    # The files inside are untouched.
+    check_mtime(b, listed["d/file.bin"].mtime_ns, T1)
+    assert read(b, "d/file.bin") == b"x"
+    with pytest.raises(DirNotFound):
+        b.set_dir_modtime("d/missing", T_SET)
+    with pytest.raises(DirNotFound):
+        b.set_dir_modtime("missing/deeper", T_SET)
+    assert "d/missing" not in names(b.list("d"))
+    with pytest.raises((IsFileError, DirNotFound)):
+        b.set_dir_modtime("d/file.bin", T_SET)
+
+
 # ---------------------------------------------------------------------------- 22-24, 29
 def test_22_about(make: Maker) -> None:
     b = make()

@@ -359,3 +359,20 @@ def test_probe_leaves_the_root_untouched(root: Path, tmp_path: Path, tempdir_usa
     assert os.stat(root).st_dev in local_mod._probe_cache
     assert os.stat(root).st_mtime_ns == T
     assert os.listdir(root) == []
+
+
+@posix_only
+def test_set_dir_modtime_leaves_symlinked_dirs_alone(root: Path, tmp_path: Path) -> None:
+    # With -L a listed directory may be a link to somewhere outside the tree: its target's
+    # times are not ours to change.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.utime(outside, ns=(T, T))
+    root.mkdir(exist_ok=True)
+    os.symlink(outside, root / "link")
+    b = LocalBackend("local", str(root), copy_links=True)
+    b.set_dir_modtime("link", 1_000_000_000_000_000_000)
+    assert os.stat(outside).st_mtime_ns == T
+    b.mkdir("real")
+    b.set_dir_modtime("real", 1_000_000_000_123_456_789)
+    assert os.stat(root / "real").st_mtime_ns == 1_000_000_000_123_456_789
