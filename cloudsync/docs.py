@@ -7,6 +7,8 @@ twice, so the docs cannot drift from the code (a test regenerates the file and c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .options import BackendSpec, Option
 from .registry import backend_types, get_spec
 
@@ -67,8 +69,8 @@ def render_backend(spec: BackendSpec) -> str:
     return "\n".join(lines)
 
 
-def render_all_backends() -> str:
-    """``docs/backends.md``: every registered backend, in name order."""
+def render_all_backends(names: Iterable[str] | None = None) -> str:
+    """``docs/backends.md``: every registered backend (or those in ``names``), in name order."""
     parts = [
         "# Backend options",
         "",
@@ -79,6 +81,6 @@ def render_all_backends() -> str:
         "the default.",
         "",
     ]
-    for name in backend_types():
+    for name in sorted(backend_types() if names is None else names):
         parts.append(render_backend(get_spec(name)))
     return "\n".join(parts).rstrip("\n") + "\n"
