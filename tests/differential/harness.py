@@ -24,10 +24,10 @@ Before comparing, the rclone result is checked against the scenario's own expect
 what its name says fails loudly as an *oracle* mismatch instead of passing vacuously.
 
 Directory mtimes: every fixture directory gets the fixed mtime ``DIR_MTIME``; rclone copies dir
-mtimes to the local backend (DirSetModTime, §B.2 step 6).  Where rclone's final dir mtime is a
-fixture value (i.e. deterministic), a different cloudsync dir mtime is reported as a
-:class:`DirMtimeDiffers` warning — tolerated, not silently dropped, because the issue asks for
-files, dirs, exit codes and reports but not for dir mtimes.
+mtimes to the local backend (DirSetModTime, §B.2 step 6) and leaves source dirs alone.  Where
+rclone's final dir mtime is a fixture value (i.e. deterministic), cloudsync's must be the same;
+dirs rclone touched "now" are not compared.  A scenario can downgrade this to a
+:class:`DirMtimeDiffers` warning with ``compare_dir_mtimes=False``.
 """
 
 from __future__ import annotations
@@ -169,8 +169,8 @@ class Scenario:
     #: for partially nondeterministic outcomes (--max-delete): compare only what this returns.
     normalize: Callable[[Snapshot], object] | None = None
     compare_stats: bool = True
-    #: fail (not just warn) when cloudsync changes a source dir mtime rclone left alone.
-    strict_src_dir_mtimes: bool = False
+    #: False: dir mtime differences only warn (DirMtimeDiffers) instead of failing.
+    compare_dir_mtimes: bool = True
     #: extra global flags for both tools (e.g. ("--retries", "1")).
     flags: tuple[str, ...] = ()
 
@@ -421,14 +421,17 @@ def compare(sc: Scenario, ref: Result, got: Result) -> list[str]:
         for d, m in ref.snap.dir_mtimes.items()
         if m in fixed and d in got.snap.dir_mtimes and got.snap.dir_mtimes[d] != m
     )
-    # A source dir rclone left untouched must stay untouched: writing into the source (a probe
-    # file, a temp file) is a data-safety bug, and fails on read-only sources.  Scenarios with
-    # ``strict_src_dir_mtimes`` fail on it (one focused failure per bug, instead of every
-    # scenario failing for the same reason); elsewhere it is reported like dst dir mtimes.
-    src_odd = [d for d in odd if d == "src" or d.startswith("src/")]
-    if src_odd and sc.strict_src_dir_mtimes:
-        problems.append(f"source dir mtimes changed (rclone left them alone): {src_odd}")
-    if odd := [d for d in odd if not (sc.strict_src_dir_mtimes and d in src_odd)]:
+    # Source dirs: one rclone left untouched must stay untouched (writing a probe or temp file
+    # into the source is a data-safety bug).  Dst dirs: rclone copies the src dir mtimes.
+    if odd and sc.compare_dir_mtimes:
+        problems.append(
+            "dir mtimes differ (rclone's are fixture values, i.e. deterministic): "
+            + ", ".join(
+                f"{d}: rclone={ref.snap.dir_mtimes[d]} cloudsync={got.snap.dir_mtimes[d]}"
+                for d in odd
+            )
+        )
+    elif odd:
         warnings.warn(
             f"{sc.name}: dir mtimes differ from rclone's for {odd}", DirMtimeDiffers, stacklevel=2
         )
