@@ -102,7 +102,10 @@ class Stats:
         """The JSON ``stats`` object, keys sorted as rclone prints them."""
         with self._lock:
             elapsed = self.elapsed
-            speed = self.bytes / elapsed if elapsed > 0 else 0.0
+            # Server-side bytes count as done but never moved through us: like rclone's
+            # BytesNoNetwork they stay out of the speed.
+            moved = self.bytes - self.server_side_copy_bytes - self.server_side_move_bytes
+            speed = max(moved, 0) / elapsed if elapsed > 0 else 0.0
             remaining = self.total_bytes - self.bytes
             eta = remaining / speed if speed > 0 and remaining > 0 else None
             out: dict[str, Any] = {

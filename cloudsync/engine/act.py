@@ -455,7 +455,10 @@ class Executor:
             except (CantMove, Unsupported):
                 pass
             else:
-                stats.add(server_side_moves=1, server_side_move_bytes=size, renames=1)
+                # rclone's ServerSideMoveEnd: the bytes count as done (the "Transferred" line
+                # must not stay at 0 %), but apart from them and without feeding the speed
+                stats.add(server_side_moves=1, server_side_move_bytes=size, renames=1, bytes=size)
+                self.run.emit(TransferProgress(src.path, size))
                 if replacing:
                     # rclone deletes the existing destination before a server-side move and
                     # counts it; our backends replace atomically, so only the count remains.
@@ -468,7 +471,9 @@ class Executor:
             except (CantCopy, Unsupported):
                 pass
             else:
-                stats.add(server_side_copies=1, server_side_copy_bytes=size)
+                # rclone's ServerSideCopyEnd (see the move above)
+                stats.add(server_side_copies=1, server_side_copy_bytes=size, bytes=size)
+                self.run.emit(TransferProgress(src.path, size))
                 self._log_done("Copied (server-side copy)", src, dst_path)
                 if move:
                     self._delete_source(src)

@@ -366,3 +366,29 @@ def test_check_argument_order_and_reports(cs: Any, tmp_path: Path) -> None:
     write(dst / "only_dst.txt", b"d", T1)
     (src / "only_src.txt").unlink()
     assert cs("check", "--one-way", str(src), str(dst)).code == 0
+
+
+def test_server_side_copy_stats_are_truthful(cs: Any, rtree: Path, tmp_path: Path) -> None:
+    # local→local goes through the kernel (server-side): the bytes count as done, apart in
+    # "Server Side Copies", and stay out of the speed (rclone's BytesNoNetwork)
+    dst = tmp_path / "d"
+    r = cs("sync", str(rtree), f"local:{dst}", "-v")
+    assert r.code == 0, r.err
+    assert "Transferred:   \t         72 B / 72 B, 100%, 0 B/s, ETA -\n" in r.err
+    assert "Transferred:            3 / 3, 100%\n" in r.err
+    assert "Server Side Copies:     3 @ 72 B\n" in r.err
+    r = cs("sync", str(rtree), f"local:{tmp_path / 'j'}", "-v", "--use-json-log")
+    stats = json.loads(r.err.strip().splitlines()[-1])["stats"]
+    assert {k: stats[k] for k in ("bytes", "totalBytes", "serverSideCopies",
+                                  "serverSideCopyBytes", "speed")} == {
+        "bytes": 72, "totalBytes": 72, "serverSideCopies": 3, "serverSideCopyBytes": 72,
+        "speed": 0.0}
+
+
+def test_server_side_move_stats_are_truthful(cs: Any, rtree: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "d"
+    # (a filter rules out the one-call directory move: file by file, each a rename)
+    r = cs("move", str(rtree / "sub dir"), f"local:{dst}", "-v", "--include", "*")
+    assert r.code == 0, r.err
+    assert "Transferred:   \t         11 B / 11 B, 100%" in r.err
+    assert "Server Side Moves:      1 @ 11 B\n" in r.err

@@ -62,6 +62,9 @@ def test_same_remote_uses_server_side_copy(caplog: pytest.LogCaptureFixture) -> 
     with caplog.at_level(logging.INFO, logger="cloudsync"):
         r = engine.copy(src, dst, opts())
     assert r.stats.server_side_copies == 1 and r.stats.transfers == 1
+    # done bytes include it (rclone's ServerSideCopyEnd), the speed does not
+    assert (r.stats.bytes, r.stats.total_bytes, r.stats.server_side_copy_bytes) == (4, 4, 4)
+    assert r.stats.snapshot()["speed"] == 0.0
     assert any(rec.getMessage().endswith("Copied (server-side copy)") for rec in caplog.records)
 
 
