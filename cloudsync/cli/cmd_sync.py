@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import IsFileError
+from ..errors import IsDirError, IsFileError
 from .app import App, global_options, pass_app
 from .params import (
     REMOTE,
@@ -99,40 +99,56 @@ def move(app: App, source: str, dest: str, delete_empty_src_dirs: bool, **kw: An
         error_on_no_transfer=opts.error_on_no_transfer)
 
 
-@_dir_command("copyto", "Copy SOURCE to DEST under a new name (a directory SOURCE works like copy).")
-def copyto(app: App, source: str, dest: str, **kw: Any) -> None:
+def _to_command(app: App, name: str, source: str, dest: str, opts: SyncOptions, *,
+                move: bool) -> None:
+    """copyto / moveto: a file SOURCE goes to the name DEST; a directory SOURCE is exactly
+    copy / move into DEST (rclone §A.1), backups and all."""
     from .. import engine
 
-    opts = build_sync_options(kw)
     src, src_file = app.open(source)
     if src_file is None:
-        dst = _open_dst_dir(app, dest)
-        run(app, "copyto", lambda rep: engine.copy(src, dst, opts, reporter=rep),
+        dst, leaf = app.open(dest)
+        if leaf is not None:
+            dst.close()
+            err = IsFileError("Source doesn't exist or is a directory and destination is a file")
+            err.cli_context = name  # type: ignore[attr-defined]
+            raise err
+        backup = _backup(app, opts)
+        op = engine.move if move else engine.copy
+        run(app, name, lambda rep: op(src, dst, opts, reporter=rep, backup=backup),
             retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
             error_on_no_transfer=opts.error_on_no_transfer)
         return
+    if _names_a_directory(dest):
+        # "dir/" says "a directory": rclone refuses rather than guess a file name in it
+        is_dir = IsDirError(f"{dest!r} is a directory")
+        is_dir.cli_context = name  # type: ignore[attr-defined]
+        raise is_dir
     dst, dst_leaf = app.open_parent(dest)
-    run(app, "copyto", lambda rep: engine.copyto(src, src_file, dst, dst_leaf, opts, reporter=rep),
+    backup = _backup(app, opts)
+    op_to = engine.moveto if move else engine.copyto
+    run(app, name,
+        lambda rep: op_to(src, src_file, dst, dst_leaf, opts, reporter=rep, backup=backup),
         retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
         error_on_no_transfer=opts.error_on_no_transfer)
+
+
+def _names_a_directory(remote: str) -> bool:
+    """``DEST`` ends with a slash after a non-empty path (``remote:dir/``, ``./out/``)."""
+    from ..remote import parse_remote
+
+    path = parse_remote(remote).path
+    return path.rstrip("/\\") != "" and path.endswith(("/", "\\"))
+
+
+@_dir_command("copyto", "Copy SOURCE to DEST under a new name (a directory SOURCE works like copy).")
+def copyto(app: App, source: str, dest: str, **kw: Any) -> None:
+    _to_command(app, "copyto", source, dest, build_sync_options(kw), move=False)
 
 
 @_dir_command("moveto", "Move SOURCE to DEST under a new name (a directory SOURCE works like move).")
 def moveto(app: App, source: str, dest: str, **kw: Any) -> None:
-    from .. import engine
-
-    opts = build_sync_options(kw)
-    src, src_file = app.open(source)
-    if src_file is None:
-        dst = _open_dst_dir(app, dest)
-        run(app, "moveto", lambda rep: engine.move(src, dst, opts, reporter=rep),
-            retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
-            error_on_no_transfer=opts.error_on_no_transfer)
-        return
-    dst, dst_leaf = app.open_parent(dest)
-    run(app, "moveto", lambda rep: engine.moveto(src, src_file, dst, dst_leaf, opts, reporter=rep),
-        retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
-        error_on_no_transfer=opts.error_on_no_transfer)
+    _to_command(app, "moveto", source, dest, build_sync_options(kw), move=True)
 
 
 @click.command("check", help="Check that the files in SOURCE and DEST match (changes nothing).")

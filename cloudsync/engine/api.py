@@ -52,15 +52,17 @@ def move(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = 
 
 
 def copyto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncOptions, *,
-           reporter: Reporter = null_reporter) -> RunResult:
-    """Copy one file to a new name."""
-    return copy_to(src, src_path, dst, dst_path, opts, move=False, reporter=reporter)
+           reporter: Reporter = null_reporter, backup: Backend | None = None) -> RunResult:
+    """Copy one file to a new name (``backup``: --backup-dir for a replaced file)."""
+    return copy_to(src, src_path, dst, dst_path, opts, move=False, reporter=reporter,
+                   backup=backup)
 
 
 def moveto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncOptions, *,
-           reporter: Reporter = null_reporter) -> RunResult:
-    """Move/rename one file."""
-    return copy_to(src, src_path, dst, dst_path, opts, move=True, reporter=reporter)
+           reporter: Reporter = null_reporter, backup: Backend | None = None) -> RunResult:
+    """Move/rename one file (``backup``: --backup-dir for a replaced file)."""
+    return copy_to(src, src_path, dst, dst_path, opts, move=True, reporter=reporter,
+                   backup=backup)
 
 
 def check(src: Backend, dst: Backend, opts: CheckOptions, *,

@@ -95,11 +95,12 @@ def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
 
 
 def copy_to(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncOptions, *,
-            move: bool, reporter: Reporter | None = None) -> RunResult:
+            move: bool, reporter: Reporter | None = None,
+            backup: Backend | None = None) -> RunResult:
     """copyto / moveto: one file to a new name (rclone's CopyFile / MoveFile)."""
     run = Run(checkers=1, transfers=1, dry_run=opts.dry_run, reporter=reporter)
     try:
-        _copy_to(run, src, src_path, dst, dst_path, opts, move)
+        _copy_to(run, src, src_path, dst, dst_path, opts, move, backup)
         run.join()
     finally:
         run.close()
@@ -108,7 +109,7 @@ def copy_to(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: Sync
 
 
 def _copy_to(run: Run, src: Backend, src_path: str, dst: Backend, dst_path: str,
-             opts: SyncOptions, move: bool) -> None:
+             opts: SyncOptions, move: bool, backup: Backend | None = None) -> None:
     retries = opts.low_level_retries
     same_object = (dst.same_remote(src) and dst.root == src.root and src_path == dst_path)
     if move and same_object:
@@ -138,7 +139,8 @@ def _copy_to(run: Run, src: Backend, src_path: str, dst: Backend, dst_path: str,
                         dst_path)
         return
     ctx = Context.build(opts, src.features, dst.features, dst.capabilities())
-    backup = dst if opts.suffix else None
+    if backup is None and opts.suffix:
+        backup = dst  # --suffix alone: the backup stays next to the original
     ex = Executor(run, src, dst, ctx, backup=backup, low_level_retries=retries)
     ex.move_mode = move
     if same_object:

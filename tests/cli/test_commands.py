@@ -392,3 +392,42 @@ def test_server_side_move_stats_are_truthful(cs: Any, rtree: Path, tmp_path: Pat
     assert r.code == 0, r.err
     assert "Transferred:   \t         11 B / 11 B, 100%" in r.err
     assert "Server Side Moves:      1 @ 11 B\n" in r.err
+
+
+def test_copyto_a_directory_is_copy(cs: Any, rtree: Path, tmp_path: Path) -> None:
+    # rclone §A.1: a directory SOURCE makes copyto a copy (backups included)
+    dst = tmp_path / "d"
+    write(dst / "potato2", b"old", T1)
+    r = cs("copyto", str(rtree), str(dst), "--backup-dir", str(tmp_path / "bk"))
+    assert r.code == 0, r.err
+    assert (dst / "potato2").read_bytes() == b"-" * 60
+    assert (dst / "sub dir" / "hello world").read_bytes() == b"hello world"
+    assert (tmp_path / "bk" / "potato2").read_bytes() == b"old"
+    assert (rtree / "potato2").exists()  # a copy: the source stays
+    # into a sub-directory under a new name, and a second run has nothing to do
+    r = cs("copyto", str(rtree / "sub dir"), f"local:{tmp_path / 'n' / 'renamed'}", "-v")
+    assert r.code == 0 and (tmp_path / "n" / "renamed" / "hello world").exists()
+    r = cs("copyto", str(rtree / "sub dir"), f"local:{tmp_path / 'n' / 'renamed'}", "-v")
+    assert r.code == 0 and "There was nothing to transfer" in r.err
+
+
+def test_copyto_directory_onto_a_file_and_file_onto_dir_slash(cs: Any, rtree: Path,
+                                                               tmp_path: Path) -> None:
+    write(tmp_path / "afile", b"keep", T1)
+    r = cs("copyto", str(rtree), str(tmp_path / "afile"))
+    assert r.code == 1
+    assert "Source doesn't exist or is a directory and destination is a file" in r.err
+    assert (tmp_path / "afile").read_bytes() == b"keep"
+    # "out/" names a directory: no file called "out" appears
+    r = cs("copyto", str(rtree / "potato2"), str(tmp_path / "out") + "/")
+    assert r.code == 1 and "is a directory" in r.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_copyto_file_honours_backup_dir(cs: Any, rtree: Path, tmp_path: Path) -> None:
+    write(tmp_path / "d" / "p.txt", b"old", T1)
+    r = cs("copyto", str(rtree / "potato2"), str(tmp_path / "d" / "p.txt"),
+           "--backup-dir", str(tmp_path / "bk"))
+    assert r.code == 0, r.err
+    assert (tmp_path / "bk" / "p.txt").read_bytes() == b"old"
+    assert (tmp_path / "d" / "p.txt").read_bytes() == b"-" * 60
