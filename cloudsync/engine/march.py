@@ -261,6 +261,12 @@ def march(
     workers = max(1, checkers)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudsync-list")
     lookahead = workers * 2
+    # A local directory is listed right here when the march needs it, not ahead of time by
+    # the pool: it is a few syscalls plus Python work, and listing threads only fight over
+    # the GIL (a no-op copy of 5,000 local files: 200 ms engine time with 8 listing threads,
+    # 100 ms with 1).  Remote listings wait on the network and are fetched ahead in parallel.
+    src_inline = src is not None and src.backend.features.is_local
+    dst_inline = dst is not None and dst.backend.features.is_local
 
     @dataclass(slots=True)
     class Task:
@@ -269,14 +275,16 @@ def march(
         depth: int
         list_src: bool
         list_dst: bool
-        fut_src: Future[list[Entry] | None] | None = None
-        fut_dst: Future[list[Entry] | None] | None = None
+        fut_src: Future[list[Entry] | None] | _Deferred | None = None
+        fut_dst: Future[list[Entry] | None] | _Deferred | None = None
 
         def start(self) -> None:
             if self.list_src and self.fut_src is None and src is not None:
-                self.fut_src = pool.submit(src.list, self.path)
+                self.fut_src = (_Deferred(src.list, self.path) if src_inline
+                                else pool.submit(src.list, self.path))
             if self.list_dst and self.fut_dst is None and dst is not None:
-                self.fut_dst = pool.submit(dst.list, self.dst_path)
+                self.fut_dst = (_Deferred(dst.list, self.dst_path) if dst_inline
+                                else pool.submit(dst.list, self.dst_path))
 
     queue: deque[Task] = deque([Task("", "", 0, src is not None, dst is not None)])
     try:
@@ -343,6 +351,22 @@ def march(
                 if fut is not None:
                     fut.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Deferred:
+    """A listing run on first ``result()`` in the caller's thread (a lazy Future stand-in)."""
+
+    __slots__ = ("_args", "_fn")
+
+    def __init__(self, fn: Callable[[str], list[Entry] | None], path: str) -> None:
+        self._fn = fn
+        self._args = path
+
+    def result(self) -> list[Entry] | None:
+        return self._fn(self._args)
+
+    def cancel(self) -> bool:
+        return True
 
 
 def report_duplicate(side: str, error_on_case: bool,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -296,3 +297,47 @@ def test_local_move_dir_server_side(tmp_path: Path) -> None:
 
 def _unused(*_: Any) -> None:
     """keep imports used by optional tests"""
+
+
+def _local_check_fixture(tmp_path: Path) -> tuple[LocalBackend, LocalBackend]:
+    src, dst = tmp_path / "s", tmp_path / "d"
+    for root in (src, dst):
+        (root / "sub").mkdir(parents=True)
+    for name, a, b in (("same.bin", b"x" * 3000, b"x" * 3000), ("hash.bin", b"ab" * 900, b"ba" * 900),
+                       ("sub/big.bin", b"1" * 70_000, b"1" * 69_999 + b"2"),
+                       ("sub/bigsame.bin", b"q" * 70_000, b"q" * 70_000)):
+        (src / name).write_bytes(a)
+        (dst / name).write_bytes(b)
+    return LocalBackend("local", str(src)), LocalBackend("local", str(dst))
+
+
+@pytest.mark.parametrize("parallel_from", [None, 1])
+def test_check_local_small_inline_and_big_in_parallel(tmp_path: Path, parallel_from: int | None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # small local pairs are hashed in the march loop, bigger ones by the checkers, and from
+    # PARALLEL_HASH on with both sides at once: the verdicts are the same every way
+    check_mod = importlib.import_module("cloudsync.engine.check")
+
+    if parallel_from is not None:
+        monkeypatch.setattr(check_mod, "PARALLEL_HASH", parallel_from)
+    src, dst = _local_check_fixture(tmp_path)
+    combined = tmp_path / "combined.txt"
+    r = engine.check(src, dst, CheckOptions(combined=str(combined)))
+    assert (r.differences, r.matches, r.stats.checks) == (2, 2, 4)
+    assert read_lines(combined) == ["* hash.bin", "* sub/big.bin", "= same.bin", "= sub/bigsame.bin"]
+
+
+def test_check_parallel_hash_error_is_counted(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    check_mod = importlib.import_module("cloudsync.engine.check")
+
+    monkeypatch.setattr(check_mod, "PARALLEL_HASH", 1)
+    monkeypatch.setattr(check_mod, "SMALL_LOCAL", 0)
+    src, dst = _local_check_fixture(tmp_path)
+
+    def broken(path: str, hash_type: str) -> str:
+        raise PermissionDenied("no", path=path)
+
+    monkeypatch.setattr(dst, "hash", broken)
+    r = engine.check(src, dst, CheckOptions(low_level_retries=1))
+    assert r.stats.errors == 4 and r.matches == 0
