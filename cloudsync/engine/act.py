@@ -59,6 +59,10 @@ __all__ = ["BoundedPool", "Executor", "Run"]
 log = logging.getLogger("cloudsync.engine")
 
 READ_CHUNK = 1 << 20
+#: Small server-side copies go to a destination offering ``copy_batch`` (the local backend)
+#: this many at a time, so their fsyncs share one journal commit (see LocalBackend.copy_batch).
+BATCH_SIZE = 64
+BATCH_FILE_MAX = 1 << 20
 
 
 class BoundedPool:
@@ -291,10 +295,21 @@ class Executor:
         self._server_move = same and dst.has("move")
         ht = ctx.hash_type
         self._verify_type = ht if ht is not None and not self.opts.ignore_checksum else None
+        # Not part of the Backend contract: an optional fast path a destination may offer.
+        batch = getattr(dst, "copy_batch", None) if self._server_copy else None
+        self._copy_batch: Callable[[Backend, list[tuple[str, str]]], list[Any]] | None = (
+            batch if callable(batch) else None)
+        self._pending: list[Action] = []
+        # each file of a running batch holds an open temp file: keep the total near 256 fds
+        self._batch_size = max(8, min(BATCH_SIZE, 256 // run.transfers.workers))
 
     # -- dispatch ------------------------------------------------------------------------------
-    def dispatch(self, action: Action) -> None:
-        """Run ``action`` now (cheap) or hand it to the right pool."""
+    def dispatch(self, action: Action, *, batchable: bool = False) -> None:
+        """Run ``action`` now (cheap) or hand it to the right pool.
+
+        ``batchable``: the caller (the march loop, one thread) calls :meth:`flush` when done,
+        so small server-side copies may be held back and sent in batches.
+        """
         kind = action.kind
         for message in action.notices:
             self.run.notice_once(message)
@@ -312,6 +327,14 @@ class Executor:
                     return
             if self._track_modified:
                 self._modified(action)
+            if (batchable and self._copy_batch is not None and kind == "copy"
+                    and not action.backup and not self.run.dry_run and action.src is not None
+                    and 0 <= action.src.size <= BATCH_FILE_MAX):
+                pending = self._pending
+                pending.append(action)
+                if len(pending) >= self._batch_size:
+                    self.flush()
+                return
             self.run.transfers.submit(self.transfer, action)
         elif kind in ("update_modtime", "hash"):
             self.run.checkers.submit(self.check_action, action)
@@ -413,6 +436,66 @@ class Executor:
             self.delete_src(action)
 
     # -- transfers -----------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Hand the held-back small copies to the transfer pool (see ``dispatch``)."""
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.run.transfers.submit(self.transfer_batch, batch)
+
+    def transfer_batch(self, actions: list[Action]) -> None:
+        """Server-side copies of small files through the destination's ``copy_batch``.
+
+        Accounting and logging are those of :meth:`transfer`, file by file; a file the batch
+        cannot copy server-side (CantCopy) goes the usual way, alone.
+        """
+        run = self.run
+        if run.stop.is_set():
+            return
+        assert self._copy_batch is not None
+        stats = run.stats
+        srcs: list[Entry] = []
+        pairs: list[tuple[str, str]] = []
+        for a in actions:
+            src = a.src
+            assert src is not None
+            srcs.append(src)
+            pairs.append((src.path, a.dst.path if a.dst is not None else a.path))
+            run.emit(TransferStarted(src.path, src.size))
+        stats.add(total_transfers=len(actions), total_bytes=sum(max(e.size, 0) for e in srcs))
+        try:
+            results = call_with_retries(lambda: self._copy_batch(self.src, pairs), self.retries)  # type: ignore[misc]
+        except Exception as err:  # the whole batch failed: each file on its own
+            log.debug("batch copy failed (%s): copying one by one", err)
+            results = [CantCopy(str(err))] * len(actions)
+        done = done_bytes = 0
+        for a, src, (_, dst_path), res in zip(actions, srcs, pairs, results, strict=True):
+            if isinstance(res, Entry):
+                size = max(src.size, 0)
+                done += 1
+                done_bytes += size
+                run.emit(TransferProgress(src.path, size))
+                self._log_done("Copied (server-side copy)", src, dst_path)
+                run.emit(TransferDone(src.path, True))
+                self._mark_filled(res.path)
+                continue
+            if isinstance(res, (CantCopy, Unsupported)):
+                try:
+                    new = self._stream(src, dst_path)
+                    self._log_done("Copied (replaced existing)" if a.dst is not None
+                                   else "Copied (new)", src, dst_path)
+                except Exception as err:
+                    res = err
+                else:
+                    run.emit(TransferDone(src.path, True))
+                    stats.add(transfers=1)
+                    self._mark_filled(new.path)
+                    continue
+            run.emit(TransferDone(src.path, False, str(res)))
+            run._task_error(res, (a,))
+        if done:
+            stats.add(server_side_copies=done, server_side_copy_bytes=done_bytes,
+                      bytes=done_bytes, transfers=done)
+
     def transfer(self, action: Action) -> None:
         if self.run.stop.is_set():
             return

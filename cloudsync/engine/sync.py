@@ -254,7 +254,8 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
                 checks = 0
         action = planner.pair(src, dst, pair.dst_path, pair.dst_dir)
         if action is not None:
-            executor.dispatch(action)
+            executor.dispatch(action, batchable=True)
+    executor.flush()
     if checks:
         stats.add(checks=checks, total_checks=checks)
 

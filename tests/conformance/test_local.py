@@ -376,3 +376,25 @@ def test_set_dir_modtime_leaves_symlinked_dirs_alone(root: Path, tmp_path: Path)
     b.mkdir("real")
     b.set_dir_modtime("real", 1_000_000_000_123_456_789)
     assert os.stat(root / "real").st_mtime_ns == 1_000_000_000_123_456_789
+
+
+def test_copy_batch_copies_each_file_and_reports_each_failure(root: Path, tmp_path: Path) -> None:
+    src = LocalBackend("local", str(tmp_path / "src"))
+    put(src, "a.txt", b"aaa")
+    put(src, "sub/b.txt", b"b" * 5000)
+    put(src, "empty", b"")
+    dst = LocalBackend("local", str(root))
+    put(dst, "a.txt", b"old content")  # replaced atomically
+    res = dst.copy_batch(src, [("a.txt", "a.txt"), ("missing", "x/missing"),
+                               ("sub/b.txt", "new/dir/b.txt"), ("empty", "empty")])
+    assert [type(r).__name__ for r in res] == ["Entry", "ObjectNotFound", "Entry", "Entry"]
+    assert (root / "a.txt").read_bytes() == b"aaa"
+    assert (root / "new" / "dir" / "b.txt").read_bytes() == b"b" * 5000
+    assert (root / "empty").read_bytes() == b""
+    for rel in ("a.txt", "new/dir/b.txt", "empty"):
+        assert os.stat(root / rel).st_mtime_ns == T
+    first = res[0]
+    assert not isinstance(first, Exception) and (first.size, first.mtime_ns) == (3, T)
+    # no temp file anywhere, and nothing for the missing source
+    leftovers = [p for p in root.rglob("*") if p.name.endswith(".partial")]
+    assert leftovers == [] and not (root / "x" / "missing").exists()

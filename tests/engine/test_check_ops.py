@@ -341,3 +341,30 @@ def test_check_parallel_hash_error_is_counted(tmp_path: Path,
     monkeypatch.setattr(dst, "hash", broken)
     r = engine.check(src, dst, CheckOptions(low_level_retries=1))
     assert r.stats.errors == 4 and r.matches == 0
+
+
+def test_batched_local_copies_fall_back_and_count_like_single_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # local→local small files go through copy_batch; a file it cannot copy server-side is
+    # streamed instead, a failing one is counted with its name, the others are copied
+    from cloudsync.errors import CantCopy
+
+    class Picky(LocalBackend):
+        def copy_batch(self, src: Any, pairs: list[tuple[str, str]]) -> list[Any]:
+            res = super().copy_batch(src, pairs)
+            return [CantCopy("no") if p[0] == "stream.txt"
+                    else PermissionDenied("denied", path=p[0]) if p[0] == "bad.txt" else r
+                    for p, r in zip(pairs, res, strict=True)]
+
+    (tmp_path / "s").mkdir()
+    for name in ("a.txt", "stream.txt", "bad.txt", "sub/c.txt"):
+        (tmp_path / "s" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "s" / name).write_bytes(name.encode())
+    src, dst = Picky("local", str(tmp_path / "s")), Picky("local", str(tmp_path / "d"))
+    r = engine.copy(src, dst, SyncOptions(retries=1))
+    assert r.stats.transfers == 3 and r.stats.errors == 1
+    assert r.stats.server_side_copies == 2
+    assert r.stats.bytes == len(b"a.txt") + len(b"sub/c.txt") + len(b"stream.txt")
+    assert "bad.txt" in str(r.errors[0]) or getattr(r.errors[0], "path", "") == "bad.txt"
+    # (Picky copied bad.txt before reporting it failed: only the others are checked)
+    assert {"a.txt", "c.txt", "stream.txt"} <= {p.name for p in (tmp_path / "d").rglob("*.txt")}
