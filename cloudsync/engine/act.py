@@ -63,6 +63,8 @@ READ_CHUNK = 1 << 20
 #: this many at a time, so their fsyncs share one journal commit (see LocalBackend.copy_batch).
 BATCH_SIZE = 64
 BATCH_FILE_MAX = 1 << 20
+#: Local pairs up to this size needing a hash comparison are decided in the march thread.
+INLINE_HASH_MAX = 64 << 10
 
 
 class BoundedPool:
@@ -300,6 +302,8 @@ class Executor:
         self._copy_batch: Callable[[Backend, list[tuple[str, str]]], list[Any]] | None = (
             batch if callable(batch) else None)
         self._pending: list[Action] = []
+        # both sides on local disks: small files are hashed in the march thread (see check)
+        self._inline_hash = src.features.is_local and dst.features.is_local
         # each file of a running batch holds an open temp file: keep the total near 256 fds
         self._batch_size = max(8, min(BATCH_SIZE, 256 // run.transfers.workers))
 
@@ -336,6 +340,9 @@ class Executor:
                     self.flush()
                 return
             self.run.transfers.submit(self.transfer, action)
+        elif (kind == "hash" and batchable and self._inline_hash and action.src is not None
+              and 0 <= action.src.size <= INLINE_HASH_MAX):
+            self._hash_inline(action)
         elif kind in ("update_modtime", "hash"):
             self.run.checkers.submit(self.check_action, action)
         elif kind in ("delete", "backup"):
@@ -361,6 +368,25 @@ class Executor:
         self.modified_dirs.add(parent_of(action.dst.path if action.dst is not None else action.path))
 
     # -- checker work --------------------------------------------------------------------------
+    def _hash_inline(self, action: Action) -> None:
+        """Decide a small local pair right here (march thread): hashing a few KiB from the
+        page cache costs less than the hand-off to a checker, and a resulting copy may join
+        a batch."""
+        try:
+            decided = self._rehash(action)
+        except Exception as err:
+            self.run._task_error(err, (action,))
+            return
+        if decided.kind == "skip":
+            for message in decided.notices:
+                self.run.notice_once(message)
+            if decided.then_delete_src:
+                self.run.checkers.submit(self.delete_src, decided)
+        elif decided.kind == "update_modtime":
+            self.run.checkers.submit(self.check_action, decided)
+        else:
+            self.dispatch(decided, batchable=True)
+
     def check_action(self, action: Action) -> None:
         if self.run.stop.is_set():
             return
