@@ -15,6 +15,7 @@ copy/move with fallbacks, post-transfer verification, in-place modtime fixes, de
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -61,10 +62,22 @@ log = logging.getLogger("cloudsync.engine")
 READ_CHUNK = 1 << 20
 #: Small server-side copies go to a destination offering ``copy_batch`` (the local backend)
 #: this many at a time, so their fsyncs share one journal commit (see LocalBackend.copy_batch).
-BATCH_SIZE = 64
+BATCH_SIZE = 128
 BATCH_FILE_MAX = 1 << 20
 #: Local pairs up to this size needing a hash comparison are decided in the march thread.
 INLINE_HASH_MAX = 64 << 10
+
+
+def _fd_budget() -> int:
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not Unix
+        return 256
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return 1024
+    return max(64, soft // 8)
 
 
 class BoundedPool:
@@ -304,8 +317,9 @@ class Executor:
         self._pending: list[Action] = []
         # both sides on local disks: small files are hashed in the march thread (see check)
         self._inline_hash = src.features.is_local and dst.features.is_local
-        # each file of a running batch holds an open temp file: keep the total near 256 fds
-        self._batch_size = max(8, min(BATCH_SIZE, 256 // run.transfers.workers))
+        # each file of a running batch holds an open temp file: all running batches together
+        # stay within an eighth of the open-files limit
+        self._batch_size = max(8, min(BATCH_SIZE, _fd_budget() // run.transfers.workers))
 
     # -- dispatch ------------------------------------------------------------------------------
     def dispatch(self, action: Action, *, batchable: bool = False) -> None:
@@ -787,6 +801,38 @@ class Executor:
         try:
             call_with_retries(lambda: self.dst.move(self.dst, dst.path, tmp), self.retries)
             call_with_retries(lambda: self.dst.move(self.dst, tmp, new_path), self.retries)
+        except Exception as err:
+            self.run.count_error(err, dst.path)
+            return dst
+        self.run.stats.add(renames=1)
+        log.info("%s: Fixed case by renaming to: %s", dst.path, new_path,
+                 extra={"object": dst.path})
+        return dataclasses.replace(dst, path=new_path)
+
+    def fix_case_dir(self, dst: Entry, name: str) -> Entry:
+        """--fix-case for a directory: rename it (with everything in it) to the source's
+        spelling ``name``, through a temporary name; needs server-side ``dir_move``.
+
+        Failures are counted and the entry is returned unchanged.
+        """
+        parent = parent_of(dst.path)
+        new_path = join_path(parent, name)
+        if self.run.dry_run:
+            _dry("rename", dst.path, -1)
+            return dst  # (not renamed: keep listing it under the name it really has)
+        if not self.dst.has("dir_move"):
+            return dst
+        tmp = f"{dst.path}.{abs(hash(dst.path)) % 10**8:08d}.fixcase"
+        try:
+            call_with_retries(lambda: self.dst.dir_move(self.dst, dst.path, tmp), self.retries)
+            try:
+                call_with_retries(lambda: self.dst.dir_move(self.dst, tmp, new_path),
+                                  self.retries)
+            except BaseException:
+                # put it back under its old name rather than leave the temporary one
+                with contextlib.suppress(Exception):
+                    self.dst.dir_move(self.dst, tmp, dst.path)
+                raise
         except Exception as err:
             self.run.count_error(err, dst.path)
             return dst

@@ -155,6 +155,20 @@ class Side:
             return list(entries)
         return call_with_retries(lambda: list(self.backend.list(path)), self.low_level_retries)
 
+    def renamed_dir(self, old: str, new: str) -> None:
+        """A directory was renamed on this side (--fix-case): keep a cached tree in step."""
+        with self._tree_lock:
+            tree = self._tree
+            if tree is None:
+                return
+            cut = len(old)
+            moved: dict[str, list[Entry]] = {}
+            for key in [k for k in tree if k == old or k.startswith(old + "/")]:
+                moved[new + key[cut:]] = [
+                    Entry(new + e.path[cut:], e.is_dir, e.size, e.mtime_ns, e.hashes, e.mime_type,
+                          e.id) for e in tree.pop(key)]
+            tree.update(moved)
+
     # -- filtered listing --------------------------------------------------------------------
     def list(self, path: str) -> list[Entry] | None:
         """Filtered entries of ``path``; None when the directory is excluded by a marker file."""

@@ -244,9 +244,16 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
         if run.stop.is_set():
             break
         src, dst = pair.src, pair.dst
-        if (fix_case and src is not None and dst is not None and not src.is_dir
-                and src.name != dst.name):
-            dst = executor.fix_case(dst, src.name)
+        if fix_case and src is not None and dst is not None and src.name != dst.name:
+            if src.is_dir:
+                # rename the dir before the march descends into it (rclone fixes each dir
+                # before its contents); the march lists it under the new name
+                old = dst.path
+                dst = pair.dst = executor.fix_case_dir(dst, src.name)
+                if dst.path != old:
+                    dst_side.renamed_dir(old, dst.path)
+            else:
+                dst = executor.fix_case(dst, src.name)
         if count_checks and src is not None and dst is not None and not src.is_dir:
             checks += 1
             if checks == 256:

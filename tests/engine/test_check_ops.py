@@ -368,3 +368,21 @@ def test_batched_local_copies_fall_back_and_count_like_single_ones(
     assert "bad.txt" in str(r.errors[0]) or getattr(r.errors[0], "path", "") == "bad.txt"
     # (Picky copied bad.txt before reporting it failed: only the others are checked)
     assert {"a.txt", "c.txt", "stream.txt"} <= {p.name for p in (tmp_path / "d").rglob("*.txt")}
+
+
+def test_local_sync_decides_small_hash_pairs_inline(tmp_path: Path) -> None:
+    # same size, different modtimes: the md5s decide (in the march thread for small local
+    # files): different bytes are copied, equal bytes only get the source's modtime
+    s, d = tmp_path / "s", tmp_path / "d"
+    for root, changed in ((s, b"new!"), (d, b"old!")):
+        (root / "sub").mkdir(parents=True)
+        (root / "sub" / "changed.txt").write_bytes(changed)
+        (root / "same.txt").write_bytes(b"same")
+    for rel in ("sub/changed.txt", "same.txt"):
+        os.utime(s / rel, ns=(T2, T2))
+        os.utime(d / rel, ns=(T1, T1))
+    r = engine.sync(LocalBackend("local", str(s)), LocalBackend("local", str(d)), SyncOptions())
+    assert r.final_error is None and r.stats.transfers == 1 and r.stats.checks == 2
+    assert (d / "sub" / "changed.txt").read_bytes() == b"new!"
+    assert os.stat(d / "sub" / "changed.txt").st_mtime_ns == T2
+    assert os.stat(d / "same.txt").st_mtime_ns == T2 and (d / "same.txt").read_bytes() == b"same"

@@ -785,3 +785,36 @@ def test_max_delete_size_lets_smaller_files_through() -> None:
     assert exit_code_for(r.final_error) == ExitCode.FATAL
     assert "--max-delete-size threshold reached" in str(r.final_error)
     assert set(tree(dst)) == {"a.txt", "big.txt"}
+
+
+def test_fix_case_renames_destination_directories() -> None:
+    src = MemoryBackend("m", "src")
+    dst = MemoryBackend("m", "dst", case_insensitive=True)
+    put(src, "Photos/2024/A.jpg", b"a")
+    put(src, "Photos/new.jpg", b"n")
+    put(dst, "photos/2024/a.jpg", b"a")
+    r = engine.sync(src, dst, opts(fix_case=True))
+    assert r.final_error is None and r.stats.transfers == 1
+    # the directory, then the file inside it, now have the source's spelling
+    assert set(tree(dst)) == {"Photos/2024/A.jpg", "Photos/new.jpg"}
+    assert r.stats.renames == 2
+    # dry-run renames nothing
+    put(src, "Docs/x", b"x")
+    put(dst, "docs/x", b"x")
+    engine.sync(src, dst, opts(fix_case=True, dry_run=True))
+    assert "docs/x" in tree(dst)
+
+
+def test_fix_case_directory_on_a_case_sensitive_local_disk(tmp_path: Any) -> None:
+    from cloudsync.backends.local import LocalBackend
+
+    (tmp_path / "s" / "Photos").mkdir(parents=True)
+    (tmp_path / "s" / "Photos" / "a.jpg").write_bytes(b"a")
+    (tmp_path / "d" / "photos").mkdir(parents=True)
+    (tmp_path / "d" / "photos" / "a.jpg").write_bytes(b"a")
+    src, dst = LocalBackend("local", str(tmp_path / "s")), LocalBackend("local", str(tmp_path / "d"))
+    # fast_list: the destination tree is cached, and must follow the rename
+    r = engine.sync(src, dst, opts(fix_case=True, ignore_case_sync=True, fast_list=True))
+    assert r.final_error is None and r.stats.renames == 1
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["Photos"]
+    assert (tmp_path / "d" / "Photos" / "a.jpg").read_bytes() == b"a"
