@@ -196,7 +196,7 @@ _temp_counter = itertools.count()
 def _temp_name(name: str) -> str:
     token = f"{_TEMP_PREFIX}{next(_temp_counter):04x}"
     # Keep the temp name within NAME_MAX (255 bytes on most file systems) for long names.
-    if len(os.fsencode(name)) > 200:
+    if len(name) > 50 and len(os.fsencode(name)) > 200:  # (≤ 4 bytes per character)
         return f".cloudsync.{token}.partial"
     return f".{name}.{token}.partial"
 
@@ -311,10 +311,15 @@ class LocalBackend(Backend):
         """OS path of backend path ``path``; refuses names that could escape the root."""
         if not path:
             return self.root
-        for part in path.split("/"):
-            if part in ("", ".", ".."):
-                raise NameNotSupported(f"invalid name {part!r} for the local file system", path=path)
-        if any(c in path for c in _RESTRICTED):
+        # (substring tests run in C: this is called for every file of a sync)
+        wrapped = f"/{path}/"
+        if "//" in wrapped or "/./" in wrapped or "/../" in wrapped:
+            for part in path.split("/"):
+                if part in ("", ".", ".."):
+                    raise NameNotSupported(f"invalid name {part!r} for the local file system",
+                                           path=path)
+        if (_RESTRICTED in path if len(_RESTRICTED) == 1
+                else any(c in path for c in _RESTRICTED)):
             raise NameNotSupported("name contains a character the local file system cannot hold",
                                    path=path)
         if os.sep != "/":  # pragma: no cover - Windows
@@ -489,12 +494,12 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ writing
     def _open_temp(self, os_path: str, path: str) -> tuple[int, str]:
-        directory, name = os.path.split(os_path)
+        directory, _, name = os_path.rpartition(os.sep)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(
             os, "O_BINARY", 0)
         made_parents = False
         for _ in range(8):
-            tmp = os.path.join(directory, _temp_name(name))
+            tmp = f"{directory}{os.sep}{_temp_name(name)}"
             try:
                 return os.open(tmp, flags, 0o666), tmp
             except FileNotFoundError:

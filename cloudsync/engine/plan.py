@@ -243,7 +243,8 @@ def name_problem(path: str, dst: Features) -> CloudsyncError | None:
     Called once per new file: the common cases (no restriction hit) stay in C string code.
     """
     restricted = dst.restricted_chars
-    if restricted and any(c in path for c in restricted):
+    if restricted and (restricted in path if len(restricted) == 1
+                       else any(c in path for c in restricted)):
         bad = sorted({c for c in path if c in restricted})
         return NameNotSupported(
             f"the destination can't store the character(s) {''.join(bad)!r}", path=path)
