@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import DirNotFound, IsFileError, NameNotSupported, NotFound
+from ..errors import DirNotFound, IsFileError, NameNotSupported, NotFound, ProtocolError
 from ..log import notice
 from ..types import Entry, parent_of
 from .retry import call_with_retries
@@ -94,6 +94,17 @@ class Pair:
 ErrorSink = Callable[[BaseException, str], None]
 
 
+#: Path elements a listing may never contain: they would escape or alias the listed folder.
+_BAD_PARTS = frozenset({"", ".", ".."})
+
+
+def _bad_name(entry_path: str, listed: str) -> ProtocolError:
+    return ProtocolError(
+        f"listing returned an invalid name {entry_path!r}; refusing it (nothing is deleted)",
+        path=listed or "/",
+    )
+
+
 class Side:
     """One side of a march: a backend, its filter, and how to list it.
 
@@ -128,6 +139,8 @@ class Side:
                     for entry in self.backend.list_recursive(""):
                         if entry.path == "":
                             continue
+                        if any(part in _BAD_PARTS for part in entry.path.split("/")):
+                            raise _bad_name(entry.path, "")
                         tree.setdefault(entry.parent, []).append(entry)
                         if entry.is_dir:
                             dirs.add(entry.path)
@@ -153,7 +166,18 @@ class Side:
             if entries is None:
                 raise DirNotFound(path=path or None)
             return list(entries)
-        return call_with_retries(lambda: list(self.backend.list(path)), self.low_level_retries)
+        entries = call_with_retries(lambda: list(self.backend.list(path)), self.low_level_retries)
+        # Names come from a server (or a hostile file system): each must be one plain path
+        # element below ``path``, or the listing is refused.  Skipping the entry instead would
+        # make its destination twin look extra to `sync`, which would delete it.
+        prefix = path + "/" if path else ""
+        cut = len(prefix)
+        for entry in entries:
+            p = entry.path
+            name = p[cut:]
+            if not p.startswith(prefix) or "/" in name or name in _BAD_PARTS:
+                raise _bad_name(p, path)
+        return entries
 
     def renamed_dir(self, old: str, new: str) -> None:
         """A directory was renamed on this side (--fix-case): keep a cached tree in step."""
