@@ -553,8 +553,8 @@ class Executor:
                 stats.add(checks=1, total_checks=1)
             _dry("move" if move else "copy", src.path, src.size)
             stats.add(transfers=1, bytes=max(src.size, 0))
-            if move and self._server_move:
-                stats.add(renames=1)
+            if move:
+                stats.add(renames=1)  # rclone counts every move, server-side or not
             return
         self.run.emit(TransferStarted(src.path, src.size))
         try:
@@ -600,11 +600,14 @@ class Executor:
                 self._log_done("Copied (server-side copy)", src, dst_path)
                 if move:
                     self._delete_source(src)
+                    # rclone's Move counts a rename for a copy+delete move too
+                    stats.add(renames=1)
                 return new
         new = self._stream(src, dst_path)
         self._log_done("Copied (replaced existing)" if replacing else "Copied (new)", src, dst_path)
         if move:
             self._delete_source(src)
+            stats.add(renames=1)
         return new
 
     def _log_done(self, message: str, src: Entry, dst_path: str) -> None:

@@ -168,15 +168,18 @@ def _copy_to(run: Run, src: Backend, src_path: str, dst: Backend, dst_path: str,
         ex.dispatch(action)
         return
     if move:
-        # equal: just remove the source
+        # equal: just remove the source (rclone's DeleteFile: one delete, one check)
         if run.dry_run:
             _dry("delete", s.path, s.size)
+            run.stats.add(deletes=1, checks=1, total_checks=1)
         else:
             try:
                 call_with_retries(lambda: src.delete(s.path), retries)
                 log.info("%s: Deleted", s.path, extra={"object": s.path})
             except Exception as err:
                 run.count_error(err, s.path)
+            else:
+                run.stats.add(deletes=1, checks=1, total_checks=1)
 
 
 def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_path: str, *,
@@ -184,7 +187,7 @@ def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_pat
     run.stats.add(total_transfers=1, total_bytes=max(s.size, 0))
     if run.dry_run:
         _dry("move" if move else "copy", s.path, s.size)
-        run.stats.add(transfers=1, bytes=max(s.size, 0))
+        run.stats.add(transfers=1, bytes=max(s.size, 0), renames=1 if move else 0)
         return
     try:
         if backup and d is not None:

@@ -818,3 +818,34 @@ def test_fix_case_directory_on_a_case_sensitive_local_disk(tmp_path: Any) -> Non
     assert r.final_error is None and r.stats.renames == 1
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["Photos"]
     assert (tmp_path / "d" / "Photos" / "a.jpg").read_bytes() == b"a"
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+@pytest.mark.parametrize("disable", [(), ("move",), ("move", "copy")])
+def test_move_counts_a_rename_per_moved_file_however_it_moves(
+        dry_run: bool, disable: tuple[str, ...]) -> None:
+    # rclone 1.75.2: every successful Move is a rename, server-side or copy+delete, dry-run too;
+    # a source equal on the destination is only deleted (a delete and a check)
+    src, dst = src_dst()
+    put(src, "a.txt", b"aaa")
+    put(src, "sub/b.txt", b"bbb")
+    put(src, "same.txt", b"same")
+    put(dst, "same.txt", b"same")
+    if disable:
+        dst.disable(*disable)
+    r = engine.move(src, dst, opts(dry_run=dry_run, filters=FilterOptions(include=("*",))))
+    s = r.stats
+    assert r.final_error is None
+    assert (s.transfers, s.renames, s.bytes) == (2, 2, 6)
+    # moved files deleted from the source count as deletes/checks when they are not renames
+    copy_and_delete = 2 if disable and not dry_run else 0
+    assert (s.deletes, s.checks) == (1 + copy_and_delete, 2 + copy_and_delete)
+
+
+def test_moveto_onto_an_equal_file_counts_the_delete() -> None:
+    src, dst = src_dst()
+    put(src, "x.txt", b"same")
+    put(dst, "y.txt", b"same")
+    r = engine.moveto(src, "x.txt", dst, "y.txt", opts())
+    assert (r.stats.deletes, r.stats.checks, r.stats.renames, r.stats.transfers) == (1, 1, 0, 0)
+    assert "x.txt" not in tree(src)
