@@ -305,6 +305,7 @@ class Executor:
         self.move_mode = False
         # checked once: a per-file debug call is measurable on 100,000-file no-op syncs
         self._debug = log.isEnabledFor(logging.DEBUG)
+        self._info = log.isEnabledFor(logging.INFO)
         same = dst.same_remote(src)
         self._server_copy = same and dst.has("copy")
         self._server_move = same and dst.has("move")
@@ -611,6 +612,8 @@ class Executor:
         return new
 
     def _log_done(self, message: str, src: Entry, dst_path: str) -> None:
+        if not self._info:
+            return  # (without -v: no per-file record, not even the dict for its extras)
         if dst_path != src.path:
             log.info("%s: %s to: %s", src.path, message, dst_path,
                      extra={"object": src.path, "size": src.size})
