@@ -431,3 +431,18 @@ def test_copyto_file_honours_backup_dir(cs: Any, rtree: Path, tmp_path: Path) ->
     assert r.code == 0, r.err
     assert (tmp_path / "bk" / "p.txt").read_bytes() == b"old"
     assert (tmp_path / "d" / "p.txt").read_bytes() == b"-" * 60
+
+
+def test_dir_modtimes_copied_unless_no_update_dir_modtime(cs: Any, rtree: Path,
+                                                          tmp_path: Path) -> None:
+    import os
+
+    when = 1_500_000_000_000_000_000
+    os.utime(rtree / "sub dir", ns=(when, when))
+    r = cs("copy", str(rtree), str(tmp_path / "a"), "-v")
+    assert r.code == 0 and "sub dir: Set directory modification time" in r.err
+    assert os.stat(tmp_path / "a" / "sub dir").st_mtime_ns == when
+    r = cs("copy", str(rtree), str(tmp_path / "b"), "--no-update-dir-modtime")
+    assert r.code == 0 and os.stat(tmp_path / "b" / "sub dir").st_mtime_ns != when
+    r = cs("backend", "features", str(tmp_path / "a"))
+    assert '"set_dir_modtime": true' in r.out
