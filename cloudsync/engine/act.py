@@ -509,6 +509,7 @@ class Executor:
             log.debug("batch copy failed (%s): copying one by one", err)
             results = [CantCopy(str(err))] * len(actions)
         done = done_bytes = 0
+        filled: list[str] = []
         for a, src, (_, dst_path), res in zip(actions, srcs, pairs, results, strict=True):
             if isinstance(res, Entry):
                 size = max(src.size, 0)
@@ -517,7 +518,7 @@ class Executor:
                 run.emit(TransferProgress(src.path, size))
                 self._log_done("Copied (server-side copy)", src, dst_path)
                 run.emit(TransferDone(src.path, True))
-                self._mark_filled(res.path)
+                filled.append(res.path)
                 continue
             if isinstance(res, (CantCopy, Unsupported)):
                 try:
@@ -536,6 +537,7 @@ class Executor:
         if done:
             stats.add(server_side_copies=done, server_side_copy_bytes=done_bytes,
                       bytes=done_bytes, transfers=done)
+            self._mark_filled_many(filled)
 
     def transfer(self, action: Action) -> None:
         if self.run.stop.is_set():
@@ -669,6 +671,14 @@ class Executor:
             log.error("%s: failed to remove corrupted object: %s", new.path, err,
                       extra={"object": new.path})
         raise CorruptedTransfer(problem, path=src.path)
+
+    def _mark_filled_many(self, paths: list[str]) -> None:
+        parents = {parent_of(p) for p in paths}  # a batch is mostly one directory: one lock
+        with self._filled_lock:
+            for parent in parents:
+                while parent and parent not in self.filled:
+                    self.filled.add(parent)
+                    parent = parent_of(parent)
 
     def _mark_filled(self, path: str) -> None:
         parent = parent_of(path)
