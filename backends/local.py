@@ -34,7 +34,7 @@ import stat as statmod
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from cloudsync.backend import Backend, Features, Readable
@@ -642,8 +642,7 @@ class LocalBackend(Backend):
         changes is the cost of the fsyncs: every temp file of the batch is written first, one
         ``syncfs`` then flushes them all in a single journal commit, and each file's own fsync
         finds nothing left to do.  Per-file fsyncs each forced their own commit (ext4 delayed
-        allocation): ~260 µs per 4 KiB file with 4 threads, ~125 µs batched.  Not part of the
-        Backend contract; the engine uses it when a destination offers it.
+        allocation): ~260 µs per 4 KiB file with 4 threads, ~125 µs batched.
         """
         results: _MaybeResults = [None] * len(pairs)
         staged: _StagedList = []
@@ -829,7 +828,7 @@ class _Staged:
 
 _syncfs_fn: Any = None
 # (aliases: inside LocalBackend's body ``list`` names the method)
-_Pairs = list[tuple[str, str]]
+_Pairs = Sequence[tuple[str, str]]
 _Results = list[Entry | Exception]
 _MaybeResults = list[Entry | Exception | None]
 _StagedList = list[tuple[int, _Staged]]

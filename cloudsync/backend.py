@@ -21,8 +21,9 @@ Error contract (the engine relies on it; see :mod:`cloudsync.errors`):
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, BinaryIO, ClassVar, Protocol
 
@@ -54,6 +55,7 @@ CAPABILITIES: tuple[str, ...] = (
     "cleanup",
     "public_link",
     "set_dir_modtime",
+    "copy_batch",
 )
 
 
@@ -216,6 +218,18 @@ class Backend(ABC):
     def copy(self, src: Backend, src_path: str, dst_path: str) -> Entry:
         """Server-side copy of file ``src_path`` of ``src`` (a backend with :meth:`same_remote`)."""
         raise CantCopy("server-side copy not supported")
+
+    def copy_batch(
+        self, src: Backend, pairs: Sequence[tuple[str, str]]
+    ) -> builtins.list[Entry | Exception]:
+        """Many small server-side copies at once: one result per ``(src_path, dst_path)`` pair,
+        in order – the new entry, or the error that file got.
+
+        Every file keeps :meth:`copy`'s guarantees (nothing half-written is visible).  Worth
+        offering when per-file costs can be shared (the local backend flushes a whole batch
+        with one journal commit).  Raise only when the batch as a whole failed.
+        """
+        raise CantCopy("batched server-side copy not supported")
 
     def move(self, src: Backend, src_path: str, dst_path: str) -> Entry:
         """Server-side move/rename of a file; replaces an existing destination file."""

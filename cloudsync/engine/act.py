@@ -60,7 +60,7 @@ __all__ = ["BoundedPool", "Executor", "Run"]
 log = logging.getLogger("cloudsync.engine")
 
 READ_CHUNK = 1 << 20
-#: Small server-side copies go to a destination offering ``copy_batch`` (the local backend)
+#: Small server-side copies go to a destination with the ``copy_batch`` capability (local)
 #: this many at a time, so their fsyncs share one journal commit (see LocalBackend.copy_batch).
 BATCH_SIZE = 128
 BATCH_FILE_MAX = 1 << 20
@@ -311,10 +311,9 @@ class Executor:
         self._server_move = same and dst.has("move")
         ht = ctx.hash_type
         self._verify_type = ht if ht is not None and not self.opts.ignore_checksum else None
-        # Not part of the Backend contract: an optional fast path a destination may offer.
-        batch = getattr(dst, "copy_batch", None) if self._server_copy else None
+        # Optional capability: small server-side copies sharing per-file costs (local fsyncs).
         self._copy_batch: Callable[[Backend, list[tuple[str, str]]], list[Any]] | None = (
-            batch if callable(batch) else None)
+            dst.copy_batch if self._server_copy and dst.has("copy_batch") else None)
         self._pending: list[Action] = []
         # both sides on local disks: small files are hashed in the march thread (see check)
         self._inline_hash = src.features.is_local and dst.features.is_local

@@ -393,6 +393,22 @@ def test_13_copy(tree: tuple[Backend, bytes, bytes], make: Maker) -> None:
         b.copy(b, "missing.txt", "x.txt")
 
 
+def test_13b_copy_batch(tree: tuple[Backend, bytes, bytes], make: Maker) -> None:
+    b, d1, d2 = tree
+    if not b.has("copy_batch"):
+        pytest.skip("no batched server-side copy")
+    other = make()
+    results = other.copy_batch(b, [(FILE1, "batch/one.txt"), ("missing.txt", "batch/none.txt"),
+                                   (FILE2, "batch/two.txt")])
+    assert len(results) == 3
+    assert isinstance(results[0], Entry) and results[0].path == "batch/one.txt"
+    assert isinstance(results[1], ObjectNotFound)
+    assert isinstance(results[2], Entry) and results[2].size == len(d2)
+    assert read(b, "batch/one.txt") == d1 and read(b, "batch/two.txt") == d2
+    assert names(b.list("batch")) == {"batch/one.txt": False, "batch/two.txt": False}
+    assert b.stat("batch/two.txt").mtime_ns == b.stat(FILE2).mtime_ns
+
+
 def test_14_move(tree: tuple[Backend, bytes, bytes]) -> None:
     b, d1, d2 = tree
     if not b.has("move"):
