@@ -623,11 +623,14 @@ def test_max_transfer_is_exit_8() -> None:
 
 
 def test_delete_during_stops_deleting_after_an_error() -> None:
+    # The error must be counted before the delete is considered, deterministically: a failed
+    # listing of a/ is recorded by the march before it reaches z/.  (A failing *transfer* races
+    # the concurrent delete in --delete-during, in rclone too; --delete-after has no such race.)
     src = Faulty("f", "src", disable=("list_recursive",))
     dst = MemoryBackend("m", "dst")
     put(src, "a/bad", b"b")
     put(dst, "z/extra", b"e")
-    src.faults[("get", "a/bad")] = PermissionDenied("denied", path="a/bad")
+    src.faults[("list", "a")] = PermissionDenied("denied", path="a")
     r = engine.sync(src, dst, opts(delete_mode="during", transfers=1, checkers=1))
     assert r.final_error is not None
     assert "z/extra" in tree(dst)
