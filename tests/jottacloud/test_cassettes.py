@@ -23,12 +23,14 @@ What makes replay deterministic and the cassettes safe to commit:
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import re
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,7 +41,8 @@ from cloudsync.backends.jottacloud._api import StoredToken, decode_login_token
 from cloudsync.backends.jottacloud._http import DEFAULT_API_URL, DEFAULT_JFS_URL, DEFAULT_WWW_URL
 from cloudsync.backends.jottacloud.backend import JottaBackend
 
-from cloudsync.types import PutInfo
+from cloudsync.errors import DirNotFound, IsFileError, ObjectNotFound
+from cloudsync.types import Entry, PutInfo
 
 from .support import MemoryConfig, ScriptedPrompter
 
@@ -83,12 +86,27 @@ class Recording:
             text = text.replace(value, self.replacements[value])
         return text
 
+    def scrub_bytes(self, data: bytes) -> bytes:
+        for value in sorted(self.replacements, key=len, reverse=True):
+            data = data.replace(value.encode("utf-8"), self.replacements[value].encode("utf-8"))
+        return data
+
 
 REC = Recording()
 
 
 def _recording(config: pytest.Config) -> bool:
     return (config.getoption("--record-mode") or "none") != "none"
+
+
+def _binary(body: bytes) -> bool:
+    """File content that is not UTF-8: decoding it with "replace" would corrupt the recording
+    (a ranged get would then replay wrong bytes), so it is scrubbed byte-wise instead."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _scrub_text(text: str) -> str:
@@ -98,8 +116,10 @@ def _scrub_text(text: str) -> str:
 def _scrub_request(request: Any) -> Any:
     request.uri = _scrub_text(request.uri)
     body = request.body
-    if body:
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    if isinstance(body, bytes) and _binary(body):
+        request.body = REC.scrub_bytes(body)  # uploaded file content: keep it byte-exact
+    elif body:
+        text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
         if "=" in text and not text.lstrip().startswith("{"):
             text = _FORM_SECRETS.sub(r"\1REDACTED", text)
         request.body = _scrub_text(text).encode("utf-8") if isinstance(body, bytes) else _scrub_text(text)
@@ -111,8 +131,10 @@ def _scrub_request(request: Any) -> Any:
 
 def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     body = response.get("body", {}).get("string", b"")
-    if isinstance(body, bytes) and body:
-        text = body.decode("utf-8", "replace")
+    if isinstance(body, bytes) and _binary(body):
+        response["body"]["string"] = REC.scrub_bytes(body)  # downloaded file content
+    elif isinstance(body, bytes) and body:
+        text = body.decode("utf-8")
         if text.lstrip().startswith("{"):
             try:
                 data = json.loads(text)
@@ -417,29 +439,210 @@ def test_refresh_rotates_token(side: Side) -> None:
 
 
 # ---------------------------------------------------------------------- operations
+#
+# One cassette per operation, each test self-contained: its own fixed folder under
+# ``cassette/`` (fixed, so the URLs are the same when recording and replaying), its own setup,
+# assertions on what the operation did, and its own removal so a live account collects no junk.
+
+
+def _remove_for_good(side: Side, cfg: _LiveConfig, folder: str) -> None:
+    """Delete ``folder`` permanently (``rmDir``), whether it is live or already in the trash.
+
+    trashed_only makes a trashed folder visible to ``purge``'s stat, hard_delete makes the
+    removal skip the trash – together they leave nothing behind on a live account.
+    """
+    side.backend("cassette", cfg, hard_delete="true", trashed_only="true").purge(folder)
+
+
+@contextmanager
+def _workspace(side: Side, folder: str, *, remove: bool = True) -> Iterator[tuple[JottaBackend, _LiveConfig]]:
+    cfg = _LiveConfig(side)
+    # Leftovers of an aborted live run would change listings.  Done in every mode (a 404 on a
+    # fresh offline server), never only when live: replay plays identical requests in recorded
+    # order, so a request recorded live but not made on replay would shift every later answer.
+    with contextlib.suppress(DirNotFound):
+        _remove_for_good(side, cfg, folder)
+    yield side.backend("cassette", cfg), cfg
+    # Not in a ``finally``: a failed replay should report its assertion, not a teardown
+    # request the cassette never saw.  A failed live run is cleaned up by the next one.
+    if remove:
+        _remove_for_good(side, cfg, folder)
+
+
+def _put(b: JottaBackend, path: str, data: bytes, mtime_ns: int = T) -> Entry:
+    return b.put(path, _Bytes(data), PutInfo(size=len(data), mtime_ns=mtime_ns))
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
 
 
 @pytest.mark.vcr
-def test_file_operations(side: Side) -> None:
-    b = side.backend("cassette", _LiveConfig(side))
-    b.mkdir("ops/sub")
-    e = b.put("ops/a:b?.txt", _Bytes(b"hello cassette"), PutInfo(size=14, mtime_ns=T))
-    assert e.hashes["md5"] == hashlib.md5(b"hello cassette").hexdigest()
-    b.put("ops/sub/b.bin", _Bytes(bytes(range(200))), PutInfo(size=200, mtime_ns=T))
-    assert sorted(x.path for x in b.list("ops")) == ["ops/a:b?.txt", "ops/sub"]
-    assert sorted(x.path for x in b.list_recursive("ops")) == ["ops/a:b?.txt", "ops/sub", "ops/sub/b.bin"]
-    assert b.stat("ops/a:b?.txt").size == 14
-    assert b.get("ops/sub/b.bin", 10, 20).read() == bytes(range(10, 20))
-    assert b.set_modtime("ops/a:b?.txt", T + 7 * 10**9).mtime_ns == T + 7 * 10**9
-    b.copy(b, "ops/a:b?.txt", "ops/copy.txt")
-    b.move(b, "ops/copy.txt", "ops/moved.txt")
-    assert b.public_link("ops/moved.txt").startswith(f"{side.www}/opin/io/downloadPublic/")
-    b.delete("ops/moved.txt")
-    usage = b.about()
-    assert usage.used is not None
-    b.cleanup()
-    b.dir_move(b, "ops/sub", "ops/sub2")
-    b.purge("ops")
+def test_op_mkdir_list_stat(side: Side) -> None:
+    with _workspace(side, "op-mkdir") as (b, _):
+        b.mkdir("op-mkdir/sub/deeper")  # parents are created as needed
+        b.mkdir("op-mkdir/sub")  # an existing folder is not an error
+        _put(b, "op-mkdir/f.txt", b"stat me")
+        listed = sorted((e.path, e.is_dir) for e in b.list("op-mkdir"))
+        assert listed == [("op-mkdir/f.txt", False), ("op-mkdir/sub", True)]
+        assert [(e.path, e.is_dir) for e in b.list("op-mkdir/sub")] == [("op-mkdir/sub/deeper", True)]
+        assert list(b.list("op-mkdir/sub/deeper")) == []
+        assert b.stat("op-mkdir/sub").is_dir
+        f = b.stat("op-mkdir/f.txt")
+        assert (f.is_dir, f.size, f.mtime_ns, f.hashes["md5"]) == (False, 7, T, _md5(b"stat me"))
+        with pytest.raises(ObjectNotFound):
+            b.stat("op-mkdir/missing.txt")
+        with pytest.raises(DirNotFound):
+            b.list("op-mkdir/missing")
+        with pytest.raises(IsFileError):
+            b.list("op-mkdir/f.txt")
+
+
+@pytest.mark.vcr
+def test_op_put_and_ranged_get(side: Side) -> None:
+    text = b"hello cassette"
+    data = bytes(range(200))
+    with _workspace(side, "op-put") as (b, _):
+        # ':' and '?' are encoded on the wire (rclone's default encoding) and decoded back.
+        e = _put(b, "op-put/a:b?.txt", text)
+        assert (e.path, e.size, e.hashes["md5"]) == ("op-put/a:b?.txt", 14, _md5(text))
+        assert [x.path for x in b.list("op-put")] == ["op-put/a:b?.txt"]
+        st = b.stat("op-put/a:b?.txt")
+        assert (st.size, st.mtime_ns, st.hashes["md5"]) == (14, T, _md5(text))
+        assert b.get("op-put/a:b?.txt").read() == text
+        assert b.get("op-put/a:b?.txt", 2, 7).read() == b"llo c"
+        assert _put(b, "op-put/b.bin", data).hashes["md5"] == _md5(data)
+        assert b.get("op-put/b.bin", 10, 20).read() == data[10:20]
+        assert b.get("op-put/b.bin", 190).read() == data[190:]
+        assert b.hash("op-put/b.bin", "md5") == _md5(data)
+
+
+@pytest.mark.vcr
+def test_op_list_recursive(side: Side) -> None:
+    with _workspace(side, "op-tree") as (b, _):
+        _put(b, "op-tree/top.txt", b"top")
+        _put(b, "op-tree/d1/one.txt", b"one!")
+        _put(b, "op-tree/d1/d2/two.txt", b"two!!")
+        b.mkdir("op-tree/empty")
+        got = sorted((e.path, e.is_dir, e.size if not e.is_dir else None)
+                     for e in b.list_recursive("op-tree"))
+        assert got == [
+            ("op-tree/d1", True, None), ("op-tree/d1/d2", True, None),
+            ("op-tree/d1/d2/two.txt", False, 5), ("op-tree/d1/one.txt", False, 4),
+            ("op-tree/empty", True, None), ("op-tree/top.txt", False, 3),
+        ]
+        sub = {e.path: e for e in b.list_recursive("op-tree/d1")}
+        assert sorted(sub) == ["op-tree/d1/d2", "op-tree/d1/d2/two.txt", "op-tree/d1/one.txt"]
+        assert sub["op-tree/d1/one.txt"].hashes["md5"] == _md5(b"one!")
+
+
+@pytest.mark.vcr
+def test_op_set_modtime(side: Side) -> None:
+    later = T + 7 * 10**9
+    with _workspace(side, "op-modtime") as (b, _):
+        _put(b, "op-modtime/m.txt", b"modtime")
+        assert b.set_modtime("op-modtime/m.txt", later).mtime_ns == later
+        st = b.stat("op-modtime/m.txt")
+        assert (st.mtime_ns, st.size, st.hashes["md5"]) == (later, 7, _md5(b"modtime"))
+        assert b.get("op-modtime/m.txt").read() == b"modtime"
+
+
+@pytest.mark.vcr
+def test_op_server_side_copy(side: Side) -> None:
+    with _workspace(side, "op-copy") as (b, _):
+        _put(b, "op-copy/src.txt", b"copy me")
+        e = b.copy(b, "op-copy/src.txt", "op-copy/new/dst.txt")  # parent created on the way
+        assert (e.path, e.size, e.hashes["md5"]) == ("op-copy/new/dst.txt", 7, _md5(b"copy me"))
+        assert b.get("op-copy/new/dst.txt").read() == b"copy me"
+        assert b.stat("op-copy/src.txt").size == 7  # the source stays
+        assert b.stat("op-copy/new/dst.txt").mtime_ns == T
+
+
+@pytest.mark.vcr
+def test_op_server_side_move(side: Side) -> None:
+    with _workspace(side, "op-move") as (b, _):
+        _put(b, "op-move/src.txt", b"move me")
+        e = b.move(b, "op-move/src.txt", "op-move/to/moved.txt")
+        assert (e.path, e.size) == ("op-move/to/moved.txt", 7)
+        with pytest.raises(ObjectNotFound):
+            b.stat("op-move/src.txt")
+        assert b.get("op-move/to/moved.txt").read() == b"move me"
+        assert sorted(x.path for x in b.list("op-move")) == ["op-move/to"]
+
+
+@pytest.mark.vcr
+def test_op_dir_move(side: Side) -> None:
+    with _workspace(side, "op-dirmove") as (b, _):
+        _put(b, "op-dirmove/a/x.txt", b"x")
+        _put(b, "op-dirmove/a/deep/y.txt", b"yy")
+        b.dir_move(b, "op-dirmove/a", "op-dirmove/b")
+        with pytest.raises(ObjectNotFound):
+            b.stat("op-dirmove/a")
+        got = sorted((e.path, e.is_dir) for e in b.list_recursive("op-dirmove"))
+        assert got == [("op-dirmove/b", True), ("op-dirmove/b/deep", True),
+                       ("op-dirmove/b/deep/y.txt", False), ("op-dirmove/b/x.txt", False)]
+        assert b.get("op-dirmove/b/deep/y.txt").read() == b"yy"
+
+
+@pytest.mark.vcr
+def test_op_delete_to_trash_and_cleanup(side: Side) -> None:
+    with _workspace(side, "op-trash") as (b, _):
+        _put(b, "op-trash/keep.txt", b"keep")
+        _put(b, "op-trash/bin.txt", b"trash me")
+        b.delete("op-trash/bin.txt")
+        with pytest.raises(ObjectNotFound):
+            b.stat("op-trash/bin.txt")
+        assert [x.path for x in b.list("op-trash")] == ["op-trash/keep.txt"]
+        trash = side.backend("cassette", _LiveConfig(side), trashed_only="true")
+        assert [(x.path, x.size) for x in trash.list("op-trash")] == [("op-trash/bin.txt", 8)]
+        b.cleanup()
+        assert b.last_cleanup.files >= 1
+        assert list(trash.list("op-trash")) == []
+        assert b.stat("op-trash/keep.txt").size == 4  # emptying the trash spares live files
+
+
+@pytest.mark.vcr
+def test_op_purge(side: Side) -> None:
+    with _workspace(side, "op-purge", remove=False) as (b, cfg):
+        _put(b, "op-purge/f.txt", b"f")
+        _put(b, "op-purge/sub/g.txt", b"gg")
+        b.purge("op-purge")
+        with pytest.raises(ObjectNotFound):
+            b.stat("op-purge")
+        with pytest.raises(DirNotFound):
+            b.list("op-purge")
+        # purge goes to the trash: the folder and what it held can still be found there …
+        trash = side.backend("cassette", cfg, trashed_only="true")
+        assert sorted((x.path, x.is_dir) for x in trash.list("op-purge")) == [
+            ("op-purge/f.txt", False), ("op-purge/sub", True)]
+        # … until it is removed for good (which is also this test's cleanup).
+        _remove_for_good(side, cfg, "op-purge")
+        with pytest.raises(ObjectNotFound):
+            trash.stat("op-purge")
+
+
+@pytest.mark.vcr
+def test_op_public_link(side: Side) -> None:
+    with _workspace(side, "op-link") as (b, _):
+        _put(b, "op-link/shared.txt", b"share me")
+        link = b.public_link("op-link/shared.txt")
+        prefix = f"{side.www}/opin/io/downloadPublic/"
+        assert link.startswith(prefix) and len(link) > len(prefix) + len(USERNAME) + 1
+        assert b.public_link("op-link/shared.txt", unlink=True) == ""
+        with pytest.raises(ObjectNotFound):
+            b.public_link("op-link/missing.txt")
+
+
+@pytest.mark.vcr
+def test_op_about(side: Side) -> None:
+    with _workspace(side, "op-about") as (b, _):
+        _put(b, "op-about/f.bin", bytes(1000))
+        usage = b.about()
+        assert usage.used is not None and usage.used >= 0
+        if usage.total is not None:
+            assert usage.free == max(0, usage.total - usage.used)
+        details = b.about_details()
+        assert details["used"] == usage.used and details["write_locked"] is False
 
 
 class _Bytes:
