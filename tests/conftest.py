@@ -6,8 +6,10 @@ Individual tests still point CLOUDSYNC_CONFIG / RCLONE_CONFIG at their own tempo
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="talk to the real JottaCloud service (needs CLOUDSYNC_TEST_JOTTA_* variables)",
     )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """In-process CLI runs configure the ``cloudsync`` logger; leave it as we found it so later
+    tests in the same worker see the default setup (and no handler on a closed stream)."""
+    logger = logging.getLogger("cloudsync")
+    level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
+    yield
+    for handler in list(logger.handlers):
+        if handler not in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+    logger.setLevel(level)
+    logger.propagate = propagate

@@ -27,21 +27,6 @@ def _utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """In-process CLI runs configure the ``cloudsync`` logger; leave it as we found it so tests
-    of other packages running later in the same worker see the default setup."""
-    import logging
-
-    logger = logging.getLogger("cloudsync")
-    level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.setLevel(level)
-    logger.propagate = propagate
 
 
 @pytest.fixture

@@ -28,18 +28,6 @@ from .support import running_server
 PASSWORD = "Pa55-not-in-logs"
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    import logging
-
-    logger = logging.getLogger("cloudsync")
-    level, handlers = logger.level, list(logger.handlers)
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.setLevel(level)
 
 
 @pytest.fixture

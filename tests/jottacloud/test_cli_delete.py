@@ -15,20 +15,6 @@ from cloudsync.jottaserver.testing import JottaServer
 from .support import make_backend, put_bytes, running_server, settled_log
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    import logging
-
-    logger = logging.getLogger("cloudsync")
-    level, handlers = logger.level, list(logger.handlers)
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.setLevel(level)
-
-
 @pytest.fixture
 def srv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[JottaServer]:
     with running_server() as server:

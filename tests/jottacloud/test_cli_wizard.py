@@ -37,19 +37,6 @@ from .support import running_server
 T = 1_600_000_000
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    # In-process CLI runs configure the ``cloudsync`` logger; leave it as we found it.
-    import logging
-
-    logger = logging.getLogger("cloudsync")
-    level, handlers = logger.level, list(logger.handlers)
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
