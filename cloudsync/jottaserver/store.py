@@ -999,18 +999,27 @@ class Store:
             tmp.write_bytes(data)
             os.replace(tmp, blob)
         with self.tx():
-            display = "/".join(["", self.username, mp.device.name, mp.name, *names])
-            parent, node = self._write_target(mp, names, display)
-            ts = now()
-            modified = ts if modified is None else modified
-            created = modified if created is None else created
-            if node is None:
-                node = self._insert_node(mp.id, parent, "file", names[-1], created, modified)
+            node, created, modified = self._import_target(mp, names, created, modified)
             self._add_revision(node, "COMPLETED", len(data), md5, created, modified, len(data), None)
             self._revive_chain(node)
             fresh = self.node_by_id(node.id)
             assert fresh is not None
             return fresh
+
+    def _import_target(self, mp: MountPoint, names: Sequence[str], created: int | None,
+                       modified: int | None) -> tuple[Node, int, int]:
+        """The file node an import writes a revision to (made if missing), with its times.
+
+        Call inside a transaction.  Missing times default like an upload's: modified = now,
+        created = modified.
+        """
+        display = "/".join(["", self.username, mp.device.name, mp.name, *names])
+        parent, node = self._write_target(mp, names, display)
+        modified = now() if modified is None else modified
+        created = modified if created is None else created
+        if node is None:
+            node = self._insert_node(mp.id, parent, "file", names[-1], created, modified)
+        return node, created, modified
 
     def import_metadata(self, mp: MountPoint, names: Sequence[str], size: int, md5: str,
                         state: str, created: int | None, modified: int | None,
@@ -1021,13 +1030,7 @@ class Store:
         An INCOMPLETE one gets an upload id, so it can be resumed through allocate.
         """
         with self.tx():
-            display = "/".join(["", self.username, mp.device.name, mp.name, *names])
-            parent, node = self._write_target(mp, names, display)
-            ts = now()
-            modified = ts if modified is None else modified
-            created = modified if created is None else created
-            if node is None:
-                node = self._insert_node(mp.id, parent, "file", names[-1], created, modified)
+            node, created, modified = self._import_target(mp, names, created, modified)
             upload_id = new_token(32) if state == "INCOMPLETE" else None
             if upload_id is not None:
                 self.partial_path(upload_id).touch()
