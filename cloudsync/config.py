@@ -21,7 +21,6 @@ import contextlib
 import os
 import re
 import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -272,6 +271,8 @@ class Config:
                 # configparser cannot store a value that starts a continuation line
                 parser.set(name, key, value.replace("\n", " "))
         directory = self.path.parent
+        import tempfile  # lazily: only saving needs it (it pulls in shutil, random, ...)
+
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:
             os.fchmod(fd, 0o600)

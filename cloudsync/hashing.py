@@ -14,7 +14,6 @@ Hash strings are lower-case hex, as in :class:`~cloudsync.types.Entry`.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -60,6 +59,10 @@ class Hasher(Protocol):
 
 def hasher(hash_type: str) -> Hasher:
     """A fresh hashlib object for ``hash_type`` (``"md5"``, ``"sha1"``); HashUnsupported otherwise."""
+    # Imported on first use: loading OpenSSL costs milliseconds of start-up that a copy
+    # deciding by size and modtime never needs.
+    import hashlib
+
     if hash_type == MD5:
         # usedforsecurity=False keeps md5 available on FIPS-restricted OpenSSL builds; it is a
         # content fingerprint here, not a security measure.

@@ -26,7 +26,6 @@ def notice(logger: logging.Logger, msg: str, *args: object, **kwargs: object) ->
 # ---------------------------------------------------------------------------------------------
 
 import datetime as _dt  # noqa: E402 - kept below the shared vocabulary on purpose
-import json as _json  # noqa: E402
 import re as _re  # noqa: E402
 import sys as _sys  # noqa: E402
 from typing import IO, Any  # noqa: E402
@@ -137,7 +136,9 @@ class JsonFormatter(logging.Formatter):
             out["object"] = obj
             out["objectType"] = str(getattr(record, "objectType", "") or "object")
         out["source"] = f"{record.module}.py:{record.lineno}"
-        return _json.dumps(out, ensure_ascii=False, default=str, separators=(",", ":"))
+        import json  # only --use-json-log needs it; keeps start-up lean
+
+        return json.dumps(out, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
 def setup_logging(

@@ -18,8 +18,6 @@ rclone's option precedence (see :mod:`cloudsync.options`).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -235,6 +233,10 @@ def _suffix_for(params: Mapping[str, str]) -> str:
     """rclone names a remote with overridden options ``name{XXXXX}`` so it is a distinct remote."""
     if not params:
         return ""
+    # Imported here: only connection-string overrides need them, not every start-up.
+    import base64
+    import hashlib
+
     blob = ",".join(f"{k}={v}" for k, v in sorted(params.items()))
     digest = base64.urlsafe_b64encode(hashlib.md5(blob.encode()).digest()).decode().rstrip("=")
     return "{" + digest[:5] + "}"

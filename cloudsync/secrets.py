@@ -15,7 +15,6 @@ user is told so once per remote – never a silent plaintext "keyring".
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -149,6 +148,8 @@ class SecretStore:
     def _notify_plaintext(self, remote: str) -> None:
         """Tell the user once per (config file, remote) that a secret is kept in the file."""
         where = str(self._config_path) if self._config_path else "<memory>"
+        import hashlib  # lazily: start-up need not load OpenSSL for this rare notice
+
         tag = hashlib.sha256(f"{where}\0{remote}".encode()).hexdigest()[:20]
         marker = state_dir() / "notices" / f"plaintext-secret-{tag}"
         if marker.exists():

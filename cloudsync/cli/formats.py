@@ -6,8 +6,6 @@ Pure functions only (no I/O, no click), so each format is unit-tested on its own
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import mimetypes
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -206,12 +204,16 @@ def mime_type_of(entry: Entry) -> str:
         return "inode/directory"
     if entry.mime_type:
         return entry.mime_type
+    import mimetypes  # lazily: only listings with MIME types need its tables
+
     guessed, _ = mimetypes.guess_type(entry.name, strict=False)
     return guessed or "application/octet-stream"
 
 
 def go_json(value: Any, indent: str | None = None) -> str:
     """JSON as Go's ``encoding/json`` writes it: compact, UTF-8, ``<>&`` escaped."""
+    import json  # lazily: most commands never print JSON
+
     if indent is None:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     else:
