@@ -7,14 +7,16 @@ Each flag also reads ``CLOUDSYNC_<FLAG>`` (``CLOUDSYNC_TRANSFERS=8``), like rclo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
 
 from ..engine.options import CheckOptions, FilterOptions, SyncOptions
 from ..errors import UsageError
 from ..options import parse_duration, parse_size
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 __all__ = [
     "REMOTE",
@@ -35,6 +37,9 @@ class RemoteParam(click.ParamType):  # type: ignore[type-arg]
     name = "remote"
 
     def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+        # Imported here, not at module level: only completion needs it (saves start-up time).
+        from click.shell_completion import CompletionItem
+
         items: list[CompletionItem] = []
         if ":" not in incomplete:
             try:

@@ -1,4 +1,8 @@
-"""Public engine functions (signatures the CLI codes against)."""
+"""Public engine functions (signatures the CLI codes against).
+
+check and the single-file/removal operations are imported inside their functions: a copy,
+sync or move process then never pays for building their modules at start-up.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,6 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ..events import Reporter, null_reporter
-from ..types import Entry
-from .check import run_check
-from .ops import copy_to, delete_files, purge_dir, remove_empty_dirs, walk_tree
 from .options import CheckOptions, SyncOptions
 from .result import RunResult
 from .retry import run_with_retries as _run_with_retries
@@ -17,6 +18,7 @@ from .sync import run_copy
 if TYPE_CHECKING:
     from ..backend import Backend
     from ..filters import Filter
+    from ..types import Entry
 
 __all__ = [
     "check",
@@ -54,6 +56,8 @@ def move(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = 
 def copyto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncOptions, *,
            reporter: Reporter = null_reporter, backup: Backend | None = None) -> RunResult:
     """Copy one file to a new name (``backup``: --backup-dir for a replaced file)."""
+    from .ops import copy_to
+
     return copy_to(src, src_path, dst, dst_path, opts, move=False, reporter=reporter,
                    backup=backup)
 
@@ -61,6 +65,8 @@ def copyto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncO
 def moveto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncOptions, *,
            reporter: Reporter = null_reporter, backup: Backend | None = None) -> RunResult:
     """Move/rename one file (``backup``: --backup-dir for a replaced file)."""
+    from .ops import copy_to
+
     return copy_to(src, src_path, dst, dst_path, opts, move=True, reporter=reporter,
                    backup=backup)
 
@@ -68,6 +74,8 @@ def moveto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncO
 def check(src: Backend, dst: Backend, opts: CheckOptions, *,
           src_file: str | None = None) -> RunResult:
     """Compare ``src`` and ``dst`` (§B.4); writes the report files named in ``opts``."""
+    from .check import run_check
+
     return run_check(src, dst, opts, src_file=src_file)
 
 
@@ -75,23 +83,31 @@ def walk(backend: Backend, path: str = "", *, filter: Filter | None = None, max_
          recursive: bool = True, files_only: bool = False,
          dirs_only: bool = False) -> Iterator[Entry]:
     """Filtered listing below ``path`` (entry paths relative to the backend root)."""
+    from .ops import walk_tree
+
     return walk_tree(backend, path, filter=filter, max_depth=max_depth, recursive=recursive,
                      files_only=files_only, dirs_only=dirs_only)
 
 
 def delete(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool = False) -> RunResult:
     """Delete the files below ``path`` that the filters include."""
+    from .ops import delete_files
+
     return delete_files(backend, path, opts, rmdirs=rmdirs)
 
 
 def purge(backend: Backend, path: str, opts: SyncOptions) -> RunResult:
     """Delete ``path`` and everything under it, ignoring filters."""
+    from .ops import purge_dir
+
     return purge_dir(backend, path, opts)
 
 
 def rmdirs(backend: Backend, path: str, opts: SyncOptions, *,
            leave_root: bool = False) -> RunResult:
     """Remove every empty directory below ``path`` (and ``path`` unless ``leave_root``)."""
+    from .ops import remove_empty_dirs
+
     return remove_empty_dirs(backend, path, opts, leave_root=leave_root)
 
 
