@@ -1,7 +1,7 @@
 """Public engine functions (signatures the CLI codes against).
 
-check and the single-file/removal operations are imported inside their functions: a copy,
-sync or move process then never pays for building their modules at start-up.
+The single-file and removal operations (:mod:`.ops`) are imported inside their functions: a
+copy, sync or move process then never pays for building that module at start-up.
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ..events import Reporter, null_reporter
+
+# Imported eagerly although only check needs it: importing the submodule later would rebind
+# the package attribute cloudsync.engine.check from this function to the module.
+from .check import run_check
 from .options import CheckOptions, SyncOptions
 from .result import RunResult
 from .retry import run_with_retries as _run_with_retries
@@ -74,8 +78,6 @@ def moveto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncO
 def check(src: Backend, dst: Backend, opts: CheckOptions, *,
           src_file: str | None = None) -> RunResult:
     """Compare ``src`` and ``dst`` (§B.4); writes the report files named in ``opts``."""
-    from .check import run_check
-
     return run_check(src, dst, opts, src_file=src_file)
 
 
