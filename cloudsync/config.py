@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import os
 import re
@@ -31,6 +30,8 @@ from .errors import ConfigError
 from .secrets import KEYRING, STORE_SUFFIX, SecretStore, state_dir
 
 if TYPE_CHECKING:
+    import configparser
+
     from .options import BackendSpec
 
 __all__ = [
@@ -82,6 +83,9 @@ class RemoteInfo:
 
 
 def _new_parser() -> configparser.ConfigParser:
+    # Imported here: a run that never reads or writes a config file need not load it.
+    import configparser
+
     parser = configparser.ConfigParser(
         interpolation=None, strict=False, default_section="\0no-defaults\0"
     )
@@ -138,6 +142,8 @@ class Config:
                 f"config file {self.path} is encrypted (rclone config encryption), "
                 "which cloudsync does not support"
             )
+        import configparser
+
         parser = _new_parser()
         try:
             parser.read_string(text, source=str(self.path))

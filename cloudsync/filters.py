@@ -23,6 +23,7 @@ Directory rules are matched against the directory path with a trailing ``/``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import re
 import sys
@@ -42,6 +43,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled on first use: compiling at import would slow every start-up."""
+    return re.compile(pattern)
 
 MIXED_INCLUDE_EXCLUDE_WARNING = (
     "Using --filter is recommended instead of both --include and --exclude as the order they "
@@ -71,7 +78,7 @@ def parse_size_kib_default(text: str) -> int:
 # Absolute time layouts rclone accepts for ages, tried in this order.  They are interpreted in
 # local time unless they carry an offset (RFC 3339).
 _AGE_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
+_RFC3339 = r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
 
 
 def parse_age(text: str, now: float | None = None) -> float | None:
@@ -92,7 +99,7 @@ def parse_age(text: str, now: float | None = None) -> float | None:
     if now is None:
         now = time.time()
     moment: _dt.datetime | None = None
-    if _RFC3339.match(t):
+    if _rx(_RFC3339).match(t):
         try:
             moment = _dt.datetime.fromisoformat(t.replace("z", "Z").replace("t", "T"))
         except ValueError:
@@ -133,7 +140,7 @@ _POSIX_CLASSES = {
     "word": "0-9A-Za-z_",
     "xdigit": "0-9A-Fa-f",
 }
-_POSIX_RE = re.compile(r"\[:([a-z]+):\]")
+_POSIX_RE = r"\[:([a-z]+):\]"
 
 
 def _bracket_to_python(segment: str, glob: str) -> str:
@@ -152,7 +159,7 @@ def _bracket_to_python(segment: str, glob: str) -> str:
             i += 2
             continue
         if c == "[":
-            m = _POSIX_RE.match(segment, i)
+            m = _rx(_POSIX_RE).match(segment, i)
             if m:
                 name = m.group(1)
                 if name not in _POSIX_CLASSES:
@@ -305,8 +312,8 @@ def _compile(glob: str) -> re.Pattern[str]:
 
 # Globs whose directory prefixes cannot be worked out: "/" or "**" inside braces, raw regexes,
 # nested braces.  For those every directory has to be searched.
-_TOO_HARD = re.compile(r"(\{[^{}]*(\*\*|/)[^{}]*\})|\{\{|\}\}|\{[^{}]*\{")
-_SLASHES = re.compile(r"/{2,}")
+_TOO_HARD = r"(\{[^{}]*(\*\*|/)[^{}]*\})|\{\{|\}\}|\{[^{}]*\{"
+_SLASHES = r"/{2,}"
 
 
 def _dir_globs(glob: str) -> list[str]:
@@ -315,10 +322,10 @@ def _dir_globs(glob: str) -> list[str]:
     ``/a/b/*.jpg`` gives ``/a/b/``, ``/a/``, ``/``; ``a/**/x`` gives ``a/**/``, ``a/``;
     a glob without ``/`` (``*.jpg``) could be anywhere, giving ``/**``.
     """
-    if _TOO_HARD.search(glob):
+    if _rx(_TOO_HARD).search(glob):
         log.info("Can't figure out directory filters from %r: looking in all directories", glob)
         return ["/**"]
-    glob = _SLASHES.sub("/", glob)
+    glob = _rx(_SLASHES).sub("/", glob)
     out: list[str] = []
     while True:
         i = glob.rfind("/")

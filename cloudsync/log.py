@@ -26,6 +26,7 @@ def notice(logger: logging.Logger, msg: str, *args: object, **kwargs: object) ->
 # ---------------------------------------------------------------------------------------------
 
 import datetime as _dt  # noqa: E402 - kept below the shared vocabulary on purpose
+import functools as _functools  # noqa: E402
 import re as _re  # noqa: E402
 import sys as _sys  # noqa: E402
 from typing import IO, Any  # noqa: E402
@@ -33,21 +34,26 @@ from typing import IO, Any  # noqa: E402
 __all__ += ["RedactingFilter", "redact", "setup_logging", "show_control_chars"]
 
 # What must never reach a log: bearer tokens, OAuth token fields, passwords in URLs/forms.
-_REDACTIONS: tuple[tuple[_re.Pattern[str], str], ...] = (
-    (_re.compile(r"(?i)(authorization\s*[:=]\s*['\"]?)(bearer|basic)?\s*[^\s'\",}]+"), r"\1\2 XXX"),
+# Kept as source text and compiled on first use (see _redactions): compiling at import time
+# would slow down every start-up, even of runs that never log a line.
+_REDACTION_SOURCES: tuple[tuple[str, str], ...] = (
+    (r"(?i)(authorization\s*[:=]\s*['\"]?)(bearer|basic)?\s*[^\s'\",}]+", r"\1\2 XXX"),
     (
-        _re.compile(
-            r"(?i)([\"']?(?:access_token|refresh_token|id_token|token|password|pass|secret|"
-            r"client_secret|code|login_token)[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;}]+)"
-        ),
+        r"(?i)([\"']?(?:access_token|refresh_token|id_token|token|password|pass|secret|"
+        r"client_secret|code|login_token)[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;}]+)",
         r"\1XXX",
     ),
 )
 
 
+@_functools.cache
+def _redactions() -> tuple[tuple[_re.Pattern[str], str], ...]:
+    return tuple((_re.compile(pattern), repl) for pattern, repl in _REDACTION_SOURCES)
+
+
 def redact(text: str) -> str:
     """Mask secrets in ``text`` (used for every log line, and for messages shown to users)."""
-    for pattern, repl in _REDACTIONS:
+    for pattern, repl in _redactions():
         text = pattern.sub(repl, text)
     return text
 

@@ -18,6 +18,7 @@ rclone's option precedence (see :mod:`cloudsync.options`).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -44,8 +45,14 @@ __all__ = [
 
 # rclone's config-name rule: Unicode letters and digits, "_ - . + @" and space; must not start
 # with "-" or space, must not end with space.  \w covers letters, digits and "_".
-_NAME_RE = re.compile(r"^[\w.+@]([\w.+@ -]*[\w.+@-])?$")
-_KEY_RE = re.compile(r"[A-Za-z0-9_.]+")
+_NAME_RE = r"^[\w.+@]([\w.+@ -]*[\w.+@-])?$"
+_KEY_RE = r"[A-Za-z0-9_.]+"
+
+
+@functools.cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled on first use: compiling at import would slow every start-up."""
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ def check_remote_name(name: str) -> None:
     """Raise UsageError unless ``name`` is a valid config name (rclone's rules)."""
     if not name:
         raise UsageError("config name can't be empty")
-    if not _NAME_RE.match(name):
+    if not _rx(_NAME_RE).match(name):
         raise UsageError(
             f"config name contains invalid characters - may only contain numbers, letters, "
             f"'_', '-', '.', '+', '@' and space, while not start with '-' or space, and not end "
@@ -91,7 +98,7 @@ def _parse_params(text: str, start: int, original: str) -> tuple[dict[str, str],
     i, n = start, len(text)
     while i < n and text[i] == ",":
         i += 1
-        m = _KEY_RE.match(text, i)
+        m = _rx(_KEY_RE).match(text, i)
         if not m:
             raise ConfigError(f"invalid connection string parameter in {original!r}")
         key = m.group(0)
@@ -156,7 +163,7 @@ def parse_remote(text: str) -> RemoteSpec:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
             raise ConfigError(f"backend name contains invalid characters in {text!r}")
         return RemoteSpec(text, "onthefly", name, path, params)
-    if not _NAME_RE.match(name):
+    if not _rx(_NAME_RE).match(name):
         raise ConfigError(
             f"config name contains invalid characters - may only contain numbers, letters, "
             f"'_', '-', '.', '+', '@' and space: {text!r}"
