@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..backend import Backend
     from ..engine.options import SyncOptions
 
-__all__ = ["check", "copy", "copyto", "move", "moveto", "sync"]
+__all__ = ["check", "copy", "copyto", "move", "moveto", "sync"]  # noqa: F822 - built by __getattr__
 
 
 def _open_dst_dir(app: App, remote: str) -> Backend:
@@ -41,25 +41,46 @@ def _backup(app: App, opts: SyncOptions) -> Backend | None:
     return app.open_dir(opts.backup_dir) if opts.backup_dir else None
 
 
+# The click commands are built on first access (module ``__getattr__``), one at a time: each
+# carries ~65 options, and building all six for every run of one of them is measurable
+# start-up time.
+_BUILDERS: dict[str, Callable[[], click.Command]] = {}
+
+
+def __getattr__(name: str) -> click.Command:
+    build = _BUILDERS.get(name)
+    if build is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    command = build()
+    globals()[name] = command  # later lookups find it directly
+    return command
+
+
 def _dir_command(
     name: str, help_text: str, extra: list[Any] | None = None
-) -> Callable[[Callable[..., None]], click.Command]:
-    def deco(f: Any) -> click.Command:
-        f = pass_app(f)
-        f = global_options(f)
-        f = click.argument("dest", type=REMOTE)(f)
-        f = click.argument("source", type=REMOTE)(f)
-        f = filter_flags(f)
-        f = sync_flags(f)
-        for option in extra or []:
-            f = option(f)
-        return click.command(name, help=help_text)(f)
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register the builder of command ``name``; returns the plain function unchanged."""
+
+    def deco(f: Any) -> Any:
+        def build() -> click.Command:
+            g = pass_app(f)
+            g = global_options(g)
+            g = click.argument("dest", type=REMOTE)(g)
+            g = click.argument("source", type=REMOTE)(g)
+            g = filter_flags(g)
+            g = sync_flags(g)
+            for option in extra or []:
+                g = option(g)
+            return click.command(name, help=help_text)(g)
+
+        _BUILDERS[name] = build
+        return f
 
     return deco
 
 
 @_dir_command("copy", "Copy the contents of SOURCE into DEST, skipping identical files. Never deletes.")
-def copy(app: App, source: str, dest: str, **kw: Any) -> None:
+def _copy(app: App, source: str, dest: str, **kw: Any) -> None:
     from .. import engine
 
     opts = build_sync_options(kw)
@@ -72,7 +93,7 @@ def copy(app: App, source: str, dest: str, **kw: Any) -> None:
 
 
 @_dir_command("sync", "Make DEST identical to SOURCE, modifying DEST only (deletes extra files).")
-def sync(app: App, source: str, dest: str, **kw: Any) -> None:
+def _sync(app: App, source: str, dest: str, **kw: Any) -> None:
     from .. import engine
 
     opts = build_sync_options(kw)
@@ -87,7 +108,7 @@ def sync(app: App, source: str, dest: str, **kw: Any) -> None:
 @_dir_command("move", "Move the contents of SOURCE into DEST.",
               [click.option("--delete-empty-src-dirs", is_flag=True,
                             help="Delete empty source dirs after move.")])
-def move(app: App, source: str, dest: str, delete_empty_src_dirs: bool, **kw: Any) -> None:
+def _move(app: App, source: str, dest: str, delete_empty_src_dirs: bool, **kw: Any) -> None:
     from .. import engine
 
     opts = build_sync_options(kw, delete_empty_src_dirs=delete_empty_src_dirs)
@@ -142,23 +163,16 @@ def _names_a_directory(remote: str) -> bool:
 
 
 @_dir_command("copyto", "Copy SOURCE to DEST under a new name (a directory SOURCE works like copy).")
-def copyto(app: App, source: str, dest: str, **kw: Any) -> None:
+def _copyto(app: App, source: str, dest: str, **kw: Any) -> None:
     _to_command(app, "copyto", source, dest, build_sync_options(kw), move=False)
 
 
 @_dir_command("moveto", "Move SOURCE to DEST under a new name (a directory SOURCE works like move).")
-def moveto(app: App, source: str, dest: str, **kw: Any) -> None:
+def _moveto(app: App, source: str, dest: str, **kw: Any) -> None:
     _to_command(app, "moveto", source, dest, build_sync_options(kw), move=True)
 
 
-@click.command("check", help="Check that the files in SOURCE and DEST match (changes nothing).")
-@check_flags
-@filter_flags
-@click.argument("source", type=REMOTE)
-@click.argument("dest", type=REMOTE)
-@global_options
-@pass_app
-def check(app: App, source: str, dest: str, **kw: Any) -> None:
+def _check(app: App, source: str, dest: str, **kw: Any) -> None:
     from .. import engine
 
     opts = build_check_options(kw)
@@ -166,3 +180,16 @@ def check(app: App, source: str, dest: str, **kw: Any) -> None:
     dst = app.open_dir(dest)
     result = engine.check(src, dst, opts, src_file=src_file)
     finish(app, "check", result)
+
+
+def _build_check() -> click.Command:
+    f: Any = pass_app(_check)
+    f = global_options(f)
+    f = click.argument("dest", type=REMOTE)(f)
+    f = click.argument("source", type=REMOTE)(f)
+    f = filter_flags(f)
+    f = check_flags(f)
+    return click.command("check", help="Check that the files in SOURCE and DEST match (changes nothing).")(f)
+
+
+_BUILDERS["check"] = _build_check
