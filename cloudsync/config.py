@@ -76,6 +76,8 @@ def resolve_config_path(explicit: str | None, env: Mapping[str, str] | None = No
 
 @dataclass(frozen=True)
 class RemoteInfo:
+    """A remote defined in the config file or the environment."""
+
     name: str
     type: str
     source: str  # "file" or "environment"

@@ -27,18 +27,24 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class TransferStarted:
+    """A transfer of ``path`` began (``size`` -1 when unknown)."""
+
     path: str
     size: int  # -1 unknown
 
 
 @dataclass(frozen=True, slots=True)
 class TransferProgress:
+    """``delta`` more bytes of ``path`` moved."""
+
     path: str
     delta: int  # bytes moved since the last event for this path
 
 
 @dataclass(frozen=True, slots=True)
 class TransferDone:
+    """The transfer of ``path`` ended, ``ok`` or with ``error``."""
+
     path: str
     ok: bool
     error: str | None = None

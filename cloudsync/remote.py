@@ -267,6 +267,8 @@ def _remote_split(path: str) -> tuple[str, str]:
 
 @dataclass
 class _Target:
+    """What a remote string resolved to: backend spec, names and merged options."""
+
     spec: BackendSpec
     name: str
     remote_name: str | None  # config section name (for ConfigAccess), None otherwise

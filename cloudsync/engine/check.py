@@ -269,6 +269,8 @@ def _single(src: Backend, dst: Backend, name: str, retries: int,
 
 @dataclasses.dataclass
 class _PairLike:
+    """A src/dst pair shaped like march's Pair."""
+
     src: Entry | None
     dst: Entry | None
 
