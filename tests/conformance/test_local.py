@@ -398,3 +398,36 @@ def test_copy_batch_copies_each_file_and_reports_each_failure(root: Path, tmp_pa
     # no temp file anywhere, and nothing for the missing source
     leftovers = [p for p in root.rglob("*") if p.name.endswith(".partial")]
     assert leftovers == [] and not (root / "x" / "missing").exists()
+
+
+@pytest.mark.parametrize("vouched", [True, False])
+def test_copy_batch_fsyncs_each_file_unless_syncfs_vouched(
+    b: LocalBackend, monkeypatch: pytest.MonkeyPatch, vouched: bool
+) -> None:
+    """A batch is made durable either by one successful syncfs (Linux ≥ 5.8 reports write-back
+    errors) or, when that cannot be relied on, by one fsync per file — never by neither."""
+    for i in range(3):
+        put(b, f"src/{i}.txt", b"x" * (i + 1))
+    syncs: list[int] = []
+    fsyncs: list[int] = []
+    monkeypatch.setattr(local_mod, "_syncfs", lambda fd: syncs.append(fd) or vouched)
+    real_fsync = os.fsync
+    monkeypatch.setattr(local_mod.os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
+    results = b.copy_batch(b, [(f"src/{i}.txt", f"dst/{i}.txt") for i in range(3)])
+    assert [r.size for r in results] == [1, 2, 3]  # type: ignore[union-attr]
+    assert len(syncs) == 1
+    assert len(fsyncs) == (0 if vouched else 3)
+    assert sorted(os.listdir(b.root + "/dst")) == ["0.txt", "1.txt", "2.txt"]
+
+
+def test_syncfs_is_only_trusted_on_kernels_that_report_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Uname:
+        def __init__(self, release: str) -> None:
+            self.release = release
+
+    for release, want in (("6.18.44-fc", True), ("5.8.0", True), ("5.4.0-150-generic", False),
+                          ("4.19.0", False), ("garbage", False)):
+        monkeypatch.setattr(local_mod.os, "uname", lambda r=release: Uname(r))
+        assert local_mod._kernel_at_least(5, 8) is want, release
