@@ -79,45 +79,40 @@ def _dir_command(
     return deco
 
 
-@_dir_command("copy", "Copy the contents of SOURCE into DEST, skipping identical files. Never deletes.")
-def _copy(app: App, source: str, dest: str, **kw: Any) -> None:
+def _run_transfer(app: App, name: str, opts: SyncOptions, job: Callable[[Any], Any]) -> None:
+    """Run one transfer command through the --retries loop with its exit-code rules."""
+    run(app, name, job, retries=opts.retries, retries_sleep=opts.retries_sleep,
+        dry_run=opts.dry_run, error_on_no_transfer=opts.error_on_no_transfer)
+
+
+def _dir_transfer(app: App, name: str, source: str, dest: str, opts: SyncOptions) -> None:
+    """copy / sync / move: the contents of SOURCE (or the one file it names) into DEST."""
     from .. import engine
 
-    opts = build_sync_options(kw)
+    op = {"copy": engine.copy, "sync": engine.sync, "move": engine.move}[name]
     src, src_file = app.open(source)
     dst = _open_dst_dir(app, dest)
     backup = _backup(app, opts)
-    run(app, "copy", lambda rep: engine.copy(src, dst, opts, reporter=rep, backup=backup, src_file=src_file),
-        retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
-        error_on_no_transfer=opts.error_on_no_transfer)
+    _run_transfer(app, name, opts,
+                  lambda rep: op(src, dst, opts, reporter=rep, backup=backup, src_file=src_file))
+
+
+@_dir_command("copy", "Copy the contents of SOURCE into DEST, skipping identical files. Never deletes.")
+def _copy(app: App, source: str, dest: str, **kw: Any) -> None:
+    _dir_transfer(app, "copy", source, dest, build_sync_options(kw))
 
 
 @_dir_command("sync", "Make DEST identical to SOURCE, modifying DEST only (deletes extra files).")
 def _sync(app: App, source: str, dest: str, **kw: Any) -> None:
-    from .. import engine
-
-    opts = build_sync_options(kw)
-    src, src_file = app.open(source)
-    dst = _open_dst_dir(app, dest)
-    backup = _backup(app, opts)
-    run(app, "sync", lambda rep: engine.sync(src, dst, opts, reporter=rep, backup=backup, src_file=src_file),
-        retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
-        error_on_no_transfer=opts.error_on_no_transfer)
+    _dir_transfer(app, "sync", source, dest, build_sync_options(kw))
 
 
 @_dir_command("move", "Move the contents of SOURCE into DEST.",
               [click.option("--delete-empty-src-dirs", is_flag=True,
                             help="Delete empty source dirs after move.")])
 def _move(app: App, source: str, dest: str, delete_empty_src_dirs: bool, **kw: Any) -> None:
-    from .. import engine
-
     opts = build_sync_options(kw, delete_empty_src_dirs=delete_empty_src_dirs)
-    src, src_file = app.open(source)
-    dst = _open_dst_dir(app, dest)
-    backup = _backup(app, opts)
-    run(app, "move", lambda rep: engine.move(src, dst, opts, reporter=rep, backup=backup, src_file=src_file),
-        retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
-        error_on_no_transfer=opts.error_on_no_transfer)
+    _dir_transfer(app, "move", source, dest, opts)
 
 
 def _to_command(app: App, name: str, source: str, dest: str, opts: SyncOptions, *,
@@ -136,9 +131,7 @@ def _to_command(app: App, name: str, source: str, dest: str, opts: SyncOptions, 
             raise err
         backup = _backup(app, opts)
         op = engine.move if move else engine.copy
-        run(app, name, lambda rep: op(src, dst, opts, reporter=rep, backup=backup),
-            retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
-            error_on_no_transfer=opts.error_on_no_transfer)
+        _run_transfer(app, name, opts, lambda rep: op(src, dst, opts, reporter=rep, backup=backup))
         return
     if _names_a_directory(dest):
         # "dir/" says "a directory": rclone refuses rather than guess a file name in it
@@ -148,10 +141,8 @@ def _to_command(app: App, name: str, source: str, dest: str, opts: SyncOptions, 
     dst, dst_leaf = app.open_parent(dest)
     backup = _backup(app, opts)
     op_to = engine.moveto if move else engine.copyto
-    run(app, name,
-        lambda rep: op_to(src, src_file, dst, dst_leaf, opts, reporter=rep, backup=backup),
-        retries=opts.retries, retries_sleep=opts.retries_sleep, dry_run=opts.dry_run,
-        error_on_no_transfer=opts.error_on_no_transfer)
+    _run_transfer(app, name, opts,
+                  lambda rep: op_to(src, src_file, dst, dst_leaf, opts, reporter=rep, backup=backup))
 
 
 def _names_a_directory(remote: str) -> bool:
