@@ -100,8 +100,7 @@ def create(app: App, name: str, type_name: str, args: tuple[str, ...], non_inter
     spec = _spec_for_create(type_name)
     values = _pairs(spec, args)
     cfg = app.config
-    if name in cfg.file_sections():
-        raise UsageError(f"remote {name!r} already exists", hint="use `config update` or `config delete`")
+    # An existing remote of that name is updated, keys merged, exit 0 – as rclone 1.75 does.
     if spec.configure is not None:
         prompter = NonInteractivePrompter() if non_interactive else _prompter()
         values = run_flow(prompter, spec, values)  # type: ignore[arg-type]

@@ -37,6 +37,11 @@ def test_config_create_show_dump_delete(cs: Any, config_path: Path) -> None:
     assert r.out.startswith('{\n    "mem": {\n        "hashes"')
     r = cs("config", "update", "mem:", "precision=1ms")
     assert "precision = 1ms" in cs("config", "show", "mem").out
+    # rclone: `config create` on an existing name updates it, keys merged, exit 0
+    r = cs("config", "create", "mem", "memory", "case_insensitive=true")
+    assert r.code == 0, r.err
+    assert json.loads(cs("config", "dump").out) == {"mem": {
+        "case_insensitive": "true", "hashes": "md5", "precision": "1ms", "type": "memory"}}
     assert cs("listremotes").out == "mem:\n"
     assert cs("listremotes", "--long").out == "mem: memory\n"
     r = cs("listremotes", "--json")
