@@ -237,7 +237,8 @@ def _translate(exc: OSError, path: str, *, missing: type[CloudsyncError] = Objec
     if isinstance(exc, FileNotFoundError):
         return missing(path=path)
     if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
-        return PermissionDenied(f"permission denied: {reason}", path=path)
+        # strerror already says "Permission denied" / "Read-only file system"; add the remedy.
+        return PermissionDenied(reason, path=path, hint="check the file's permissions and owner")
     if isinstance(exc, IsADirectoryError):
         return IsDirError(path=path)
     if isinstance(exc, NotADirectoryError):
