@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..errors import IsDirError, Unsupported, UsageError
+from ..log import skipped_dry_run
 from ..types import PutInfo, Usage
 from . import formats
 from .app import App, get_app, global_options, pass_app
@@ -34,7 +35,7 @@ log = logging.getLogger("cloudsync.cli")
 def mkdir(app: App, remote: str, dry_run: bool) -> None:
     backend = app.open_dir(remote)
     if dry_run:
-        log.log(25, "Skipped make directory as --dry-run is set", extra={"object": remote, "skipped": "make directory"})
+        skipped_dry_run(log, "make directory", remote)
         return
     backend.mkdir("")
 
@@ -47,7 +48,7 @@ def mkdir(app: App, remote: str, dry_run: bool) -> None:
 def rmdir(app: App, remote: str, dry_run: bool) -> None:
     backend, leaf = app.open_parent(remote)
     if dry_run:
-        log.log(25, "Skipped remove directory as --dry-run is set", extra={"object": leaf, "skipped": "remove directory"})
+        skipped_dry_run(log, "remove directory", leaf)
         return
     backend.rmdir(leaf)
 
@@ -110,7 +111,7 @@ def deletefile(app: App, remote: str, dry_run: bool) -> None:
     if leaf is None:
         raise IsDirError(f"{remote} is a directory or doesn't exist", hint="deletefile removes one file")
     if dry_run:
-        log.log(25, "Skipped delete as --dry-run is set", extra={"object": leaf, "skipped": "delete"})
+        skipped_dry_run(log, "delete", leaf)
         return
     backend.delete(leaf)
     log.info("Deleted", extra={"object": leaf})
@@ -237,7 +238,7 @@ def cleanup(app: App, remote: str, dry_run: bool) -> None:
     if not backend.has("cleanup"):
         raise Unsupported(f"{backend} doesn't support cleanup")
     if dry_run:
-        log.log(25, "Skipped cleanup as --dry-run is set", extra={"object": remote, "skipped": "cleanup"})
+        skipped_dry_run(log, "cleanup", remote)
         return
     backend.cleanup()
 

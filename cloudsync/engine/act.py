@@ -38,7 +38,7 @@ from ..errors import (
 )
 from ..events import Reporter, Stats, TransferDone, TransferProgress, TransferStarted
 from ..hashing import SUPPORTED, HashingReader
-from ..log import notice
+from ..log import notice, skipped_dry_run
 from ..types import Entry, PutInfo, join_path, parent_of
 from .plan import (
     FORCED_UPLOAD_NOTICE,
@@ -253,26 +253,7 @@ class _Source(HashingReader):
 
 
 def _dry(action: str, path: str, size: int) -> None:
-    if size < 0:  # directories and unknown sizes: rclone leaves the size out
-        notice(log, "%s: Skipped %s as --dry-run is set", path, action,
-               extra={"skipped": action, "object": path})
-        return
-    notice(log, "%s: Skipped %s as --dry-run is set (size %s)", path, action, _size_text(size),
-           extra={"skipped": action, "size": size, "object": path})
-
-
-def _size_text(size: int) -> str:
-    """rclone's fs.SizeSuffix rendering (``3``, ``1.500Ki``, ``-1`` for unknown)."""
-    if size < 0:
-        return "-1"
-    if size < 1024:
-        return str(size)
-    value = float(size)
-    for unit in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"):
-        value /= 1024
-        if value < 1024:
-            return f"{value:.3f}{unit}"
-    return f"{value:.3f}Ei"
+    skipped_dry_run(log, action, path, size)
 
 
 class Executor:
