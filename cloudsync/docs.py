@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from .options import BackendSpec, Option
 from .registry import backend_types, get_spec
+from .types import size_suffix
 
 __all__ = ["render_all_backends", "render_backend"]
 
@@ -20,11 +21,9 @@ def _default(opt: Option) -> str:
         return "unset"
     if opt.kind == "bool":
         return "true" if opt.default else "false"
-    if opt.kind == "size" and isinstance(opt.default, int) and opt.default > 0:
+    if opt.kind == "size" and isinstance(opt.default, int):
         # rclone writes sizes with binary suffixes (10Mi), the way users type them.
-        for suffix, unit in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
-            if opt.default % unit == 0:
-                return f"{opt.default // unit}{suffix}"
+        return "".join(size_suffix(opt.default))
     return str(opt.default)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["NOTICE", "notice", "size_suffix", "skipped_dry_run"]
+__all__ = ["NOTICE", "notice", "skipped_dry_run"]
 
 NOTICE = 25
 logging.addLevelName(NOTICE, "NOTICE")
@@ -21,20 +21,6 @@ def notice(logger: logging.Logger, msg: str, *args: object, **kwargs: object) ->
     logger.log(NOTICE, msg, *args, **kwargs)  # type: ignore[arg-type]
 
 
-def size_suffix(size: int) -> str:
-    """rclone's fs.SizeSuffix rendering (``3``, ``1.500Ki``, ``-1`` for unknown)."""
-    if size < 0:
-        return "-1"
-    if size < 1024:
-        return str(size)
-    value = float(size)
-    for unit in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"):
-        value /= 1024
-        if value < 1024:
-            return f"{value:.3f}{unit}"
-    return f"{value:.3f}Ei"
-
-
 def skipped_dry_run(logger: logging.Logger, action: str, path: str, size: int = -1) -> None:
     """rclone's ``<path>: Skipped <action> as --dry-run is set (size N)`` NOTICE, with the
     structured ``skipped``/``size``/``object`` fields ``--use-json-log`` emits."""
@@ -42,8 +28,10 @@ def skipped_dry_run(logger: logging.Logger, action: str, path: str, size: int = 
         notice(logger, "%s: Skipped %s as --dry-run is set", path, action,
                extra={"skipped": action, "object": path})
         return
+    from .types import size_suffix
+
     notice(logger, "%s: Skipped %s as --dry-run is set (size %s)", path, action,
-           size_suffix(size), extra={"skipped": action, "size": size, "object": path})
+           "".join(size_suffix(size)), extra={"skipped": action, "size": size, "object": path})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ __all__ = [
     "join_path",
     "ns_to_datetime",
     "parent_of",
+    "size_suffix",
 ]
 
 MD5 = "md5"
@@ -120,3 +121,22 @@ def format_rfc3339(ns: int, digits: int = 9, tz: _dt.tzinfo | None = _dt.UTC) ->
     sign = "+" if total >= 0 else "-"
     total = abs(total)
     return f"{text}{sign}{total // 3600:02d}:{(total % 3600) // 60:02d}"
+
+
+_SIZE_PREFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
+
+
+def size_suffix(n: float) -> tuple[str, str]:
+    """rclone's SizeSuffix as (number text, binary prefix): ``1536`` → ``("1.500", "Ki")``,
+    ``2048`` → ``("2", "Ki")``, ``0`` → ``("0", "")``, negative → ``("off", "")``."""
+    if n < 0:
+        return "off", ""
+    if n == 0:
+        return "0", ""
+    scaled, i = float(n), 0
+    while scaled >= 1024 and i < len(_SIZE_PREFIXES) - 1:
+        scaled /= 1024
+        i += 1
+    if scaled == int(scaled):
+        return f"{scaled:.0f}", _SIZE_PREFIXES[i]
+    return f"{scaled:.3f}", _SIZE_PREFIXES[i]

@@ -9,7 +9,7 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..types import MODTIME_UNSUPPORTED, Entry, format_rfc3339
+from ..types import MODTIME_UNSUPPORTED, Entry, format_rfc3339, size_suffix
 
 __all__ = [
     "byte_unit",
@@ -26,24 +26,6 @@ __all__ = [
     "stats_text",
     "tree_lines",
 ]
-
-_UNITS = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
-
-
-def size_suffix(n: float) -> tuple[str, str]:
-    """rclone's SizeSuffix: (number text, binary prefix) – ``1536`` → ``("1.500", "Ki")``."""
-    if n < 0:
-        return "off", ""
-    if n == 0:
-        return "0", ""
-    scaled, i = float(n), 0
-    while scaled >= 1024 and i < len(_UNITS) - 1:
-        scaled /= 1024
-        i += 1
-    if scaled == int(scaled):
-        return f"{scaled:.0f}", _UNITS[i]
-    return f"{scaled:.3f}", _UNITS[i]
-
 
 def byte_unit(n: float) -> str:
     """``72`` → ``72 B``, ``1536`` → ``1.500 KiB`` (rclone's ``SizeSuffix.ByteUnit``)."""
