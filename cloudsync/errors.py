@@ -246,9 +246,16 @@ class TransientError(CloudsyncError):
     retryable = True
     exit_code = ExitCode.RETRY
 
-    def __init__(self, message: str = "", *, retry_after: float | None = None, **kw: str | None):
+    #: True once the layer that owns low-level retries (a backend's HTTP layer) has already
+    #: spent ``--low-level-retries`` on this error: nobody retries it again per call, only the
+    #: command-level ``--retries`` loop may run the whole operation again.
+    low_level_retried: bool = False
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None,
+                 low_level_retried: bool = False, **kw: str | None):
         super().__init__(message, **kw)
         self.retry_after = retry_after
+        self.low_level_retried = low_level_retried
 
 
 class ProtocolError(CloudsyncError):

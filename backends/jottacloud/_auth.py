@@ -340,7 +340,7 @@ def call_token_endpoint(
             ) from None
         except requests.exceptions.SSLError as exc:
             raise ProtocolError(f"{context}: TLS verification failed ({_short(exc)})") from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             raise TransientError(f"{context}: network error ({_short(exc)})") from None
         except OAuth2Error as exc:
             # A 2xx answer oauthlib cannot use (no access_token, an embedded error…).

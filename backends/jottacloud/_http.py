@@ -1,9 +1,13 @@
 """HTTP layer: one requests Session, rclone-style pacing and retries, error mapping, redaction.
 
-* Every JFS/API call goes through :meth:`JottaHttp.request`.  Calls marked ``retry=True`` are
-  retried on 429/500/502/503/504/509 and on network errors, up to ``low_level_retries`` times,
-  with rclone's pacer (sleep doubles per failure up to 2 s, decays on success) and any
-  ``Retry-After`` the server sends.  Uploads and token calls are never retried here.
+* Every JFS/API call goes through :meth:`JottaHttp.request`, the one owner of low-level
+  retries for this backend.  Calls marked ``retry=True`` are retried on 429/500/502/503/504/509
+  and on network errors (resets, refused connections, timeouts, bodies cut short), up to
+  ``low_level_retries`` tries in all, with rclone's pacer (sleep doubles per failure up to 2 s,
+  decays on success) and any ``Retry-After`` the server sends.  The upload body itself is
+  retried by the backend's upload loop (it resumes at the server's ``resume_pos``).  Token
+  calls are never retried blindly (a refresh whose reply was lost may already have rotated
+  the refresh token).
 * Error answers (JFS XML ``<error>``, JSON API errors, OAuth errors, bare status lines) become
   :mod:`cloudsync.errors` classes carrying the HTTP status, with one clear line of text in
   rclone's form ``error <code>: <message> (<reason>)``.
@@ -49,6 +53,7 @@ __all__ = [
     "HttpNotFound",
     "JottaHttp",
     "Pacer",
+    "network_cause",
     "redact_url",
     "status_of",
 ]
@@ -398,21 +403,33 @@ class JottaHttp:
         stream: bool = False,
         path: str | None = None,
         ok_statuses: frozenset[int] = frozenset(),
+        op: str = "",
+        gone_after_retry_ok: bool = False,
     ) -> requests.Response:
         """Send one request (retrying when allowed); raise a cloudsync error unless 2xx.
 
+        This is the only place low-level retries happen for JottaCloud: 429/5xx, resets,
+        refused connections, timeouts and bodies cut short (``ChunkedEncodingError``) are tried
+        again, up to ``low_level_retries`` tries in all, with the pacer's backoff and any
+        ``Retry-After``.  The error raised after the last try is marked ``low_level_retried``
+        so the engine does not retry it per call again.
+
         ``ok_statuses`` are non-2xx statuses the caller wants to handle itself (e.g. 416).
+        ``op`` names the operation for error lines ("allocating upload for").
+        ``gone_after_retry_ok``: for a removal whose earlier try may have reached the server
+        although its reply was lost, a 404 on a later try means "done" and is returned as is.
         """
         import requests
 
         attempts = self.low_level_retries if retry else 1
-        last: CloudsyncError | None = None
         # rclone refreshes only on its own clock; we also refresh once when the server says the
         # token is no longer valid (clock skew, server-side expiry), if the body can be resent.
         replayable = data is None or isinstance(data, (bytes, str))
         refreshed = False
         attempt = 0
-        while attempt < attempts:
+        ambiguous = False  # an earlier try may have reached the server
+        what = f"{op or _default_op(method)} {_short_path(path)}"
+        while True:
             hdrs: dict[str, str] = dict(headers or {})
             bearer = ""
             if auth and self.token_source is not None:
@@ -422,6 +439,8 @@ class JottaHttp:
                 hdrs["Content-Type"] = "application/json"
             self.pacer.wait()
             log.debug("%s %s", method, redact_url(_with_query(url, params)))
+            attempt += 1
+            err: CloudsyncError
             try:
                 self.request_count += 1
                 resp = self.session.request(
@@ -437,54 +456,105 @@ class JottaHttp:
             except requests.exceptions.SSLError as exc:
                 # Never retried and never "fixed" by turning verification off.
                 raise ProtocolError(f"TLS verification failed for {_host(url)}: {_short(exc)}") from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last = TransientError(f"network error talking to {_host(url)}: {_short(exc)}", path=path)
-                attempt += 1
-                if attempt < attempts:
-                    time.sleep(self.pacer.failure())
+            except requests.RequestException as exc:
+                cause = network_cause(exc, url)
+                if cause is None:
+                    raise ProtocolError(f"request failed while {what}: {_short(exc)}", path=path) from None
+                err = TransientError(f"{cause} while {what}", path=path)
+                ambiguous = ambiguous or not _surely_unsent(exc)
+            else:
+                if resp.status_code < 300 or resp.status_code in ok_statuses:
+                    self.pacer.success()
+                    return resp
+                if resp.status_code == 404 and gone_after_retry_ok and ambiguous:
+                    self.pacer.success()
+                    return resp
+                err = error_for(resp, path)
+                resp.close()
+                if (
+                    resp.status_code == 401 and bearer and replayable and not refreshed
+                    and self.token_invalidator is not None
+                ):
+                    refreshed = True
+                    attempt -= 1
+                    log.debug("%s %s: access token rejected; refreshing once", method, _host(url))
+                    self.token_invalidator(bearer)
                     continue
-                raise last from None
-            if resp.status_code < 300 or resp.status_code in ok_statuses:
-                self.pacer.success()
-                return resp
-            err = error_for(resp, path)
-            resp.close()
-            if (
-                resp.status_code == 401 and bearer and replayable and not refreshed
-                and self.token_invalidator is not None
-            ):
-                refreshed = True
-                log.debug("%s %s: access token rejected; refreshing once", method, _host(url))
-                self.token_invalidator(bearer)
-                continue
-            attempt += 1
-            if err.retryable and attempt < attempts:
+                if not err.retryable:
+                    raise err
+                if resp.status_code >= 500:
+                    ambiguous = True
+            if attempt < attempts:
                 retry_after = err.retry_after if isinstance(err, TransientError) else None
                 pause = self.pacer.failure(retry_after)
-                log.debug("%s %s: %s; retrying in %.2fs", method, _host(url), err, pause)
+                log.debug("%s %s: %s; low level retry %d/%d in %.2fs", method, _host(url), err,
+                          attempt, attempts, pause)
                 time.sleep(pause)
-                last = err
                 continue
+            if isinstance(err, TransientError) and retry:
+                err.low_level_retried = True
+                if attempts > 1:
+                    err.message = f"{err.message} (gave up after {attempts} tries)"
             raise err
-        assert last is not None
-        raise last
 
     # Convenience wrappers that parse the body ------------------------------------------------
     def get_node(
         self, url: str, *, params: Mapping[str, str] | None = None, path: str | None = None,
-        method: str = "GET", retry: bool = True,
+        method: str = "GET", retry: bool = True, op: str = "",
     ) -> _api.JottaUser | _api.JottaDevice | _api.JottaFolder | _api.JottaFile | _api.ApiError:
-        resp = self.request(method, url, params=params, path=path, retry=retry)
+        resp = self.request(method, url, params=params, path=path, retry=retry, op=op)
         _check_content_type(resp, "xml")
         return _api.parse_node(resp.content, f"answer to {method} {_short_path(path)}")
 
     def get_json(
         self, method: str, url: str, *, json_body: bytes | None = None, path: str | None = None,
-        retry: bool = True, what: str = "response",
+        retry: bool = True, what: str = "response", op: str = "",
     ) -> dict[str, Any]:
-        resp = self.request(method, url, json_body=json_body, path=path, retry=retry)
+        resp = self.request(method, url, json_body=json_body, path=path, retry=retry, op=op)
         _check_content_type(resp, "json")
         return _api.parse_json(resp.content, what)
+
+
+_OPS = {"GET": "reading", "POST": "updating", "PUT": "writing", "DELETE": "deleting"}
+
+
+def _default_op(method: str) -> str:
+    return _OPS.get(method.upper(), method.lower())
+
+
+def network_cause(exc: BaseException, url: str) -> str | None:
+    """One phrase for a transient network failure, or None when it is not one.
+
+    Covers what requests and urllib3 raise for resets, refused connections, timeouts and
+    bodies cut short (``ChunkedEncodingError``/``IncompleteRead``), read at once or streamed.
+    """
+    import requests
+
+    host = _host(url)
+    text = str(exc).lower()
+    if isinstance(exc, requests.exceptions.SSLError):
+        return None
+    if isinstance(exc, requests.Timeout) or "timed out" in text:
+        return f"timed out talking to {host}"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or "incompleteread" in text \
+            or "incomplete read" in text or "prematurely" in text:
+        return f"reply from {host} cut short"
+    if "refused" in text:
+        return f"connection refused by {host}"
+    if "reset" in text or "aborted" in text or "broken pipe" in text:
+        return f"connection reset by {host}"
+    if isinstance(exc, (requests.ConnectionError, requests.exceptions.ContentDecodingError)):
+        return f"network error talking to {host}"
+    if isinstance(exc, OSError) or type(exc).__module__.startswith(("urllib3", "http.client")):
+        return f"network error talking to {host}"
+    return None
+
+
+def _surely_unsent(exc: BaseException) -> bool:
+    """Whether the request certainly never reached the server (so it had no effect)."""
+    import requests
+
+    return isinstance(exc, requests.exceptions.ConnectTimeout) or "refused" in str(exc).lower()
 
 
 def _check_content_type(resp: requests.Response, kind: str) -> None:

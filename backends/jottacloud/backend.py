@@ -18,7 +18,7 @@ import random
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
@@ -50,7 +50,7 @@ from cloudsync.types import MD5, Entry, PutInfo, Usage, join_path, parent_of
 from . import _api
 from ._auth import AuthFlows, TokenManager, reconnect_hint
 from ._encoding import Encoder
-from ._http import Endpoints, HttpNoRetry, HttpNotFound, JottaHttp, status_of
+from ._http import Endpoints, HttpNoRetry, HttpNotFound, JottaHttp, network_cause, status_of
 
 if TYPE_CHECKING:
     import requests
@@ -184,7 +184,8 @@ class JottaBackend(Backend):
 
     def customer_info(self) -> _api.CustomerInfo:
         data = self.http.get_json(
-            "GET", self.endpoints.api_url + "account/v1/customer", what="customer info"
+            "GET", self.endpoints.api_url + "account/v1/customer", what="customer info",
+            op="looking up the account for",
         )
         return _api.CustomerInfo.from_json(data)
 
@@ -282,8 +283,9 @@ class JottaBackend(Backend):
         return f"/{self.username}/{self.device}/{self.mountpoint}{tail}"
 
     # ------------------------------------------------------------------ metadata
-    def _node(self, full: str, params: Mapping[str, str] | None = None, method: str = "GET") -> Any:
-        node = self.http.get_node(self._url(full), params=params, path=full or "/", method=method)
+    def _node(self, full: str, params: Mapping[str, str] | None = None, method: str = "GET",
+              op: str = "reading") -> Any:
+        node = self.http.get_node(self._url(full), params=params, path=full or "/", method=method, op=op)
         if isinstance(node, _api.ApiError):
             raise ProtocolError(f"unexpected error document: {node.message}", path=full)
         return node
@@ -325,7 +327,7 @@ class JottaBackend(Backend):
     def list(self, path: str) -> Iterable[Entry]:
         full = self._full(path)
         try:
-            node = self._node(full)
+            node = self._node(full, op="listing")
         except HttpNotFound as exc:
             raise self._dir_not_found(exc, full) from None
         if isinstance(node, _api.JottaFile):
@@ -348,13 +350,43 @@ class JottaBackend(Backend):
         if self.opts.trashed_only:
             raise Unsupported("recursive listing is not available with trashed_only")
         full = self._full(path)
+        resp = self._open_liststream(full)
+        return self._resumable_liststream(resp, path, full)
+
+    def _open_liststream(self, full: str) -> requests.Response:
         try:
-            resp = self.http.request(
-                "GET", self._url(full), params={"mode": "liststream"}, stream=True, path=full or "/"
+            return self.http.request(
+                "GET", self._url(full), params={"mode": "liststream"}, stream=True, path=full or "/",
+                op="listing",
             )
         except HttpNotFound as exc:
             raise self._dir_not_found(exc, full) from None
-        return self._iter_liststream(resp, path, full)
+
+    def _resumable_liststream(self, resp: requests.Response, path: str, full: str) -> Iterator[Entry]:
+        """The streamed listing; a stream cut short is a low-level retry, owned here.
+
+        The listing is requested again and the entries already given out are skipped (by
+        path), so the caller sees each entry once and never a silently shortened listing.
+        """
+        seen: set[str] = set()
+        tries = self.http.low_level_retries
+        attempt = 1
+        while True:
+            try:
+                for entry in self._iter_liststream(resp, path, full):
+                    if entry.path not in seen:
+                        seen.add(entry.path)
+                        yield entry
+                return
+            except TransientError as exc:
+                if attempt >= tries or exc.low_level_retried:
+                    exc.low_level_retried = True
+                    raise
+                attempt += 1
+                pause = self.http.pacer.failure()
+                log.debug("%s: %s; low level retry %d/%d in %.2fs", path or "/", exc, attempt, tries, pause)
+                time.sleep(pause)
+                resp = self._open_liststream(full)
 
     def _iter_liststream(self, resp: requests.Response, path: str, full: str) -> Iterator[Entry]:
         prefix = "/" + self.mountpoint + ("/" + self._enc(full) if full else "")
@@ -395,10 +427,9 @@ class JottaBackend(Backend):
         except CloudsyncError:
             raise
         except Exception as exc:  # connection dropped mid-stream: never end quietly
-            import requests
-
-            if isinstance(exc, requests.RequestException):
-                raise TransientError(f"listing interrupted: {exc}", path=path) from None
+            cause = network_cause(exc, self.endpoints.jfs_url)
+            if cause is not None:
+                raise TransientError(f"{cause} while listing {full or '/'}", path=path) from None
             raise
         finally:
             resp.close()
@@ -422,24 +453,36 @@ class JottaBackend(Backend):
         start = max(0, start)
         if end is not None and start >= end:
             return io.BytesIO(b"")
-        headers: dict[str, str] = {}
         ranged = start > 0 or (end is not None and size >= 0 and end < size)
+        full = self._full(path)
+        limit = None if end is None else end - start
+        resp = self._open_bin(full, path, start, end, ranged)
+        if resp is None:
+            return io.BytesIO(b"")
+        skip = start if (ranged and resp.status_code == 200) else 0
+
+        def reopen(pos: int) -> requests.Response | None:
+            # A download cut short continues with a ranged request from where it stopped.
+            return self._open_bin(full, path, pos, end, True)
+
+        return _ResponseReader(resp, skip, limit, reopen=reopen, start=start,  # type: ignore[return-value]
+                               tries=self.http.low_level_retries, pacer=self.http.pacer, path=path)
+
+    def _open_bin(self, full: str, path: str, start: int, end: int | None, ranged: bool) -> requests.Response | None:
+        headers: dict[str, str] = {}
         if ranged:
             headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
-        full = self._full(path)
         try:
             resp = self.http.request(
                 "GET", self._url(full), params={"mode": "bin"}, headers=headers, stream=True,
-                path=path, ok_statuses=frozenset({416}),
+                path=path, ok_statuses=frozenset({416}), op="downloading",
             )
         except HttpNotFound:
             raise ObjectNotFound(path=path) from None
         if resp.status_code == 416:
             resp.close()
-            return io.BytesIO(b"")
-        skip = start if (ranged and resp.status_code == 200) else 0
-        limit = None if end is None else end - start
-        return _ResponseReader(resp, skip, limit)  # type: ignore[return-value]
+            return None
+        return resp
 
     # ------------------------------------------------------------------ writing
     def put(self, path: str, stream: Readable, info: PutInfo) -> Entry:
@@ -481,7 +524,8 @@ class JottaBackend(Backend):
             return
         log.info("%s: no_versions: deleting the old version before upload", path)
         with contextlib.suppress(HttpNotFound):
-            self.http.request("POST", self._url(full), params={"rm": "true"}, path=path)
+            self.http.request("POST", self._url(full), params={"rm": "true"}, path=path,
+                              op="deleting the old version of", gone_after_retry_ok=True)
 
     def _allocate(self, full: str, source: _Source, mtime_ns: int) -> _api.AllocateResponse:
         when = _api.format_rfc3339_seconds(mtime_ns)
@@ -494,7 +538,7 @@ class JottaBackend(Backend):
         )
         data = self.http.get_json(
             "POST", self.endpoints.api_url + "files/v1/allocate", json_body=req.to_json(), path=full,
-            what="allocate response",
+            what="allocate response", op="allocating upload for",
         )
         return _api.AllocateResponse.from_json(data)
 
@@ -529,13 +573,21 @@ class JottaBackend(Backend):
                 source.rewind()
                 time.sleep(random.uniform(0.01, 0.05) * superseded)
             except (TransientError, _Incomplete) as exc:
+                # The upload's low-level retries are owned here (the HTTP layer sends the body
+                # once): allocate again, which also tells whether a lost reply hid a finished
+                # upload (state COMPLETED) or from which byte to resume.
                 interrupted += 1
-                if source.rewindable and interrupted < 3:
+                tries = self.http.low_level_retries
+                if source.rewindable and interrupted < tries:
                     log.info("%s: upload interrupted (%s); resuming", path, exc)
+                    time.sleep(self.http.pacer.failure())
                     source.rewind()
                     continue
                 if isinstance(exc, _Incomplete):
-                    raise TransientError(f"upload incomplete: {exc}", path=path) from None
+                    raise TransientError(f"upload of {path} incomplete: {exc}", path=path,
+                                         low_level_retried=source.rewindable) from None
+                if isinstance(exc, TransientError) and source.rewindable:
+                    exc.low_level_retried = True
                 raise
 
     def _send(self, alloc: _api.AllocateResponse, source: _Source, path: str) -> None:
@@ -547,7 +599,7 @@ class JottaBackend(Backend):
         try:
             resp = self.http.request(
                 "POST", alloc.upload_url, data=body if source.size - pos else b"", headers=headers,
-                retry=False, path=path, ok_statuses=frozenset({420}),
+                retry=False, path=path, ok_statuses=frozenset({420}), op="uploading",
             )
         except CloudsyncError as exc:
             if body.error is not None:
@@ -582,8 +634,10 @@ class JottaBackend(Backend):
             raise IsDirError(path=path)
         full = self._full(path)
         try:
+            # A retry after a lost reply finds the file gone (404): the first try did it.
             self.http.request(
-                "POST", self._url(full), params={"rm" if self.opts.hard_delete else "dl": "true"}, path=path
+                "POST", self._url(full), params={"rm" if self.opts.hard_delete else "dl": "true"}, path=path,
+                op="deleting", gone_after_retry_ok=True,
             )
         except HttpNotFound:
             raise ObjectNotFound(path=path) from None
@@ -595,7 +649,7 @@ class JottaBackend(Backend):
 
     def _mkdir_full(self, full: str, path: str) -> None:
         try:
-            node = self._node(full, params={"mkDir": "true"}, method="POST")
+            node = self._node(full, params={"mkDir": "true"}, method="POST", op="creating directory")
         except HttpNotFound:
             raise DirNotFound(f"cannot create directory (device or mountpoint {self.device}/{self.mountpoint} missing?)", path=path or "/") from None
         except (NoRetryError, NameNotSupported) as exc:
@@ -625,7 +679,8 @@ class JottaBackend(Backend):
     def _remove_dir(self, full: str, path: str) -> None:
         try:
             self.http.request(
-                "POST", self._url(full), params={"rmDir" if self.opts.hard_delete else "dlDir": "true"}, path=path
+                "POST", self._url(full), params={"rmDir" if self.opts.hard_delete else "dlDir": "true"}, path=path,
+                op="removing directory", gone_after_retry_ok=True,
             )
         except HttpNotFound:
             raise DirNotFound(path=path) from None
@@ -659,7 +714,7 @@ class JottaBackend(Backend):
         self._mkparent(dst_path)
         src_full, dst_full = jsrc._full(src_path), self._full(dst_path)
         try:
-            node = jsrc._node(src_full, params={"cp": self._abs(dst_full)}, method="POST")
+            node = jsrc._node(src_full, params={"cp": self._abs(dst_full)}, method="POST", op="copying")
         except HttpNotFound:
             raise ObjectNotFound(path=src_path) from None
         if not isinstance(node, _api.JottaFile):
@@ -679,7 +734,7 @@ class JottaBackend(Backend):
         self._mkparent(dst_path)
         src_full, dst_full = jsrc._full(src_path), self._full(dst_path)
         try:
-            node = jsrc._node(src_full, params={"mv": self._abs(dst_full)}, method="POST")
+            node = jsrc._node(src_full, params={"mv": self._abs(dst_full)}, method="POST", op="moving")
         except HttpNotFound:
             # rclone #4295: the move may have happened although the answer says 404.
             try:
@@ -714,7 +769,8 @@ class JottaBackend(Backend):
             self._mkdir_full(parent_of(dst_full), parent_of(dst_path))
         try:
             self.http.request(
-                "POST", jsrc._url(src_full) + "/", params={"mvDir": self._abs(dst_full)}, path=src_path
+                "POST", jsrc._url(src_full) + "/", params={"mvDir": self._abs(dst_full)}, path=src_path,
+                op="moving directory",
             )
         except HttpNotFound:
             raise DirNotFound(path=src_path or "/") from None
@@ -859,21 +915,55 @@ class _Incomplete(Exception):
 
 
 class _ResponseReader(io.RawIOBase):
-    """A streaming download body: skips ``skip`` bytes (server ignored Range), stops at ``limit``."""
+    """A streaming download body: skips ``skip`` bytes (server ignored Range), stops at ``limit``.
 
-    def __init__(self, resp: requests.Response, skip: int, limit: int | None) -> None:
+    A body cut short (reset, truncated) is a low-level retry owned here: ``reopen(pos)`` asks
+    for the rest with a ranged request, up to ``tries`` tries, with the pacer's backoff.  A
+    body that ends early without an error (a server closing a short body cleanly) is caught
+    by the length check too when the size is known.
+    """
+
+    def __init__(self, resp: requests.Response, skip: int, limit: int | None, *,
+                 reopen: Callable[[int], requests.Response | None] | None = None, start: int = 0,
+                 tries: int = 1, pacer: Any = None, path: str = "") -> None:
         self._resp = resp
         self._raw = resp.raw
         self._raw.decode_content = True
         self._skip = skip
         self._left = limit
+        self._reopen = reopen
+        self._pos = start
+        self._tries = max(1, tries)
+        self._failures = 0
+        self._pacer = pacer
+        self._path = path
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buf: Any) -> int:
-        import requests
+        while True:
+            try:
+                return self._readinto(buf)
+            except TransientError as exc:
+                self._failures += 1
+                if self._reopen is None or self._failures >= self._tries:
+                    exc.low_level_retried = self._reopen is not None
+                    raise
+                pause = self._pacer.failure() if self._pacer is not None else 0.0
+                log.debug("%s: %s; re-opening at byte %d in %.2fs", self._path, exc, self._pos, pause)
+                time.sleep(pause)
+                self._resp.close()
+                resp = self._reopen(self._pos)
+                if resp is None:  # nothing left past pos after all
+                    self._left = 0
+                    return 0
+                self._resp = resp
+                self._raw = resp.raw
+                self._raw.decode_content = True
+                self._skip = self._pos if resp.status_code == 200 else 0
 
+    def _readinto(self, buf: Any) -> int:
         try:
             while self._skip:
                 chunk = self._raw.read(min(self._skip, CHUNK))
@@ -886,14 +976,16 @@ class _ResponseReader(io.RawIOBase):
             if want <= 0:
                 return 0
             data = self._raw.read(want)
-        except (requests.RequestException, OSError) as exc:
-            raise TransientError(f"download interrupted: {exc}") from None
         except Exception as exc:
-            if type(exc).__module__.startswith("urllib3"):
-                raise TransientError(f"download interrupted: {exc}") from None
+            cause = network_cause(exc, self._resp.url or "")
+            if cause is not None:
+                raise TransientError(f"{cause} while downloading {self._path}", path=self._path) from None
             raise
         n = len(data)
+        if n == 0 and self._left:
+            raise TransientError(f"download of {self._path} ended {self._left} bytes early", path=self._path)
         buf[:n] = data
+        self._pos += n
         if self._left is not None:
             self._left -= n
         return n

@@ -50,7 +50,7 @@ from .plan import (
     name_problem,
 )
 from .result import RunResult
-from .retry import backoff_delay, call_with_retries, is_fatal, is_no_retry
+from .retry import backoff_delay, call_with_retries, is_fatal, is_no_retry, retry_owned_here
 
 if TYPE_CHECKING:
     from ..backend import Backend
@@ -620,8 +620,9 @@ class Executor:
                 new = self.dst.put(dst_path, reader, info)
                 break
             except TransientError as err:
-                # A put consumed its stream: never retry it with the same one, re-open instead.
-                if attempt >= tries or self.run.stop.is_set():
+                # A put consumed its stream: never retry it with the same one, re-open instead
+                # (unless the backend already spent the low-level retries on it).
+                if attempt >= tries or self.run.stop.is_set() or not retry_owned_here(err):
                     raise
                 self.run.stats.add(bytes=-reader.bytes_read)
                 delay = backoff_delay(attempt, err)

@@ -1,8 +1,11 @@
 """Retries at two levels, as rclone does them.
 
-* Low level (``--low-level-retries``): one backend call that raised a
-  :class:`~cloudsync.errors.TransientError` is tried again after a capped exponential backoff
-  (or the server's ``retry_after``).
+* Low level (``--low-level-retries``): retried once, by one owner.  A backend with its own
+  HTTP layer (JottaCloud) retries each request there, with its pacer, and marks the error it
+  finally gives up on ``low_level_retried``; such an error is never retried again here (the
+  two loops would multiply: 10 × 10 requests for one ``stat``).  For a backend that does not
+  retry by itself, one call that raised a :class:`~cloudsync.errors.TransientError` is tried
+  again here after a capped exponential backoff (or the server's ``retry_after``).
 * Command level (``--retries``): the whole operation is run again while the run ended with
   errors that retrying may fix (anything that is neither fatal nor "no retry").
 """
@@ -17,7 +20,8 @@ from typing import TypeVar
 from ..errors import CloudsyncError, ExitCode, TransientError
 from .result import RunResult
 
-__all__ = ["backoff_delay", "call_with_retries", "is_fatal", "is_no_retry", "run_with_retries"]
+__all__ = ["backoff_delay", "call_with_retries", "is_fatal", "is_no_retry", "retry_owned_here",
+           "run_with_retries"]
 
 log = logging.getLogger("cloudsync.engine")
 
@@ -35,16 +39,24 @@ def backoff_delay(attempt: int, err: BaseException | None = None) -> float:
     return float(min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (attempt - 1))))
 
 
+def retry_owned_here(err: BaseException) -> bool:
+    """Whether a per-call retry in the engine may try ``err`` again (see the module doc)."""
+    return isinstance(err, TransientError) and not err.low_level_retried
+
+
 def call_with_retries(fn: Callable[[], T], low_level_retries: int,
                       sleep: Callable[[float], None] = time.sleep) -> T:
-    """Call ``fn``; on TransientError call it again, at most ``low_level_retries`` tries in all."""
+    """Call ``fn``; on TransientError call it again, at most ``low_level_retries`` tries in all.
+
+    An error whose low-level retries the backend already spent is raised at once.
+    """
     tries = max(1, low_level_retries)
     attempt = 1
     while True:
         try:
             return fn()
         except TransientError as err:
-            if attempt >= tries:
+            if attempt >= tries or not retry_owned_here(err):
                 raise
             delay = backoff_delay(attempt, err)
             log.debug("low level retry %d/%d after %.2fs: %s", attempt, tries, delay, err)
