@@ -193,6 +193,15 @@ class Backend(ABC):
         The caller closes the stream.  A missing file raises ObjectNotFound, a directory IsDirError.
         """
 
+    def open_entry(self, entry: Entry, start: int = 0, end: int | None = None) -> BinaryIO:
+        """Open a file this backend just listed (``entry`` came from ``list``/``list_recursive``).
+
+        Like :meth:`get`, but a backend may trust what the listing said (size, that it is a
+        file) instead of asking again: JottaCloud then sends one request per download, as
+        rclone does with an object from a listing.  The default is :meth:`get`.
+        """
+        return self.get(entry.path, start, end)
+
     @abstractmethod
     def hash(self, path: str, hash_type: str) -> str:
         """Lower-case hex hash of file ``path``; ``""`` when unknown; HashUnsupported for a
@@ -273,6 +282,11 @@ class Backend(ABC):
         raise Unsupported("public links not supported")
 
     # ------------------------------------------------------------------ lifecycle
+    def set_concurrency(self, threads: int) -> None:  # noqa: B027 - optional hook
+        """At most ``threads`` threads will call this backend at once (the engine's transfers
+        plus checkers); a backend with a connection pool sizes it so that none waits or
+        throws a connection away."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, default does nothing
         """Release connections and background resources; may be called more than once."""
 

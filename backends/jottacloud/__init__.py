@@ -88,6 +88,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("username", "Account e-mail (legacy login only).", default="", hidden=True),
     Option(
+        "account",
+        "Internal account name used in file URLs: looked up once (customer document) and cached "
+        "here, so later runs need no lookup; cleared when the remote logs in again.",
+        default="", hidden=True,
+    ),
+    Option(
         "auth_browser",
         "Browser login: true = open a browser here and catch the redirect on 127.0.0.1, "
         "false = print the URL and paste the redirected address (headless machines).",

@@ -66,6 +66,9 @@ DEFAULT_WWW_URL = "https://www.jottacloud.com/"
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 509})
 USER_AGENT = "cloudsync/0.1 (jottacloud)"
+#: Connections kept per host when nobody said how many threads will call (rclone's defaults:
+#: 4 transfers + 8 checkers).
+DEFAULT_POOL_SIZE = 12
 # (connect, read) seconds: a stalled server must not hang a transfer forever.
 TIMEOUT = (60.0, 300.0)
 
@@ -363,6 +366,7 @@ class JottaHttp:
         self.pacer = pacer or Pacer()
         self._session = session
         self._session_lock = threading.Lock()
+        self._pool_size = DEFAULT_POOL_SIZE
         #: Number of HTTP requests sent (bench and tests read it).
         self.request_count = 0
 
@@ -371,17 +375,35 @@ class JottaHttp:
         with self._session_lock:
             if self._session is None:
                 import requests
-                from requests.adapters import HTTPAdapter
 
                 s = requests.Session()
                 s.headers["User-Agent"] = USER_AGENT
-                # Room for --transfers + --checkers threads sharing one connection pool.
-                adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
-                s.mount("https://", adapter)
-                s.mount("http://", adapter)
                 s.verify = True
+                self._mount(s)
                 self._session = s
             return self._session
+
+    def _mount(self, s: requests.Session) -> None:
+        from requests.adapters import HTTPAdapter
+
+        # One keep-alive pool per host (API, JFS, upload, token: pool_connections), each with
+        # room for every thread that may talk to it at once (--transfers + --checkers), so no
+        # thread waits for a connection and none is closed after use for lack of a slot.
+        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=self._pool_size, max_retries=0)
+        s.mount("https://", adapter)
+        s.mount("http://", adapter)
+
+    def set_pool_size(self, threads: int) -> None:
+        """Size the per-host connection pools for ``threads`` concurrent callers."""
+        with self._session_lock:
+            size = max(DEFAULT_POOL_SIZE, threads)
+            if size == self._pool_size:
+                return
+            self._pool_size = size
+            if self._session is not None:
+                old = self._session.get_adapter("https://")
+                self._mount(self._session)
+                old.close()
 
     def close(self) -> None:
         with self._session_lock:

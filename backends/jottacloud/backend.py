@@ -98,6 +98,7 @@ class JottaOptions:
     config_version: str = ""
     token: str = ""
     login_token: str = ""
+    account: str = ""
     low_level_retries: int = 10
 
     @classmethod
@@ -111,6 +112,12 @@ class JottaOptions:
         if "low_level_retries" in kwargs:  # a global setting, may arrive as text
             kwargs["low_level_retries"] = int(kwargs["low_level_retries"])
         return cls(**kwargs)
+
+
+#: Account names looked up in this process, by (api URL, remote name, initial token): every
+#: backend on one login shares one customer-info call.
+_ACCOUNTS: dict[tuple[str, str, str], str] = {}
+_ACCOUNTS_LOCK = threading.Lock()
 
 
 class JottaBackend(Backend):
@@ -175,12 +182,38 @@ class JottaBackend(Backend):
 
     @property
     def username(self) -> str:
-        """The internal account name used in JFS URLs (one customer-info call, then cached)."""
+        """The internal account name used in JFS URLs.
+
+        Looked up with one customer-info call at most once per process (shared by every
+        backend on the same login) and cached in the remote's config, so later runs start
+        with their first real request (a no-op re-sync is one liststream request).
+        """
         if self._username is None:
             with self._setup_lock:
                 if self._username is None:
-                    self._username = self.customer_info().username
+                    self._username = self._known_account() or self._look_up_account()
         return self._username
+
+    def _account_key(self) -> tuple[str, str, str]:
+        return (self.endpoints.api_url, self.name, self.opts.token or self.opts.login_token)
+
+    def _known_account(self) -> str:
+        stored = self.config.get("account") if self.config is not None else None
+        if stored:
+            return stored
+        with _ACCOUNTS_LOCK:
+            return self.opts.account or _ACCOUNTS.get(self._account_key(), "")
+
+    def _look_up_account(self) -> str:
+        name = self.customer_info().username
+        with _ACCOUNTS_LOCK:
+            _ACCOUNTS[self._account_key()] = name
+        if self.config is not None:
+            try:
+                self.config.set("account", name)
+            except (CloudsyncError, OSError) as exc:  # only a cache: the next run looks again
+                log.debug("could not cache the account name in the config: %s", exc)
+        return name
 
     def customer_info(self) -> _api.CustomerInfo:
         data = self.http.get_json(
@@ -213,6 +246,7 @@ class JottaBackend(Backend):
                 self.config.set("config_version", "1")
                 self.config.set("token", token_text)
                 self.config.set("login_token", "")
+                self.config.set("account", "")  # a new login may be another account
         if not token_text:
             raise ConfigError(
                 f'remote "{self.name}:" has no JottaCloud login yet', hint=reconnect_hint(self.name)
@@ -233,6 +267,9 @@ class JottaBackend(Backend):
             config=self.config,
             http=JottaHttp(low_level_retries=1, session=None),
         )
+
+    def set_concurrency(self, threads: int) -> None:
+        self.http.set_pool_size(threads)
 
     def close(self) -> None:
         self.http.close()
@@ -444,7 +481,12 @@ class JottaBackend(Backend):
 
     # ------------------------------------------------------------------ reading
     def get(self, path: str, start: int = 0, end: int | None = None) -> BinaryIO:
-        entry = self.stat(path)
+        return self.open_entry(self.stat(path), start, end)
+
+    def open_entry(self, entry: Entry, start: int = 0, end: int | None = None) -> BinaryIO:
+        # The listing already said it is a live file and how big it is: ask for the bytes
+        # straight away (one request per download, as rclone), no metadata request first.
+        path = entry.path
         if entry.is_dir:
             raise IsDirError(path=path)
         size = entry.size

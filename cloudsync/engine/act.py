@@ -614,7 +614,7 @@ class Executor:
         tries = max(1, self.retries)
         attempt = 1
         while True:
-            stream = call_with_retries(lambda: self.src.get(src.path), self.retries)
+            stream = call_with_retries(lambda: self.src.open_entry(src), self.retries)
             reader = _Source(stream, src.path, self.run, hash_types)
             try:
                 new = self.dst.put(dst_path, reader, info)
@@ -772,7 +772,7 @@ class Executor:
                 call_with_retries(lambda: self.dst.delete(dst.path), self.retries)
                 log.info("%s: Moved into backup dir", dst.path, extra={"object": dst.path})
                 return
-        stream = call_with_retries(lambda: self.dst.get(dst.path), self.retries)
+        stream = call_with_retries(lambda: self.dst.open_entry(dst), self.retries)
         try:
             backup.put(target, stream, PutInfo(size=dst.size, mtime_ns=dst.mtime_ns,
                                                hashes=dict(dst.hashes)))

@@ -89,6 +89,9 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
 
     filt = Filter.from_options(opts.filters)
     run = Run(checkers=opts.checkers, transfers=1)
+    for backend in (src, dst):
+        # the checkers, plus one hashing helper each (--download)
+        backend.set_concurrency(2 * opts.checkers + 1)
     reports = _Reports(opts)
     counts = _Counters()
     hash_type = None if opts.size_only or opts.download else common_hash(src.features, dst.features)
@@ -123,7 +126,7 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
             if opts.download:
                 # rclone counts each pair it downloads as one transfer
                 run.stats.add(transfers=1, total_transfers=1)
-                if _contents_equal(src, s.path, dst, d.path, retries):
+                if _contents_equal(src, s, dst, d, retries):
                     _match(path, "OK")
                 else:
                     _differ(path, "contents differ")
@@ -280,11 +283,11 @@ class _PairLike:
         return bool(e and e.is_dir)
 
 
-def _contents_equal(src: Backend, src_path: str, dst: Backend, dst_path: str, retries: int) -> bool:
+def _contents_equal(src: Backend, s: Entry, dst: Backend, d: Entry, retries: int) -> bool:
     """``check --download``: read both files and compare byte for byte, in chunks."""
-    a = call_with_retries(lambda: src.get(src_path), retries)
+    a = call_with_retries(lambda: src.open_entry(s), retries)
     try:
-        b = call_with_retries(lambda: dst.get(dst_path), retries)
+        b = call_with_retries(lambda: dst.open_entry(d), retries)
         try:
             while True:
                 x = _read_full(a, CHUNK)

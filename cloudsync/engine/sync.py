@@ -82,6 +82,9 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
               reporter=reporter)
     run.max_transfer = opts.max_transfer
     run.ignore_errors = opts.ignore_errors
+    for backend in (src, dst, backup):
+        if backend is not None:
+            backend.set_concurrency(opts.transfers + opts.checkers)
     try:
         return _run(run, src, dst, opts, mode, filt, backup, src_file)
     except BaseException:
