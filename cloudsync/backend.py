@@ -76,6 +76,7 @@ class Features:
     ``max_name_length``: longest name (one path element) in characters, None = unlimited.
     ``partial_uploads``: the engine may upload under a temporary name and ``move`` it in place.
     ``server_side_across_configs``: server-side copy/move works between two remotes of this type.
+    ``refuses_file_root``: listing a root that names a file raises RootIsFile (see below).
     """
 
     hashes: frozenset[str] = frozenset({MD5})
@@ -89,6 +90,9 @@ class Features:
     partial_uploads: bool = False
     server_side_across_configs: bool = False
     read_mime_type: bool = False
+    #: Listing the root raises :class:`~cloudsync.errors.RootIsFile` when the root names a
+    #: file, so a caller needs no probe request first to refuse a file as a directory.
+    refuses_file_root: bool = False
 
     @property
     def modtime_supported(self) -> bool:

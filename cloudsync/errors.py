@@ -39,6 +39,7 @@ Three class attributes drive the engine and the command line:
     ├── TransientError                 timeouts, resets, 5xx, 429 (retry_after)     retryable, exit 5
     ├── ProtocolError                  the server answered something unparseable
     ├── NoRetryError                   a counted error retrying cannot fix          exit 6
+    │   └── RootIsFile (NotADirectoryError)  a directory remote's root names a file
     ├── FatalError                     stop everything now                          exit 7
     └── TransferLimitExceeded          --max-transfer                              exit 8
 """
@@ -72,6 +73,7 @@ __all__ = [
     "PermissionDenied",
     "ProtocolError",
     "QuotaExceeded",
+    "RootIsFile",
     "SecretStoreError",
     "TransferLimitExceeded",
     "TransientError",
@@ -264,6 +266,17 @@ class ProtocolError(CloudsyncError):
 
 class NoRetryError(CloudsyncError):
     exit_code = ExitCode.NO_RETRY
+
+
+class RootIsFile(NoRetryError, NotADirectoryError):
+    """The root of a remote used as a directory names a file.
+
+    Not an :class:`IsFileError`: a destination root that cannot be listed as a directory must
+    never read as "empty" to the march.
+    """
+
+    def __init__(self, message: str = "is a file not a directory", **kw: str | None):
+        super().__init__(message, **kw)
 
 
 class FatalError(CloudsyncError):

@@ -41,6 +41,7 @@ from cloudsync.errors import (
     NoRetryError,
     ObjectNotFound,
     ProtocolError,
+    RootIsFile,
     TransientError,
     Unsupported,
 )
@@ -73,6 +74,7 @@ FEATURES = Features(
     can_have_empty_dirs=True,
     max_name_length=MAX_NAME_LENGTH,
     read_mime_type=True,
+    refuses_file_root=True,
 )
 
 
@@ -368,7 +370,7 @@ class JottaBackend(Backend):
         except HttpNotFound as exc:
             raise self._dir_not_found(exc, full) from None
         if isinstance(node, _api.JottaFile):
-            raise IsFileError(path=path)
+            raise RootIsFile(path=self.root) if not path else IsFileError(path=path)
         if not isinstance(node, _api.JottaFolder):
             raise ProtocolError("unexpected document in a listing", path=path)
         if node.deleted and not self.opts.trashed_only:
@@ -398,6 +400,12 @@ class JottaBackend(Backend):
             )
         except HttpNotFound as exc:
             raise self._dir_not_found(exc, full) from None
+        except IsFileError:
+            # "mode=liststream needs a folder": our own root names a file.  Said here, by the
+            # listing, so that nobody has to spend a request on probing the root first.
+            if full == self.root:
+                raise RootIsFile(path=self.root) from None
+            raise
 
     def _resumable_liststream(self, resp: requests.Response, path: str, full: str) -> Iterator[Entry]:
         """The streamed listing; a stream cut short is a low-level retry, owned here.

@@ -28,6 +28,10 @@ __all__ = ["check", "copy", "copyto", "move", "moveto", "sync"]  # noqa: F822 - 
 
 def _open_dst_dir(app: App, remote: str) -> Backend:
     """The destination directory; an existing *file* there is an error, as in rclone."""
+    backend = app.open_dir(remote)
+    if backend.features.refuses_file_root:
+        return backend  # its listing says so itself: no probe request (a no-op is 1 request)
+    backend.close()
     backend, leaf = app.open(remote)
     if leaf is not None:
         backend.close()

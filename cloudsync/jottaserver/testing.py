@@ -425,6 +425,14 @@ class JottaServer:
         with app._log_lock:
             return list(app.request_log)
 
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections the server accepted so far (keep-alive reuse shows as few)."""
+        httpd = self._httpd
+        if httpd is None:
+            raise RuntimeError("JottaServer is not running; call start() or use it as a context manager")
+        return httpd.connections_accepted
+
     def clear_request_log(self) -> None:
         _, app = self._require()
         with app._log_lock:

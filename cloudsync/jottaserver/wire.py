@@ -351,12 +351,15 @@ class Server(ThreadingHTTPServer):
         self.app = app
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+        #: Connections accepted so far (tests and benches check that clients keep them alive).
+        self.connections_accepted = 0
         super().__init__(addr, Handler)
 
     def track(self, conn: socket.socket, add: bool) -> None:
         with self._conns_lock:
             if add:
                 self._conns.add(conn)
+                self.connections_accepted += 1
             else:
                 self._conns.discard(conn)
 

@@ -30,6 +30,7 @@ from cloudsync.errors import (
     NameNotSupported,
     NotFound,
     ObjectNotFound,
+    RootIsFile,
 )
 from cloudsync.types import MODTIME_UNSUPPORTED, Entry, PutInfo, Usage
 
@@ -342,8 +343,15 @@ def test_19_root_is_a_file(tree: tuple[Backend, bytes, bytes], make: Maker) -> N
     at_file = make(FILE1)
     st = at_file.stat("")
     assert not st.is_dir and st.size == len(d1)
-    with pytest.raises((IsFileError, DirNotFound)):
+    with pytest.raises((IsFileError, DirNotFound, RootIsFile)):
         at_file.list("")
+    if at_file.features.refuses_file_root:
+        # promised: a caller may skip probing the root because the listing says so
+        with pytest.raises(RootIsFile):
+            at_file.list("")
+        if at_file.has("list_recursive"):
+            with pytest.raises(RootIsFile):
+                list(at_file.list_recursive(""))
     at_missing = make("not found.txt")
     with pytest.raises(ObjectNotFound):
         at_missing.stat("")

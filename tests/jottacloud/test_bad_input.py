@@ -185,7 +185,9 @@ def test_html_captive_portal(srv: JottaServer, tmp_path: Path, monkeypatch: pyte
     src = tree(tmp_path, "src", {"a.txt": b"new data", "b/c.txt": b"more"})
     before = snapshot(src)
     hijacked = answer_instead(monkeypatch, srv, lambda req: (200, "text/html; charset=utf-8", PORTAL))
-    r = cs("copy", "-vv", str(src), "j:backup")
+    # The first request is the listing (no probe, account name cached), inside the command's
+    # --retries loop: one attempt shows the one line each attempt prints.
+    r = cs("copy", "-vv", "--retries", "1", str(src), "j:backup")
     line = assert_one_clear_line(r, ExitCode.UNCATEGORIZED, "HTML page", "captive portal")
     assert hijacked and "Hotel" not in r.output
     assert_no_secret(r, secrets_of(tmp_path))
