@@ -108,12 +108,15 @@ def configure(prompter: Prompter, current: Mapping[str, str]) -> dict[str, str]:
     else:
         raise ConfigError(f"unknown jottacloud config_type {config_type!r}", hint="standard, traditional or legacy")
 
-    backend = _backend({**current, **values})
+    # A new login may be another account: never reuse the cached account name.
+    backend = _backend({**current, **values, "account": ""})
     try:
         device, mountpoint = _choose_device(prompter, backend, current)
         values["device"], values["mountpoint"] = device, mountpoint
         # The wizard's own requests may have refreshed the token: keep the newest one.
         values["token"] = backend.tokens.token.to_json()
+        # Cache what the wizard looked up (or clear it: the first run will look it up).
+        values["account"] = backend.known_account
     finally:
         backend.close()
     return values

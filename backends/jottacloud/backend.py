@@ -196,6 +196,11 @@ class JottaBackend(Backend):
                     self._username = self._known_account() or self._look_up_account()
         return self._username
 
+    @property
+    def known_account(self) -> str:
+        """The account name if it was looked up already, else "" (never sends a request)."""
+        return self._username or ""
+
     def _account_key(self) -> tuple[str, str, str]:
         return (self.endpoints.api_url, self.name, self.opts.token or self.opts.login_token)
 

@@ -165,3 +165,14 @@ def test_cli_sync_onto_a_file_is_refused_without_a_probe(srv: JottaServer, tmp_p
     assert "is a file not a directory" in r.stderr and "Traceback" not in r.stderr
     assert srv.state.read("Jotta/Archive/afile.bin") == b"keep me"
     assert set(srv.state.files()) == {"Jotta/Archive/afile.bin"}
+
+
+def test_a_new_login_never_keeps_a_stale_account_name(srv: JottaServer) -> None:
+    from cloudsync.backends.jottacloud import _config
+
+    from .support import ScriptedPrompter
+
+    current = {"jfs_url": srv.jfs_url, "api_url": srv.api_url, "account": "someone-else",
+               "device": "Jotta", "mountpoint": "Archive"}
+    values = _config.configure(ScriptedPrompter(["standard", srv.mint_login_token()]), current)
+    assert values["account"] in ("", srv.username)
