@@ -16,7 +16,7 @@ from .app import App, global_options, pass_app
 if TYPE_CHECKING:
     from ..options import BackendSpec
 
-__all__ = ["config", "listremotes"]
+__all__ = ["config", "listremotes", "obscure", "reveal"]
 
 
 def _strip(name: str) -> str:
@@ -281,3 +281,114 @@ def listremotes(app: App, long_: bool, as_json: bool) -> None:
             click.echo(f"{r.name + ':':<{width}} {r.type}")
         else:
             click.echo(f"{r.name}:")
+
+
+_SHARED_TOKEN_NOTICE = (
+    "NOTICE: imported jottacloud remotes ({names}) share one login with the rclone remotes they "
+    "came from: JottaCloud rotates the refresh token on every use, so whichever tool refreshes "
+    "first logs the other out. To give cloudsync its own login, run: cloudsync config reconnect "
+    "NAME:  (for example: cloudsync config reconnect {first}:)"
+)
+
+
+@config.command("import", help="""Create cloudsync remotes from an rclone config file.
+
+Reads PATH, or rclone's own config ($RCLONE_CONFIG, ~/.config/rclone/rclone.conf,
+~/.rclone.conf). An encrypted rclone config is read with the password in
+RCLONE_CONFIG_PASS. jottacloud remotes keep their token, device and mountpoint and work at
+once; local and memory remotes map over; other types are listed and skipped. Remotes that
+already exist in cloudsync are left alone unless --overwrite.
+
+\b
+Examples:
+  cloudsync config import
+  RCLONE_CONFIG_PASS=secret cloudsync config import ~/backup/rclone.conf
+""")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--overwrite", is_flag=True, help="Replace cloudsync remotes of the same name.")
+@click.option("--dry-run", "-n", "dry_run", is_flag=True, help="Only say what would be imported.")
+@global_options
+@pass_app
+def import_(app: App, path: str | None, overwrite: bool, dry_run: bool) -> None:
+    import os
+    from pathlib import Path
+
+    from ..errors import CloudsyncError
+    from ..rclone_conf import default_rclone_config_path, plan_import, read_rclone_config
+    from ..registry import backend_types, get_spec
+    from ..remote import check_remote_name
+
+    source = Path(path).expanduser() if path else default_rclone_config_path()
+    password = os.environ.get("RCLONE_CONFIG_PASS") or None
+    sections = read_rclone_config(source, password)
+    types = set(backend_types())
+    known = {t: {o.name for o in get_spec(t).options} for t in types}
+    cfg = app.config
+    existing = set(cfg.file_sections())
+    imported_jotta: list[str] = []
+    for plan in plan_import(sections, types, known):
+        if plan.type is None:
+            click.echo(f"{plan.name}: skipped ({plan.reason})")
+            continue
+        try:
+            check_remote_name(plan.name)
+        except CloudsyncError as err:
+            click.echo(f"{plan.name}: skipped ({err})")
+            continue
+        if plan.name in existing and not overwrite:
+            click.echo(f"{plan.name}: skipped (a cloudsync remote of that name exists; "
+                       "--overwrite replaces it)")
+            continue
+        dropped = f" (rclone options without a cloudsync equivalent dropped: {', '.join(plan.dropped)})" \
+            if plan.dropped else ""
+        if not dry_run:
+            spec = get_spec(plan.type)
+            cfg.replace_section(plan.name, {"type": plan.type, **plan.values}, spec=spec)
+        verb = "would import" if dry_run else "imported"
+        click.echo(f"{plan.name}: {verb} as {plan.type}{dropped}")
+        if plan.type == "jottacloud":
+            imported_jotta.append(plan.name)
+    if imported_jotta and not dry_run:
+        click.echo(_SHARED_TOKEN_NOTICE.format(names=", ".join(imported_jotta),
+                                               first=imported_jotta[0]), err=True)
+
+
+@click.command("obscure", help="""Obscure a password for use in an rclone (or cloudsync) config file.
+
+Obscuring only stops a value from being read at a glance: anyone can reveal it. Give - to
+read the first line of standard input instead.
+
+\b
+Examples:
+  cloudsync obscure hunter2
+  echo "secretpassword" | cloudsync obscure -
+""")
+@click.argument("password")
+@global_options
+@pass_app
+def obscure(app: App, password: str) -> None:
+    from ..rclone_conf import obscure as do_obscure
+
+    if password == "-":
+        line = sys.stdin.readline()
+        if line:
+            password = line.rstrip("\r\n")
+    click.echo(do_obscure(password))
+
+
+@click.command("reveal", help="""Reveal a value obscured by rclone obscure (or cloudsync obscure).
+
+\b
+Examples:
+  cloudsync reveal scSu6UkgcaNjM79UMiaX_ABKt_vRhVc
+""")
+@click.argument("obscured")
+@global_options
+@pass_app
+def reveal(app: App, obscured: str) -> None:
+    from ..rclone_conf import reveal as do_reveal
+
+    try:
+        click.echo(do_reveal(obscured))
+    except ValueError as err:
+        raise ConfigError(str(err)) from None

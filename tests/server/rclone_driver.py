@@ -22,12 +22,49 @@ from cloudsync.jottaserver.testing import JottaServer
 HOSTS = "jfs.jottacloud.com api.jottacloud.com id.jottacloud.com www.jottacloud.com"
 
 
-def main() -> int:
-    work, rclone, ca, cert, key = (Path(a) for a in sys.argv[1:6])
+def rclone_login(rclone: Path, ca: Path, env: dict[str, str], conf: Path, name: str,
+                 login_token: str) -> list[str]:
+    """``rclone config create NAME jottacloud`` through rclone's standard-login state machine,
+    fed ``login_token``; returns the failures (empty when rclone stored a token)."""
+    failures: list[str] = []
+    state = ""
+    for answer in (None, "standard", login_token, "false"):
+        if answer is None:
+            cmd = ["config", "create", name, "jottacloud", "--non-interactive"]
+        else:
+            cmd = ["config", "update", name, "--continue", "--state", state, "--result",
+                   answer, "--non-interactive"]
+        out = subprocess.run([str(rclone), "--ca-cert", str(ca), *cmd], capture_output=True,
+                             text=True, env=env, timeout=60)
+        try:
+            reply = json.loads(out.stdout)
+        except ValueError:
+            failures.append(f"rclone config {answer!r}: {out.stdout[-300:]} {out.stderr[-300:]}")
+            break
+        if reply.get("Error"):
+            failures.append(f"rclone config {answer!r}: {reply['Error']}")
+            break
+        state = reply.get("State") or ""
+        if not state:
+            break
+    if state:
+        failures.append(f"rclone config did not finish (state {state!r})")
+    if "token = " not in conf.read_text().split(f"[{name}]", 1)[-1]:
+        failures.append("rclone's login did not store a token")
+    return failures
+
+
+def up_loopback_with_jotta_hosts(work: Path) -> None:
+    """Inside the namespace: loopback up, the JottaCloud host names pointing at it."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     hosts = work / "hosts"
     hosts.write_text(f"127.0.0.1 localhost\n127.0.0.1 {HOSTS}\n")
     subprocess.run(["mount", "--bind", str(hosts), "/etc/hosts"], check=True)
+
+
+def main() -> int:
+    work, rclone, ca, cert, key = (Path(a) for a in sys.argv[1:6])
+    up_loopback_with_jotta_hosts(work)
     failures: list[str] = []
     steps = 0
     with JottaServer(user="rclone", host="127.0.0.1", port=443, tls_cert=cert, tls_key=key,
@@ -69,31 +106,8 @@ def main() -> int:
 
         # rclone's own standard login: config state machine fed a fresh personal login token
         # (discovery + password grant happen inside rclone).
-        state = ""
-        for answer in (None, "standard", srv.mint_login_token(), "false"):
-            steps += 1
-            if answer is None:
-                cmd = ["config", "create", "login", "jottacloud", "--non-interactive"]
-            else:
-                cmd = ["config", "update", "login", "--continue", "--state", state, "--result",
-                       answer, "--non-interactive"]
-            out = subprocess.run([str(rclone), "--ca-cert", str(ca), *cmd], capture_output=True,
-                                 text=True, env=env, timeout=60)
-            try:
-                reply = json.loads(out.stdout)
-            except ValueError:
-                failures.append(f"rclone config {answer!r}: {out.stdout[-300:]} {out.stderr[-300:]}")
-                break
-            if reply.get("Error"):
-                failures.append(f"rclone config {answer!r}: {reply['Error']}")
-                break
-            state = reply.get("State") or ""
-            if not state:
-                break
-        if state:
-            failures.append(f"rclone config did not finish (state {state!r})")
-        if "token = " not in conf.read_text().split("[login]", 1)[-1]:
-            failures.append("rclone's login did not store a token")
+        steps += 4
+        failures += rclone_login(rclone, ca, env, conf, "login", srv.mint_login_token())
         rc("lsd", "login:")
         rc("about", "jotta:", expect="Used:")
         rc("mkdir", "jotta:test")
