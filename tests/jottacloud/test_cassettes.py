@@ -231,6 +231,9 @@ class LiveAccount:
                 "config_type": "standard", "login_token": self.login_token,
                 "device": "Jotta", "mountpoint": "Archive", **self.endpoints(),
             })
+            # Without the cached account name: every cassette records its own lookup, as a
+            # replay (which has no login) needs it.
+            values.pop("account", None)
             self.values = {**values, **self.endpoints()}
             self._learn_token(values["token"])
         return self.values
@@ -340,6 +343,15 @@ def side(request: pytest.FixtureRequest) -> Iterator[Side]:
 @pytest.fixture(autouse=True)
 def _fixed_port(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_auth, "REDIRECT_PORT", 53682)
+
+
+@pytest.fixture(autouse=True)
+def _own_account_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each cassette holds its own customer-info call: the process-wide cache of account
+    # names would make what is recorded depend on which test ran first.
+    from cloudsync.backends.jottacloud import backend
+
+    monkeypatch.setattr(backend, "_ACCOUNTS", {})
 
 
 def _raw_get_location(url: str) -> str:

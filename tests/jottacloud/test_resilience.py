@@ -75,7 +75,7 @@ def test_503_everywhere_engine_does_not_retry_again(srv: JottaServer) -> None:
 
     b = make_backend(srv, "dst", low_level_retries="3")
     b.username  # noqa: B018 - warm the account lookup
-    src = MemoryBackend("m", "")
+    src = MemoryBackend("m", "resilience-503")  # own bucket: the memory store is process-wide
     src.put("s.txt", io.BytesIO(b"s"), PutInfo(size=1, mtime_ns=T))
     srv.clear_request_log()
     srv.add_fault(r".", "status", status=503, rate=1.0)
@@ -134,7 +134,7 @@ def test_unseekable_upload_with_lost_reply_is_reopened_by_the_engine(srv: JottaS
     from cloudsync.backends.memory import MemoryBackend
 
     b = make_backend(srv, "dst")
-    src = MemoryBackend("m", "")
+    src = MemoryBackend("m", "resilience-unseekable")  # own bucket
     data = os.urandom(50_000)
     src.put("s.bin", io.BytesIO(data), PutInfo(size=len(data), mtime_ns=T))
     srv.add_fault(r"/files/v1/upload/", "truncate", count=1)
