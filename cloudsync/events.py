@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "Event",
     "Reporter",
+    "RunStarted",
     "Stats",
     "TransferDone",
     "TransferProgress",
@@ -50,7 +51,15 @@ class TransferDone:
     error: str | None = None
 
 
-Event = TransferStarted | TransferProgress | TransferDone
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """An engine run began; ``stats`` are its live counters (totals grow as the listing finds
+    work, so a progress display reads them instead of guessing from started transfers)."""
+
+    stats: Stats
+
+
+Event = TransferStarted | TransferProgress | TransferDone | RunStarted
 Reporter = Callable[[Event], None]
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "mime_type_of",
     "modtime_digits",
     "percent",
+    "shorten_name",
     "size_suffix",
     "stats_text",
     "tree_lines",
@@ -66,6 +67,15 @@ def format_duration(seconds: float, decimals: int = 1) -> str:
     if minutes:
         return f"{int(minutes)}m{text}"
     return text
+
+
+def shorten_name(name: str, width: int) -> str:
+    """rclone's shortenName: over ``width`` characters, the middle becomes one ``…``."""
+    if width <= 0 or len(name) <= width:
+        return name
+    keep = width - 1
+    suffix = keep // 2
+    return name[: keep - suffix] + "…" + name[len(name) - suffix:]
 
 
 def eta_text(eta: float | None) -> str:
@@ -143,15 +153,11 @@ def stats_text(
     if transferring:
         lines.append("Transferring:")
         for name, size, done_bytes, rate in transferring:
-            shown = name if len(name) <= name_width else "…" + name[-(name_width - 1) :]
-            pct = percent(done_bytes, size) if size > 0 else "-"
-            value, prefix = size_suffix(size) if size >= 0 else ("?", "")
-            rate_v, rate_p = size_suffix(rate)
             left = (size - done_bytes) / rate if rate > 0 and size > 0 else None
-            lines.append(
-                f" * {shown:<{name_width}}:{pct:>4} /{value}{prefix}, {rate_v}{rate_p}/s, "
-                f"{eta_text(left)}"
-            )
+            pct = int(100 * done_bytes / size) if size > 0 else 0
+            shown = shorten_name(name, name_width)
+            lines.append(f" * {shown:>{name_width}}:{pct:3d}% / {byte_unit(max(size, 0))}, "
+                         f"{byte_unit(rate)}/s, {eta_text(left)}")
     return "\n".join(lines) + "\n"
 
 

@@ -17,7 +17,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitCode, UsageError, exit_code_for
-from ..events import Event, Reporter, TransferDone, TransferProgress, TransferStarted
+from ..events import (
+    Event,
+    Reporter,
+    RunStarted,
+    Stats,
+    TransferDone,
+    TransferProgress,
+    TransferStarted,
+)
 from ..log import NOTICE
 from . import formats
 
@@ -31,23 +39,34 @@ log = logging.getLogger("cloudsync.cli")
 
 
 class Tracker:
-    """Thread-safe counters built from transfer events (what ``-P`` and ``--stats`` show)."""
+    """What ``-P`` and ``--stats`` show: the engine's live counters plus in-flight transfers.
+
+    The engine hands its :class:`~cloudsync.events.Stats` over at the start of a run
+    (:class:`~cloudsync.events.RunStarted`); their totals grow as the listing queues work, as
+    rclone's do.  Transfer events add what only they know: the files in flight and a recent
+    speed.  Before a run starts (or for an operation without one) the events alone count.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.started = time.monotonic()
+        self.stats: Stats | None = None
         self.bytes = 0
         self.total_bytes = 0
         self.transfers = 0
         self.total_transfers = 0
         self.errors = 0
-        self.active: dict[str, list[float]] = {}  # path → [size, done, started]
+        self.active: dict[str, list[float]] = {}  # path → [size, done, started], in start order
         self._recent: list[tuple[float, int]] = []  # (time, bytes so far) for the speed window
 
     def __call__(self, event: Event) -> None:
         now = time.monotonic()
         with self._lock:
-            if isinstance(event, TransferStarted):
+            if isinstance(event, RunStarted):
+                # a new run (or a --retries attempt): its counters from now on
+                self.stats = event.stats
+                self.active.clear()
+            elif isinstance(event, TransferStarted):
                 self.total_transfers += 1
                 if event.size > 0:
                     self.total_bytes += event.size
@@ -70,6 +89,7 @@ class Tracker:
 
     def snapshot(self) -> tuple[dict[str, Any], list[tuple[str, int, int, float]]]:
         """Stats in the JSON ``stats`` shape plus the in-flight transfers."""
+        engine = self.stats.snapshot() if self.stats is not None else None
         with self._lock:
             now = time.monotonic()
             elapsed = now - self.started
@@ -77,15 +97,19 @@ class Tracker:
                 speed = (self._recent[-1][1] - self._recent[0][1]) / (self._recent[-1][0] - self._recent[0][0])
             else:
                 speed = self.bytes / elapsed if elapsed > 0 else 0.0
-            remaining = self.total_bytes - self.bytes
-            eta = remaining / speed if speed > 0 and remaining > 0 else None
-            stats = {
-                "bytes": self.bytes, "totalBytes": self.total_bytes, "speed": speed, "eta": eta,
-                "transfers": self.transfers, "totalTransfers": self.total_transfers,
-                "errors": self.errors, "elapsedTime": elapsed,
-            }
+            if engine is not None:
+                stats = engine
+                stats["speed"] = speed
+            else:
+                stats = {
+                    "bytes": self.bytes, "totalBytes": self.total_bytes, "speed": speed,
+                    "transfers": self.transfers, "totalTransfers": self.total_transfers,
+                    "errors": self.errors, "elapsedTime": elapsed,
+                }
+            remaining = int(stats["totalBytes"]) - int(stats["bytes"])
+            stats["eta"] = remaining / speed if speed > 0 and remaining > 0 else None
             active = []
-            for path, (size, done, started) in sorted(self.active.items()):
+            for path, (size, done, started) in self.active.items():
                 rate = done / (now - started) if now > started else 0.0
                 active.append((path, int(size), int(done), rate))
             return stats, active

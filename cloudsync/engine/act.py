@@ -36,7 +36,7 @@ from ..errors import (
     TransientError,
     Unsupported,
 )
-from ..events import Reporter, Stats, TransferDone, TransferProgress, TransferStarted
+from ..events import Reporter, RunStarted, Stats, TransferDone, TransferProgress, TransferStarted
 from ..hashing import SUPPORTED, HashingReader
 from ..log import notice, skipped_dry_run
 from ..types import Entry, PutInfo, join_path, parent_of
@@ -152,6 +152,8 @@ class Run:
         self.ignore_errors = False
         self.checkers = BoundedPool(checkers, "cloudsync-check", self._task_error)
         self.transfers = BoundedPool(transfers, "cloudsync-xfer", self._task_error)
+        if reporter is not None:
+            reporter(RunStarted(self.stats))
 
     # -- errors --------------------------------------------------------------------------------
     def _task_error(self, err: BaseException, args: tuple[Any, ...] = ()) -> None:
@@ -289,6 +291,10 @@ class Executor:
         self._info = log.isEnabledFor(logging.INFO)
         same = dst.same_remote(src)
         self._server_copy = same and dst.has("copy")
+        # rclone has no server-side copy between local paths: it streams them, so it logs
+        # "Copied (new)" and counts plain transfers. Ours run in the kernel, but they are
+        # reported and counted the way rclone's are.
+        self._copy_is_transfer = src.features.is_local and dst.features.is_local
         self._server_move = same and dst.has("move")
         ht = ctx.hash_type
         self._verify_type = ht if ht is not None and not self.opts.ignore_checksum else None
@@ -326,6 +332,7 @@ class Executor:
                     return
             if self._track_modified:
                 self._modified(action)
+            self._queued(action)
             if (batchable and self._copy_batch is not None and kind == "copy"
                     and not action.backup and not self.run.dry_run and action.src is not None
                     and 0 <= action.src.size <= BATCH_FILE_MAX):
@@ -357,6 +364,16 @@ class Executor:
             self.run.checkers.submit(self.set_dir_modtime, DirTime(action.path, src.mtime_ns, size))
         else:  # mkdir / rmdir are run by the caller at the end of the run
             raise ValueError(f"cannot dispatch {action}")
+
+    def _queued(self, action: Action) -> None:
+        """Count a transfer into the totals when it is queued, as rclone's transfer queue does,
+        so the totals grow with the listing instead of with the transfers started."""
+        src = action.src
+        self.run.stats.add(total_transfers=1, total_bytes=max(src.size, 0) if src is not None else 0)
+
+    def _submit_transfer(self, action: Action) -> None:
+        self._queued(action)
+        self.run.transfers.submit(self.transfer, action)
 
     def _modified(self, action: Action) -> None:
         # rclone marks the parent of the file being replaced (or of the new one)
@@ -439,17 +456,17 @@ class Executor:
                     call_with_retries(lambda: self.dst.delete(dst.path), self.retries)
                     self.run.stats.add(deletes=1, checks=1, total_checks=1)
                 kind: Kind = "move" if action.then_delete_src else "copy"
-                self.run.transfers.submit(self.transfer, Action(kind, action.path, src, None,
-                                                                reason="re-upload to set modtime"))
+                self._submit_transfer(Action(kind, action.path, src, None,
+                                             reason="re-upload to set modtime"))
                 return
             except CantSetModTime:
                 self.run.notice_once(FORCED_UPLOAD_NOTICE)
                 if self._track_modified:
                     self._modified(action)
                 kind2: Kind = "move" if action.then_delete_src else "copy"
-                self.run.transfers.submit(self.transfer, Action(
-                    kind2, action.path, src, dst, reason="re-upload to set modtime",
-                    backup=self.backup is not None))
+                self._submit_transfer(Action(kind2, action.path, src, dst,
+                                             reason="re-upload to set modtime",
+                                             backup=self.backup is not None))
                 return
             except Exception as err:  # counted, but the files are still considered equal
                 self.run.count_error(err, dst.path)
@@ -482,7 +499,6 @@ class Executor:
             srcs.append(src)
             pairs.append((src.path, a.dst.path if a.dst is not None else a.path))
             run.emit(TransferStarted(src.path, src.size))
-        stats.add(total_transfers=len(actions), total_bytes=sum(max(e.size, 0) for e in srcs))
         try:
             results = call_with_retries(lambda: self._copy_batch(self.src, pairs), self.retries)  # type: ignore[misc]
         except Exception as err:  # the whole batch failed: each file on its own
@@ -496,7 +512,7 @@ class Executor:
                 done += 1
                 done_bytes += size
                 run.emit(TransferProgress(src.path, size))
-                self._log_done("Copied (server-side copy)", src, dst_path)
+                self._log_done(self._copied_message(a.dst is not None), src, dst_path)
                 run.emit(TransferDone(src.path, True))
                 filled.append(res.path)
                 continue
@@ -515,8 +531,11 @@ class Executor:
             run.emit(TransferDone(src.path, False, str(res)))
             run._task_error(res, (a,))
         if done:
-            stats.add(server_side_copies=done, server_side_copy_bytes=done_bytes,
-                      bytes=done_bytes, transfers=done)
+            if self._copy_is_transfer:
+                stats.add(bytes=done_bytes, transfers=done)
+            else:
+                stats.add(server_side_copies=done, server_side_copy_bytes=done_bytes,
+                          bytes=done_bytes, transfers=done)
             self._mark_filled_many(filled)
 
     def transfer(self, action: Action) -> None:
@@ -528,7 +547,6 @@ class Executor:
         dst_path = action.dst.path if action.dst is not None else action.path
         replacing = action.dst is not None
         stats = self.run.stats
-        stats.add(total_transfers=1, total_bytes=max(src.size, 0))
         if self.run.dry_run:
             if action.backup and action.dst is not None:
                 # rclone would first move the existing file into the backup (a "check")
@@ -578,9 +596,12 @@ class Executor:
                 pass
             else:
                 # rclone's ServerSideCopyEnd (see the move above)
-                stats.add(server_side_copies=1, server_side_copy_bytes=size, bytes=size)
+                if self._copy_is_transfer:
+                    stats.add(bytes=size)
+                else:
+                    stats.add(server_side_copies=1, server_side_copy_bytes=size, bytes=size)
                 self.run.emit(TransferProgress(src.path, size))
-                self._log_done("Copied (server-side copy)", src, dst_path)
+                self._log_done(self._copied_message(replacing), src, dst_path)
                 if move:
                     self._delete_source(src)
                     # rclone's Move counts a rename for a copy+delete move too
@@ -592,6 +613,11 @@ class Executor:
             self._delete_source(src)
             stats.add(renames=1)
         return new
+
+    def _copied_message(self, replacing: bool) -> str:
+        if not self._copy_is_transfer:
+            return "Copied (server-side copy)"
+        return "Copied (replaced existing)" if replacing else "Copied (new)"
 
     def _log_done(self, message: str, src: Entry, dst_path: str) -> None:
         if not self._info:

@@ -373,21 +373,25 @@ def test_check_argument_order_and_reports(cs: Any, tmp_path: Path) -> None:
     assert cs("check", "--one-way", str(src), str(dst)).code == 0
 
 
-def test_server_side_copy_stats_are_truthful(cs: Any, rtree: Path, tmp_path: Path) -> None:
-    # local→local goes through the kernel (server-side): the bytes count as done, apart in
-    # "Server Side Copies", and stay out of the speed (rclone's BytesNoNetwork)
+def test_local_copies_are_counted_and_logged_as_rclone_does(cs: Any, rtree: Path, tmp_path: Path) -> None:
+    # local→local runs in the kernel, but rclone streams local copies: "Copied (new)" /
+    # "Copied (replaced existing)", plain transfers, no "Server Side Copies" line
     dst = tmp_path / "d"
     r = cs("sync", str(rtree), f"local:{dst}", "-v")
     assert r.code == 0, r.err
-    assert "Transferred:   \t         72 B / 72 B, 100%, 0 B/s, ETA -\n" in r.err
+    assert "Transferred:   \t         72 B / 72 B, 100%" in r.err
     assert "Transferred:            3 / 3, 100%\n" in r.err
-    assert "Server Side Copies:     3 @ 72 B\n" in r.err
+    assert "Server Side" not in r.err
+    assert "potato2: Copied (new)" in r.err and "server-side" not in r.err
+    (rtree / "potato2").write_bytes(b"+" * 61)
+    r = cs("sync", str(rtree), f"local:{dst}", "-v")
+    assert "potato2: Copied (replaced existing)" in r.err
     r = cs("sync", str(rtree), f"local:{tmp_path / 'j'}", "-v", "--use-json-log")
     stats = json.loads(r.err.strip().splitlines()[-1])["stats"]
     assert {k: stats[k] for k in ("bytes", "totalBytes", "serverSideCopies",
-                                  "serverSideCopyBytes", "speed")} == {
-        "bytes": 72, "totalBytes": 72, "serverSideCopies": 3, "serverSideCopyBytes": 72,
-        "speed": 0.0}
+                                  "serverSideCopyBytes", "transfers", "totalTransfers")} == {
+        "bytes": 73, "totalBytes": 73, "serverSideCopies": 0, "serverSideCopyBytes": 0,
+        "transfers": 3, "totalTransfers": 3}
 
 
 def test_server_side_move_stats_are_truthful(cs: Any, rtree: Path, tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_tracker_counts_events() -> None:
     stats, active = t.snapshot()
     assert stats["errors"] == 1 and active == []
     text = formats.stats_text(stats, transferring=[("b", 5, 2, 1.0)])
-    assert "Transferring:\n * b" in text
+    assert "Transferring:\n * " + " " * 44 + "b: 40% / 5 B, 1 B/s, 3s\n" in text
 
 
 def test_tree_lines_nested() -> None:

@@ -579,9 +579,11 @@ def test_big_stream_flows_in_bounded_chunks() -> None:
                     reporter=events.append)
     assert r.final_error is None and r.stats.bytes == Generated.SIZE
     assert 0 < Sink.biggest <= 16 << 20
-    from cloudsync.events import TransferDone, TransferProgress, TransferStarted
+    from cloudsync.events import RunStarted, TransferDone, TransferProgress, TransferStarted
 
-    assert isinstance(events[0], TransferStarted) and isinstance(events[-1], TransferDone)
+    # the run hands its live counters over first, then the transfer's events follow
+    assert isinstance(events[0], RunStarted) and events[0].stats is r.stats
+    assert isinstance(events[1], TransferStarted) and isinstance(events[-1], TransferDone)
     assert sum(e.delta for e in events if isinstance(e, TransferProgress)) == Generated.SIZE
 
 
