@@ -190,6 +190,7 @@ class _RangeReader(io.RawIOBase):
 #: with the next number): one random per-process prefix plus a counter costs no syscall,
 #: where a fresh random token per file cost a getrandom() call each.
 _TEMP_PREFIX = os.urandom(3).hex()
+_SHOWN_DOTS = {".": "\uff0e", "..": "\uff0e\uff0e"}
 _temp_counter = itertools.count()
 
 
@@ -267,7 +268,12 @@ class LocalBackend(Backend):
         skip_links: bool = False,
         no_fsync: bool = False,
     ) -> None:
-        root = os.path.abspath(os.path.expanduser(root or "."))
+        typed = os.path.normpath(os.path.expanduser(root or "."))
+        root = os.path.abspath(typed)
+        # rclone names a local remote by the path as typed (cleaned), its "." and ".." shown
+        # as the full-width look-alikes its name encoding uses
+        self._shown_root = "/".join(_SHOWN_DOTS.get(part, part) for part in typed.split(os.sep)) \
+            if not os.path.isabs(typed) else typed
         # Features depend on the probe, which is done lazily on first use (see `features`).
         super().__init__(name, root, Features())
         self._features: Features | None = None
@@ -305,7 +311,7 @@ class LocalBackend(Backend):
         self._features = value
 
     def __str__(self) -> str:
-        return f"Local file system at {self.root}"
+        return f"Local file system at {self._shown_root}"
 
     # ------------------------------------------------------------------ paths
     def _os_path(self, path: str) -> str:

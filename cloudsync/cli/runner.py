@@ -181,7 +181,8 @@ def progress(app: App) -> Iterator[Reporter]:
 
 def _final_message(command: str, result: RunResult) -> str:
     err = result.final_error
-    n = len(result.errors)
+    # rclone counts the errors of its stats (check's differences included)
+    n = max(len(result.errors), result.stats.errors)
     if n > 1:
         return f"Failed to {command} with {n} errors: last error was: {err}"
     return f"Failed to {command}: {err}"
@@ -202,7 +203,9 @@ def finish(
         snapshot = result.stats.snapshot()
         text = formats.stats_text(snapshot, one_line=app.settings.stats_one_line)
         explicit = app.settings.stats is not None and stats_interval(app) > 0
-        level = NOTICE if (failed or dry_run or explicit or snapshot.get("errors")) else logging.INFO
+        # rclone logs the final stats at INFO (its --stats-log-level), failed or not; a dry run
+        # and an explicit --stats show them
+        level = NOTICE if (dry_run or explicit) else logging.INFO
         log.log(level, text, extra={"stats": snapshot})
     if failed:
         log.log(NOTICE if not app.settings.quiet else logging.ERROR, _final_message(command, result))

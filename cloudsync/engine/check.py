@@ -45,10 +45,18 @@ class _Reports:
     def __init__(self, opts: CheckOptions) -> None:
         self._lock = threading.Lock()
         self._files: dict[str, IO[str]] = {}
+        self._owned: list[IO[str]] = []
         for name in ("combined", "missing_on_src", "missing_on_dst", "match", "differ", "error"):
             target = getattr(opts, name)
-            if target:
-                self._files[name] = open(target, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            if target == "-":
+                # rclone: "-" is standard output (several reports may share it)
+                import sys
+
+                self._files[name] = sys.stdout
+            elif target:
+                f = open(target, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+                self._files[name] = f
+                self._owned.append(f)
 
     def write(self, sigil: str, category: str, path: str) -> None:
         if not self._files:
@@ -63,6 +71,9 @@ class _Reports:
 
     def close(self) -> None:
         for f in self._files.values():
+            with contextlib.suppress(OSError, ValueError):
+                f.flush()
+        for f in self._owned:
             with contextlib.suppress(OSError):
                 f.close()
 
@@ -162,7 +173,13 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
     def _differ(path: str, why: str) -> None:
         counts.add(differences=1)
         log.error("%s: %s", path, why, extra={"object": path})
+        difference(why)
         reports.write("*", "differ", path)
+
+    def difference(why: str) -> None:
+        # rclone counts every difference as an error in its stats: "N errors while checking"
+        # and "Failed to check with N errors" count them
+        run.stats.error(CloudsyncError(why), retryable=True)
 
     def _match(path: str, why: str) -> None:
         counts.add(matches=1)
@@ -202,12 +219,14 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
                 assert s is not None
                 counts.add(differences=1, dst_missing=1)
                 log.error("%s: file not in %s", s.path, dst, extra={"object": s.path})
+                difference(f"file not in {dst}")
                 reports.write("+", "missing_on_dst", s.path)
             elif s is None:
                 if opts.one_way:
                     continue
                 counts.add(differences=1, src_missing=1)
                 log.error("%s: file not in %s", d.path, src, extra={"object": d.path})
+                difference(f"file not in {src}")
                 reports.write("-", "missing_on_src", d.path)
             else:
                 checks += 1
@@ -232,13 +251,14 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
             pool.shutdown(wait=True)
         reports.close()
 
-    if counts.src_missing:
-        notice(log, "%s: %d files missing", src, counts.src_missing, extra={"object": str(src)})
     if counts.dst_missing:
         notice(log, "%s: %d files missing", dst, counts.dst_missing, extra={"object": str(dst)})
+    if counts.src_missing:
+        notice(log, "%s: %d files missing", src, counts.src_missing, extra={"object": str(src)})
     notice(log, "%s: %d differences found", dst, counts.differences, extra={"object": str(dst)})
-    if counts.errors:
-        notice(log, "%s: %d errors while checking", dst, counts.errors, extra={"object": str(dst)})
+    if run.stats.errors:
+        notice(log, "%s: %d errors while checking", dst, run.stats.errors,
+               extra={"object": str(dst)})
     if counts.no_hash:
         notice(log, "%s: %d hashes could not be checked", dst, counts.no_hash,
                extra={"object": str(dst)})
