@@ -57,6 +57,7 @@ from cloudsync.errors import (
     PermissionDenied,
     QuotaExceeded,
 )
+from cloudsync.hashcache import file_hash
 from cloudsync.hashing import CHUNK_SIZE, HashingReader, MultiHasher
 from cloudsync.log import notice
 from cloudsync.options import BackendSpec, Option
@@ -495,7 +496,8 @@ class LocalBackend(Backend):
             raise HashUnsupported(f"local backend cannot compute {hash_type!r}", path=path)
         os_path = self._os_path(path)
         try:
-            return _hash_file(os_path, hash_type)
+            # through the persistent hash cache: an unchanged file is never read twice
+            return file_hash(os_path, hash_type, _hash_file)
         except OSError as exc:
             raise _translate(exc, path) from None
 

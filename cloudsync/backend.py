@@ -93,6 +93,9 @@ class Features:
     #: Listing the root raises :class:`~cloudsync.errors.RootIsFile` when the root names a
     #: file, so a caller needs no probe request first to refuse a file as a directory.
     refuses_file_root: bool = False
+    #: An upload must announce the file's md5 before its first byte (JottaCloud): the engine
+    #: then asks a local source for it first, which the persistent hash cache answers.
+    md5_before_upload: bool = False
 
     @property
     def modtime_supported(self) -> bool:

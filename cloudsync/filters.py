@@ -18,6 +18,12 @@ rclone and expect identical results:
 * the first matching rule decides, no match means "included".
 
 Directory rules are matched against the directory path with a trailing ``/``.
+
+Ignore files (``--ignore-file .jottaignore``) come on top of the rules: gitignore-syntax files of
+that name anywhere in the source tree, each applying to its own folder and below
+(:class:`IgnoreFiles`, matching by ``pathspec``).  What they ignore is excluded whatever the
+rules say.  They are read through a callback bound to the source (:meth:`Filter.bind_source`),
+lazily, once per folder and filter.
 """
 
 from __future__ import annotations
@@ -27,16 +33,23 @@ import functools
 import logging
 import re
 import sys
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .engine.options import FilterOptions
 from .errors import UsageError
 from .options import parse_duration, parse_size
 
+if TYPE_CHECKING:
+    from .backend import Backend
+
 __all__ = [
     "Filter",
+    "IgnoreFiles",
+    "backend_reader",
     "glob_to_regex",
     "parse_age",
     "parse_size_kib_default",
@@ -434,6 +447,8 @@ class Filter:
         self._exclude_if_present: tuple[str, ...] = ()
         self.max_depth = -1
         self.delete_excluded = False
+        self._ignore_names: tuple[str, ...] = ()
+        self._ignore: IgnoreFiles | None = None
 
     # -- construction ------------------------------------------------------------------------
 
@@ -446,6 +461,10 @@ class Filter:
         f._min_size = opts.min_size
         f._max_size = opts.max_size
         f._exclude_if_present = tuple(opts.exclude_if_present)
+        f._ignore_names = tuple(dict.fromkeys(n for n in opts.ignore_file if n))
+        for name in f._ignore_names:
+            if "/" in name or name in (".", ".."):
+                raise UsageError(f"--ignore-file takes a file name, not a path: {name!r}")
         if opts.min_age is not None or opts.max_age is not None:
             if now is None:
                 now = time.time()
@@ -478,6 +497,20 @@ class Filter:
                     f._add_file(line)
             f._files_frozen = frozenset(f._files)
         return f
+
+    def bind_source(self, source: Backend | Callable[[str], bytes | None]) -> Filter:
+        """Read ignore files from ``source`` (a backend, or ``read(path) -> bytes | None``).
+
+        Without a bound source, ``--ignore-file`` ignores nothing.  Returns ``self``.
+        """
+        if self._ignore_names:
+            read = source if callable(source) else backend_reader(source)
+            self._ignore = IgnoreFiles(self._ignore_names, read)
+        return self
+
+    @property
+    def ignore_files(self) -> IgnoreFiles | None:
+        return self._ignore
 
     def _parse_rules(self, opts: FilterOptions) -> None:
         implicit_exclude = False
@@ -564,6 +597,7 @@ class Filter:
             or self._mtime_from_ns is not None
             or self._mtime_to_ns is not None
             or self._exclude_if_present
+            or self._ignore_names
         )
 
     @property
@@ -594,7 +628,9 @@ class Filter:
                 return False
             if self._max_size >= 0 and size > self._max_size:
                 return False
-        return self._file_rules.include(path)
+        if not self._file_rules.include(path):
+            return False
+        return self._ignore is None or not self._ignore.ignored(path, is_dir=False)
 
     def include_dir(self, path: str) -> bool:
         """Whether directory ``path`` should be listed; False means nothing below can match.
@@ -606,7 +642,9 @@ class Filter:
             return True
         if self._files is not None:
             return path in self._dirs
-        return self._dir_rules.include(path + "/")
+        if not self._dir_rules.include(path + "/"):
+            return False
+        return self._ignore is None or not self._ignore.ignored(path, is_dir=True)
 
     def include_path(self, path: str) -> bool:
         """The path rules (or the ``--files-from`` list) alone, ignoring size and age limits.
@@ -616,7 +654,9 @@ class Filter:
         """
         if self._files is not None:
             return path in self._files
-        return self._file_rules.include(path)
+        if not self._file_rules.include(path):
+            return False
+        return self._ignore is None or not self._ignore.ignored(path, is_dir=False)
 
     def dump(self) -> str:
         """The compiled rules, one per line (for ``--dump filters``-style debugging)."""
@@ -629,3 +669,101 @@ class Filter:
 
 def _describe(rules: Iterable[tuple[bool, re.Pattern[str]]]) -> list[str]:
     return [("+ " if inc else "- ") + pat.pattern for inc, pat in rules]
+
+
+# ---------------------------------------------------------------------------------------------
+# Ignore files
+# ---------------------------------------------------------------------------------------------
+
+#: An ignore file larger than this is refused (it is a list of patterns, not data).
+MAX_IGNORE_FILE = 1 << 20
+
+
+def backend_reader(backend: Backend) -> Callable[[str], bytes | None]:
+    """``read(path)``: the bytes of file ``path`` of ``backend``, None when there is none."""
+    from .errors import DirNotFound, IsDirError, IsFileError, NotFound
+
+    def read(path: str) -> bytes | None:
+        try:
+            with backend.get(path) as stream:
+                return stream.read(MAX_IGNORE_FILE + 1)
+        except (NotFound, DirNotFound, IsDirError, IsFileError):
+            return None
+
+    return read
+
+
+class IgnoreFiles:
+    """gitignore-syntax files named ``names`` in every folder, each applying to its folder and
+    below, as git applies ``.gitignore``: a deeper file's decision overrides a shallower one,
+    ``!pattern`` re-includes, and nothing below an ignored folder is looked at.
+
+    Files are read lazily through ``read(path)`` and kept per folder; :meth:`forget` drops
+    what was read (an edited ignore file then takes effect on the next question).
+    """
+
+    def __init__(self, names: tuple[str, ...], read: Callable[[str], bytes | None]) -> None:
+        self.names = names
+        self._read = read
+        self._lock = threading.Lock()
+        self._specs: dict[str, list[Any]] = {}  # folder -> its compiled specs (maybe empty)
+        self._warned: set[str] = set()
+
+    def _specs_of(self, folder: str) -> list[Any]:
+        specs = self._specs.get(folder)
+        if specs is not None:
+            return specs
+        import pathspec
+
+        specs = []
+        for name in self.names:
+            path = f"{folder}/{name}" if folder else name
+            try:
+                data = self._read(path)
+            except Exception as err:
+                # An unreadable ignore file ignores nothing (everything is backed up) and
+                # says so once; guessing what it might have said would be worse.
+                if path not in self._warned:
+                    self._warned.add(path)
+                    log.warning("%s: cannot read ignore file, ignoring nothing from it: %s",
+                                path, err)
+                continue
+            if data is None:
+                continue
+            if len(data) > MAX_IGNORE_FILE:
+                if path not in self._warned:
+                    self._warned.add(path)
+                    log.warning("%s: ignore file larger than %d bytes, not used", path,
+                                MAX_IGNORE_FILE)
+                continue
+            lines = data.decode("utf-8", errors="surrogateescape").splitlines()
+            specs.append(pathspec.GitIgnoreSpec.from_lines(lines))
+        with self._lock:
+            self._specs[folder] = specs
+        return specs
+
+    def ignored(self, path: str, *, is_dir: bool) -> bool:
+        """Whether ``path`` (relative to the source root) is ignored by some ignore file."""
+        path = path.strip("/")
+        if not path:
+            return False
+        parts = path.split("/")
+        if not is_dir and parts[-1] in self.names:
+            return False  # the ignore files themselves are kept (as git keeps .gitignore)
+        decision: bool | None = None
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            rel = "/".join(parts[depth:]) + ("/" if is_dir else "")
+            for spec in self._specs_of(folder):
+                result = spec.check_file(rel)
+                if result.include is not None:
+                    decision = bool(result.include)
+        return bool(decision)
+
+    def forget(self, folder: str | None = None) -> None:
+        """Drop what was read for ``folder`` (None: everything)."""
+        with self._lock:
+            if folder is None:
+                self._specs.clear()
+            else:
+                self._specs.pop(folder.strip("/"), None)

@@ -75,6 +75,7 @@ FEATURES = Features(
     max_name_length=MAX_NAME_LENGTH,
     read_mime_type=True,
     refuses_file_root=True,
+    md5_before_upload=True,
 )
 
 

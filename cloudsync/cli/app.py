@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "delete": ("cmd_ops", "delete", "Remove the files in path."),
     "deletefile": ("cmd_ops", "deletefile", "Remove a single file from remote."),
     "help": ("cmd_help", "help_group", "Show help for backends (help backends, help backend NAME)."),
+    "hashcache": ("cmd_hashcache", "hashcache", "Show or clear the persistent cache of local file hashes."),
     "hashsum": ("cmd_list", "hashsum", "Produces a hashsum file for all the objects in the path."),
     "link": ("cmd_ops", "link", "Generate a public link to a file/folder."),
     "listremotes": ("cmd_config", "listremotes", "List all the remotes in the config file and environment."),
@@ -95,6 +96,7 @@ class Settings:
     progress: bool = False
     disable: tuple[str, ...] = ()
     copy_links: bool = False
+    no_hash_cache: bool = False
     backend_flags: dict[str, dict[str, str]] = field(default_factory=dict)
     explicit: set[str] = field(default_factory=set)
 
@@ -158,6 +160,8 @@ def _global_params() -> list[click.Option]:
                  "set_dir_modtime/DirSetModTime)."),
         opt("-L", "--copy-links", is_flag=True, envvar="CLOUDSYNC_COPY_LINKS",
             help="Follow symlinks and copy the pointed to item."),
+        opt("--no-hash-cache", is_flag=True, envvar="CLOUDSYNC_NO_HASH_CACHE",
+            help="Don't use the persistent cache of local file hashes (hash every file)."),
     ]
 
 
@@ -328,6 +332,10 @@ def pass_app(f: F) -> F:
         # "config create", "copy" …: what "Failed to <command>" names.
         app.command = " ".join(ctx.command_path.split()[1:]) or None
         app.setup_logging()
+        if app.settings.no_hash_cache:
+            from ..hashcache import configure
+
+            configure(enabled=False)
         return f(app, *args, **kwargs)
 
     wrapper.__name__ = f.__name__

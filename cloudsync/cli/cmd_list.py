@@ -59,7 +59,7 @@ def list_remote(
     from ..filters import Filter
 
     backend, leaf = app.open(remote)
-    flt = Filter.from_options(filters)
+    flt = Filter.from_options(filters).bind_source(backend)
     if leaf is not None:
         entry = backend.stat(leaf)
         if dirs_only:
@@ -252,7 +252,7 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
         from ..filters import Filter
 
         depth = filters.max_depth if filters.max_depth >= 0 else (-1 if recursive else 1)
-        items = [(e.path, e) for e in walk(backend, "", filter=Filter.from_options(filters),
+        items = [(e.path, e) for e in walk(backend, "", filter=Filter.from_options(filters).bind_source(backend),
                                            max_depth=depth, recursive=recursive or depth != 1,
                                            files_only=files_only, dirs_only=dirs_only)]
         items.sort(key=_sort_key)

@@ -91,12 +91,13 @@ _FILTER_FLAGS: list[Callable[[Any], Any]] = [
     _opt("--max-age", metavar="DURATION", help="Only transfer files younger than this."),
     _opt("--max-depth", type=int, default=-1, show_default=False, help="If set limits the recursion depth to this."),
     _opt("--delete-excluded", is_flag=True, help="Delete files on dest excluded from sync."),
+    _opt("--ignore-file", multiple=True, metavar="NAME", help="Ignore what files called NAME in the source tree list (gitignore syntax, per folder and below)."),
 ]
 
 _FILTER_KEYS = (
     "include", "exclude", "filter_", "include_from", "exclude_from", "filter_from", "files_from",
     "files_from_raw", "exclude_if_present", "min_size", "max_size", "min_age", "max_age",
-    "max_depth", "delete_excluded",
+    "max_depth", "delete_excluded", "ignore_file",
 )
 
 
@@ -129,6 +130,7 @@ def build_filter_options(kw: dict[str, Any]) -> FilterOptions:
         max_age=max_age,
         max_depth=values["max_depth"] if values["max_depth"] is not None else -1,
         delete_excluded=bool(values["delete_excluded"]),
+        ignore_file=tuple(values["ignore_file"] or ()),
     )
 
 

@@ -198,6 +198,8 @@ def finish(
     show_stats: bool = True,
 ) -> None:
     """Log the final stats (rclone's rule) and exit with the right code."""
+    if "cloudsync.hashcache" in sys.modules:  # (-vv: how many files were read to hash them)
+        sys.modules["cloudsync.hashcache"].log_summary()
     failed = result.final_error is not None
     if show_stats:
         snapshot = result.stats.snapshot()

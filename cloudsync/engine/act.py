@@ -39,7 +39,7 @@ from ..errors import (
 from ..events import Reporter, RunStarted, Stats, TransferDone, TransferProgress, TransferStarted
 from ..hashing import SUPPORTED, HashingReader
 from ..log import notice, skipped_dry_run
-from ..types import Entry, PutInfo, join_path, parent_of
+from ..types import MD5, Entry, PutInfo, join_path, parent_of
 from .plan import (
     FORCED_UPLOAD_NOTICE,
     Action,
@@ -304,6 +304,9 @@ class Executor:
         self._pending: list[Action] = []
         # both sides on local disks: small files are hashed in the march thread (see check)
         self._inline_hash = src.features.is_local and dst.features.is_local
+        # the destination needs the md5 before the upload starts: a local source gives it from
+        # its persistent hash cache (else the backend would read the file twice per upload)
+        self._md5_first = dst.features.md5_before_upload and src.features.is_local
         # each file of a running batch holds an open temp file: all running batches together
         # stay within an eighth of the open-files limit
         self._batch_size = max(8, min(BATCH_SIZE, _fd_budget() // run.transfers.workers))
@@ -630,6 +633,9 @@ class Executor:
 
     def _stream(self, src: Entry, dst_path: str) -> Entry:
         """Copy the bytes of ``src`` to ``dst_path`` and verify the result."""
+        if self._md5_first and not src.hashes.get(MD5):
+            md5 = call_with_retries(lambda: self.src.hash(src.path, MD5), self.retries)
+            src = dataclasses.replace(src, hashes={**src.hashes, MD5: md5})
         vt = self._verify_type
         # Hash while reading only when the source did not already tell us and we can compute it.
         hash_types: tuple[str, ...] = ()

@@ -98,7 +98,7 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
               src_file: str | None = None) -> RunResult:
     from ..filters import Filter
 
-    filt = Filter.from_options(opts.filters)
+    filt = Filter.from_options(opts.filters).bind_source(src)
     run = Run(checkers=opts.checkers, transfers=1)
     for backend in (src, dst):
         # the checkers, plus one hashing helper each (--download)

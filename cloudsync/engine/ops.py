@@ -206,7 +206,7 @@ def delete_files(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool
     """``delete``: remove every file below ``path`` the filters include (dirs kept unless rmdirs)."""
     from ..filters import Filter
 
-    filt = Filter.from_options(opts.filters)
+    filt = Filter.from_options(opts.filters).bind_source(backend)
     run = Run(checkers=opts.checkers, transfers=1, dry_run=opts.dry_run)
     run.ignore_errors = True  # delete has no "errors suppress deletes" rule
     ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
@@ -277,7 +277,7 @@ def remove_empty_dirs(backend: Backend, path: str, opts: SyncOptions, *,
     """``rmdirs``: remove every empty directory below ``path`` (deepest first)."""
     from ..filters import Filter
 
-    filt = Filter.from_options(opts.filters)
+    filt = Filter.from_options(opts.filters).bind_source(backend)
     run = Run(checkers=1, transfers=1, dry_run=opts.dry_run)
     ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
     ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries)

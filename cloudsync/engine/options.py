@@ -27,6 +27,8 @@ class FilterOptions:
     max_age: float | None = None
     max_depth: int = -1
     delete_excluded: bool = False
+    #: --ignore-file NAME: gitignore-syntax files of that name in the source tree
+    ignore_file: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

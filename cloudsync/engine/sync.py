@@ -77,7 +77,7 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
              reporter: Reporter | None = None, backup: Backend | None = None,
              src_file: str | None = None) -> RunResult:
     """The engine behind copy, sync and move."""
-    filt = build_filter(opts.filters)
+    filt = build_filter(opts.filters).bind_source(src)
     run = Run(checkers=opts.checkers, transfers=opts.transfers, dry_run=opts.dry_run,
               reporter=reporter)
     run.max_transfer = opts.max_transfer

@@ -1,0 +1,195 @@
+"""The persistent hash cache: an unchanged file is never hashed twice, a changed one always is;
+damage is rebuilt, an unusable cache is skipped with one warning; several processes share it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cloudsync.backends.local import LocalBackend
+
+from cloudsync import hashcache
+from cloudsync.hashing import hash_file
+from cloudsync.types import MD5, SHA1
+
+
+@pytest.fixture
+def cache_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "cache" / "hashcache.sqlite"
+    monkeypatch.setattr(hashcache, "SETTLE_S", 0.0)  # files made by the test count as settled
+    hashcache.configure(enabled=True, path=str(path))
+    yield path
+    hashcache.configure(enabled=True)
+
+
+def _hashed() -> int:
+    return hashcache.counters()[0]
+
+
+def _old(path: Path, text: str) -> Path:
+    path.write_text(text)
+    os.utime(path, ns=(1_600_000_000_000_000_000,) * 2)
+    return path
+
+
+def test_unchanged_file_is_hashed_once_and_a_changed_one_again(tmp_path: Path,
+                                                               cache_path: Path) -> None:
+    f = _old(tmp_path / "f.txt", "hello")
+    backend = LocalBackend("local", str(tmp_path))
+    want = hash_file(str(f), (MD5, SHA1))
+    before = _hashed()
+    assert backend.hash("f.txt", MD5) == want[MD5]
+    assert backend.hash("f.txt", SHA1) == want[SHA1]
+    assert _hashed() == before + 2
+    hashcache.get_cache().flush()  # type: ignore[union-attr]
+    assert backend.hash("f.txt", MD5) == want[MD5]
+    assert backend.hash("f.txt", SHA1) == want[SHA1]
+    assert _hashed() == before + 2  # both answered by the cache
+    # same size, mtime set back: ctime still tells the change
+    _old(f, "HELLO")
+    assert backend.hash("f.txt", MD5) == hash_file(str(f))[MD5]
+    assert _hashed() == before + 3
+
+
+def test_young_files_are_not_remembered(tmp_path: Path, cache_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hashcache, "SETTLE_S", 3600.0)
+    (tmp_path / "new").write_text("just written")
+    backend = LocalBackend("local", str(tmp_path))
+    before = _hashed()
+    backend.hash("new", MD5)
+    backend.hash("new", MD5)
+    assert _hashed() == before + 2
+
+
+def test_persisted_across_instances_and_stats_clear(tmp_path: Path, cache_path: Path) -> None:
+    _old(tmp_path / "a", "a")
+    LocalBackend("local", str(tmp_path)).hash("a", MD5)
+    hashcache.configure(enabled=True, path=str(cache_path))  # flushes and reopens
+    before = _hashed()
+    LocalBackend("local", str(tmp_path)).hash("a", MD5)
+    assert _hashed() == before
+    hashcache.get_cache().flush()  # type: ignore[union-attr]
+    cache = hashcache.HashCache(str(cache_path))
+    stats = cache.stats()
+    assert stats["entries"] == 1 and stats["hits"] >= 1 and stats["hashed"] >= 1
+    assert cache.clear() == 1 and cache.stats()["entries"] == 0
+    cache.close()
+
+
+def test_tampered_row_is_never_trusted(tmp_path: Path, cache_path: Path) -> None:
+    f = _old(tmp_path / "a", "content")
+    LocalBackend("local", str(tmp_path)).hash("a", MD5)
+    hashcache.configure(enabled=True, path=str(cache_path))
+    db = sqlite3.connect(cache_path)
+    db.execute("UPDATE hashes SET md5 = ?", ("0" * 32,))
+    db.commit()
+    db.close()
+    assert LocalBackend("local", str(tmp_path)).hash("a", MD5) == hash_file(str(f))[MD5]
+
+
+def test_damaged_cache_is_rebuilt_with_one_warning(tmp_path: Path, cache_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    cache_path.parent.mkdir(parents=True)
+    cache_path.write_bytes(b"this is not an sqlite database" * 100)
+    for i in range(3):
+        _old(tmp_path / f"f{i}", str(i))
+    backend = LocalBackend("local", str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="cloudsync"):
+        for i in range(3):
+            assert backend.hash(f"f{i}", MD5) == hash_file(str(tmp_path / f"f{i}"))[MD5]
+    warnings = [r for r in caplog.records if "hash cache" in r.getMessage()]
+    assert len(warnings) == 1 and "rebuilding" in warnings[0].getMessage()
+    hashcache.get_cache().flush()  # type: ignore[union-attr]
+    assert sqlite3.connect(cache_path).execute("SELECT count(*) FROM hashes").fetchone()[0] == 3
+
+
+def test_unwritable_cache_warns_once_and_hashes_anyway(tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache directory should be (fails even for root)")
+    hashcache.configure(enabled=True, path=str(blocker / "sub" / "hashcache.sqlite"))
+    try:
+        for i in range(3):
+            _old(tmp_path / f"f{i}", str(i))
+        backend = LocalBackend("local", str(tmp_path))
+        with caplog.at_level(logging.WARNING, logger="cloudsync"):
+            for i in range(3):
+                assert backend.hash(f"f{i}", MD5) == hash_file(str(tmp_path / f"f{i}"))[MD5]
+        messages = [r.getMessage() for r in caplog.records if "hash cache" in r.getMessage()]
+        assert len(messages) == 1 and "continuing without it" in messages[0]
+    finally:
+        hashcache.configure(enabled=True)
+
+
+def test_disabled_cache_touches_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    where = tmp_path / "c.sqlite"
+    monkeypatch.setenv("CLOUDSYNC_HASH_CACHE", str(where))
+    hashcache.configure(enabled=False)
+    try:
+        _old(tmp_path / "a", "a")
+        before = _hashed()
+        LocalBackend("local", str(tmp_path)).hash("a", MD5)
+        LocalBackend("local", str(tmp_path)).hash("a", MD5)
+        assert _hashed() == before + 2 and not where.exists()
+    finally:
+        hashcache.configure(enabled=True)
+
+
+_WORKER = """
+import sys
+from cloudsync.backends.local import LocalBackend
+b = LocalBackend("local", sys.argv[1])
+for _ in range(3):
+    for i in range(200):
+        b.hash(f"f{i}", "md5")
+"""
+
+
+def test_several_processes_share_the_cache(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(200):
+        _old(tree / f"f{i}", f"file {i}")
+    env = {**os.environ, "CLOUDSYNC_HASH_CACHE": str(tmp_path / "shared.sqlite")}
+    time.sleep(hashcache.SETTLE_S)  # ctimes of the new files must be settled to be stored
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(tree)], env=env,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and "hash cache" not in err, err
+    cache = hashcache.HashCache(str(tmp_path / "shared.sqlite"))
+    assert cache.stats()["entries"] == 200
+    cache.close()
+
+
+def test_second_check_of_an_unchanged_10000_file_tree_hashes_nothing(tmp_path: Path) -> None:
+    """The issue's done-when: shown by -vv and by `hashcache stats`."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    for root in (src, dst):
+        for d in range(100):
+            (root / f"d{d}").mkdir(parents=True)
+            for i in range(100):
+                (root / f"d{d}" / f"f{i}").write_text(f"{d}/{i}")
+    env = {**os.environ, "CLOUDSYNC_HASH_CACHE": str(tmp_path / "hc.sqlite")}
+    time.sleep(hashcache.SETTLE_S)
+    cmd = [sys.executable, "-m", "cloudsync", "check", "-vv", str(src), str(dst)]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "Hash cache: 20000 files hashed, 0 hashes from the cache" in first.stderr
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert second.returncode == 0
+    assert "Hash cache: 0 files hashed, 20000 hashes from the cache" in second.stderr
+    stats = subprocess.run([sys.executable, "-m", "cloudsync", "hashcache", "stats", "--json"],
+                           env=env, capture_output=True, text=True, check=True).stdout
+    assert '"entries": 20000' in stats
+    cleared = subprocess.run([sys.executable, "-m", "cloudsync", "hashcache", "clear"],
+                             env=env, capture_output=True, text=True, check=True).stdout
+    assert "Removed 20000 entries" in cleared
