@@ -88,6 +88,19 @@ def parse_jfs_time(text: str | None) -> int | None:
     """``2018-07-05-T15:08:02Z`` (or ``+0100``) → ns; empty/None → None (JFS "no value")."""
     if text is None or not text.strip():
         return None
+    n = len(text)
+    if ((n == 20 or (n == 24 and text[19] == ".")) and text[10] == "T" and text[-1] == "Z"
+            and text[4] == "-" and text[7] == "-"):
+        # Fast path for the forms listing entries have (``2020-09-13T12:26:40.000Z``): the
+        # regex and a datetime per field were a third of the time to parse a listing.
+        frac = text[20:23]
+        try:
+            when = _dt.datetime.fromisoformat(text[:19]).replace(tzinfo=_dt.UTC)
+        except ValueError:
+            pass
+        else:
+            if not frac or frac.isdigit():
+                return int(when.timestamp()) * 1_000_000_000 + int(frac or 0) * 1_000_000
     m = _JFS_TIME.match(text.strip())
     if m is None:
         raise ProtocolError(f"unparseable JottaCloud time {text.strip()[:40]!r}")
@@ -174,7 +187,10 @@ def _text(el: etree._Element, name: str) -> str | None:
 
 
 def _int(el: etree._Element, name: str) -> int | None:
-    text = _text(el, name)
+    return _int_of(_text(el, name), name)
+
+
+def _int_of(text: str | None, name: str) -> int | None:
     if text is None or not text.strip():
         return None
     try:
@@ -510,18 +526,24 @@ class ListStreamParser:
                     self.folders_seen.add(path)
                     yield ("folder", path)
             elif tag == "file":
-                parent_path = (_text(el, "path") or "").strip()
+                # One pass over the fields (a find() per field was most of the parsing time;
+                # a listing of a big tree is a million of these).  The first of a repeated
+                # field counts, as with find().
+                fields: dict[Any, str] = {}
+                for child in el:
+                    fields.setdefault(child.tag, child.text or "")
+                parent_path = (fields.get("path") or "").strip()
                 if parent_path not in self.folders_seen:
                     self.folders_seen.add(parent_path)
                     yield ("folder", parent_path)
                 self.files_seen += 1
                 yield ListStreamFile(
                     parent=parent_path,
-                    name=_text(el, "filename") or "",
-                    md5=(_text(el, "md5") or "").strip().lower(),
-                    size=_int(el, "size") or 0,
-                    modified_ns=parse_rfc3339(_text(el, "modified")),
-                    created_ns=parse_rfc3339(_text(el, "created")),
+                    name=fields.get("filename") or "",
+                    md5=(fields.get("md5") or "").strip().lower(),
+                    size=_int_of(fields.get("size"), "size") or 0,
+                    modified_ns=parse_rfc3339(fields.get("modified")),
+                    created_ns=parse_rfc3339(fields.get("created")),
                 )
             elif tag == "stats":
                 self.stats = (_int(el, "folders") or 0, _int(el, "files") or 0)

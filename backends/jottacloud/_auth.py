@@ -32,7 +32,6 @@ globally; :func:`oauth_transport` sets it around one call to a verified loopback
 from __future__ import annotations
 
 import datetime as _dt
-import http.server
 import ipaddress
 import logging
 import os
@@ -605,6 +604,10 @@ class RedirectListener:
     """A tiny HTTP server on 127.0.0.1 catching the browser's redirect with ``code``/``state``."""
 
     def __init__(self, state: str, port: int = REDIRECT_PORT) -> None:
+        # Imported here: http.server (with html and email) is only needed by a browser
+        # login, never by the commands that run against a configured remote.
+        import http.server
+
         self.state = state
         self.result: dict[str, str] | None = None
         self._done = threading.Event()

@@ -87,6 +87,11 @@ class Encoder:
         dec = {v: k for k, v in enc.items()}
         return enc, dec
 
+    @cached_property
+    def _decode_marks(self) -> frozenset[str]:
+        """Characters that make :meth:`decode` change a name."""
+        return frozenset(self._tables[1]) | {QUOTE}
+
     def encode(self, name: str) -> str:
         if not name:
             return name
@@ -123,6 +128,8 @@ class Encoder:
             if name == QUOTE + FULL_DOT + QUOTE + FULL_DOT:
                 return FULL_DOT * 2
         _, dec = self._tables
+        if self._decode_marks.isdisjoint(name):
+            return name  # nothing encoded: every name of an ordinary listing
         out: list[str] = []
         i, n = 0, len(name)
         while i < n:

@@ -503,6 +503,48 @@ class JottaServerProcess:
         self.stop()
 
 
+#: The real service's host names: rclone has them built in, so a test or bench that runs the
+#: unmodified rclone against this server maps them to 127.0.0.1 (see :func:`enter_private_hosts`).
+JOTTA_HOSTS = ("jfs.jottacloud.com", "api.jottacloud.com", "id.jottacloud.com", "www.jottacloud.com")
+
+
+def make_tls_front_certs(directory: str | os.PathLike[str],
+                         hosts: tuple[str, ...] = JOTTA_HOSTS) -> tuple[str, str, str]:
+    """A throw-away CA and a server certificate for ``hosts`` (``openssl``, valid 2 days).
+
+    Returns ``(ca.pem, srv.pem, srv.key)``: serve with ``JottaServer(tls_cert=…, tls_key=…)``
+    and let clients trust ``ca.pem`` (rclone ``--ca-cert``, requests ``REQUESTS_CA_BUNDLE``).
+    """
+    from pathlib import Path
+
+    d = Path(directory)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=cloudsync test CA")
+    openssl("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=jottacloud.com")
+    (d / "ext").write_text("subjectAltName=" + ",".join(f"DNS:{h}" for h in hosts)
+                           + "\nbasicConstraints=CA:FALSE\n")
+    openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext")
+    return str(d / "ca.pem"), str(d / "srv.pem"), str(d / "srv.key")
+
+
+def enter_private_hosts(directory: str | os.PathLike[str],
+                        hosts: tuple[str, ...] = JOTTA_HOSTS) -> None:
+    """Inside ``unshare -rnm`` (root in a private user, network and mount namespace): bring up
+    loopback and bind-mount an ``/etc/hosts`` that maps ``hosts`` to 127.0.0.1."""
+    from pathlib import Path
+
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    hosts_file = Path(directory) / "hosts"
+    hosts_file.write_text(f"127.0.0.1 localhost\n127.0.0.1 {' '.join(hosts)}\n")
+    subprocess.run(["mount", "--bind", str(hosts_file), "/etc/hosts"], check=True)
+
+
 def md5_hex(data: bytes) -> str:
     """Convenience for tests: the lower-case hex md5 of ``data``."""
     return hashlib.md5(data).hexdigest()

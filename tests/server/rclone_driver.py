@@ -17,9 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cloudsync.jottaserver.testing import JottaServer
-
-HOSTS = "jfs.jottacloud.com api.jottacloud.com id.jottacloud.com www.jottacloud.com"
+from cloudsync.jottaserver.testing import JottaServer, enter_private_hosts
 
 
 def rclone_login(rclone: Path, ca: Path, env: dict[str, str], conf: Path, name: str,
@@ -56,10 +54,7 @@ def rclone_login(rclone: Path, ca: Path, env: dict[str, str], conf: Path, name: 
 
 def up_loopback_with_jotta_hosts(work: Path) -> None:
     """Inside the namespace: loopback up, the JottaCloud host names pointing at it."""
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    hosts = work / "hosts"
-    hosts.write_text(f"127.0.0.1 localhost\n127.0.0.1 {HOSTS}\n")
-    subprocess.run(["mount", "--bind", str(hosts), "/etc/hosts"], check=True)
+    enter_private_hosts(work)
 
 
 def main() -> int:

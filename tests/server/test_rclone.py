@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from cloudsync.jottaserver.testing import make_tls_front_certs
+
 DRIVER = Path(__file__).with_name("rclone_driver.py")
-HOSTS = ["jfs.jottacloud.com", "api.jottacloud.com", "id.jottacloud.com", "www.jottacloud.com"]
 
 
 def _rclone() -> str | None:
@@ -36,17 +37,7 @@ def _can_unshare() -> bool:
 
 
 def _make_certs(d: Path) -> tuple[Path, Path, Path]:
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    run = {"check": True, "capture_output": True, "cwd": d}
-    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem",
-                    "-days", "2", "-subj", "/CN=cloudsync test CA"], **run)
-    subprocess.run(["openssl", "req", *ec, "-keyout", "srv.key", "-out", "srv.csr",
-                    "-subj", "/CN=jottacloud.com"], **run)
-    (d / "ext").write_text("subjectAltName=" + ",".join(f"DNS:{h}" for h in HOSTS)
-                           + "\nbasicConstraints=CA:FALSE\n")
-    subprocess.run(["openssl", "x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                    "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext"], **run)
-    return d / "ca.pem", d / "srv.pem", d / "srv.key"
+    return tuple(Path(p) for p in make_tls_front_certs(d))  # type: ignore[return-value]
 
 
 @pytest.mark.slow
