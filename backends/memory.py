@@ -17,7 +17,6 @@ real backend of that precision would hand back.
 from __future__ import annotations
 
 import io
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,8 +38,11 @@ from cloudsync.errors import (
     ObjectNotFound,
 )
 from cloudsync.hashing import CHUNK_SIZE, SUPPORTED, hasher
+from cloudsync.history import HISTORY_OPTIONS, wrap_history
 from cloudsync.options import BackendSpec, Option, parse_duration
 from cloudsync.types import MD5, MODTIME_UNSUPPORTED, SHA1, Entry, PutInfo, Usage
+
+from .memory_history import HistoryStore, Key, MemoryHistory
 
 if TYPE_CHECKING:
     from cloudsync.options import ConfigAccess
@@ -63,7 +65,9 @@ class _Dir:
     children: dict[str, _File | _Dir] = field(default_factory=dict)
 
 
-_lock = threading.RLock()
+_history = HistoryStore()
+# One lock for the tree and its history, so a version is recorded with the write it describes.
+_lock = _history.lock
 _top = _Dir(0)
 
 
@@ -72,14 +76,16 @@ def reset() -> None:
     global _top
     with _lock:
         _top = _Dir(time.time_ns())
+        _history.clear()
 
 
 def _split(path: str) -> list[str]:
     return [p for p in path.split("/") if p]
 
 
-class MemoryBackend(Backend):
+class MemoryBackend(MemoryHistory, Backend):
     type_name = "memory"
+    history = _history
 
     def __init__(
         self,
@@ -183,6 +189,21 @@ class MemoryBackend(Backend):
             raise IsDirError(path=path)
         return node
 
+    def _key(self, parts: list[str]) -> Key:
+        return tuple(parts)
+
+    @staticmethod
+    def _clone(node: _File) -> _File:
+        return _File(node.data, node.mtime_ns, dict(node.hashes), node.mime_type)
+
+    def _record_tree(self, parts: list[str], node: _File | _Dir) -> None:
+        """History of a removed subtree: every file under it was deleted now."""
+        if isinstance(node, _File):
+            _history.record(tuple(parts), None)
+            return
+        for name, child in node.children.items():
+            self._record_tree([*parts, name], child)
+
     def _entry(self, path: str, node: _File | _Dir) -> Entry:
         if isinstance(node, _Dir):
             return Entry(path, True, -1, node.mtime_ns)
@@ -259,6 +280,7 @@ class MemoryBackend(Backend):
                     raise IsDirError(path=path)
                 name = found[0]  # a case-insensitive store keeps the existing spelling
             parent.children[name] = node
+            _history.record((*parts[:-1], name), node)
             return self._entry(path, node)
 
     def get(self, path: str, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -286,6 +308,9 @@ class MemoryBackend(Backend):
         return known
 
     def delete(self, path: str) -> None:
+        self._remove_file(path, to_trash=True)
+
+    def _remove_file(self, path: str, *, to_trash: bool) -> None:
         parts = self._parts(path)
         with _lock:
             parent = self._lookup(parts[:-1]) if parts else None
@@ -295,13 +320,17 @@ class MemoryBackend(Backend):
             if isinstance(found[1], _Dir):
                 raise IsDirError(path=path)
             del parent.children[found[0]]  # type: ignore[union-attr]
+            key = (*parts[:-1], found[0])
+            _history.record(key, None)
+            if to_trash:
+                _history.put_trash(key, found[1])
 
     def mkdir(self, path: str) -> None:
         parts = self._parts(path)
         with _lock:
             self._dir_for_write(parts, path or self.root)
 
-    def _detach_dir(self, path: str, *, must_be_empty: bool) -> _Dir:
+    def _detach_dir(self, path: str, *, must_be_empty: bool, to_trash: bool = True) -> _Dir:
         parts = self._parts(path)
         with _lock:
             if not parts:
@@ -315,6 +344,10 @@ class MemoryBackend(Backend):
             if must_be_empty and found[1].children:
                 raise DirectoryNotEmpty(path=path or self.root)
             del parent.children[found[0]]  # type: ignore[union-attr]
+            key = [*parts[:-1], found[0]]
+            self._record_tree(key, found[1])
+            if to_trash:
+                _history.put_trash(tuple(key), found[1])
             return found[1]
 
     def rmdir(self, path: str) -> None:
@@ -332,7 +365,7 @@ class MemoryBackend(Backend):
                     else:
                         objects += 1
                         used += len(node.data)
-        return Usage(used=used, objects=objects)
+        return Usage(used=used, objects=objects, trashed=self.trashed_size())
 
     # ------------------------------------------------------------------ optional capabilities
     def _source(self, src: Backend, src_path: str) -> tuple[MemoryBackend, _File]:
@@ -343,8 +376,7 @@ class MemoryBackend(Backend):
     def copy(self, src: Backend, src_path: str, dst_path: str) -> Entry:
         with _lock:
             _, node = self._source(src, src_path)
-            clone = _File(node.data, node.mtime_ns, dict(node.hashes), node.mime_type)
-            return self._place(dst_path, clone)
+            return self._place(dst_path, self._clone(node))
 
     def _place(self, dst_path: str, node: _File) -> Entry:
         parts = self._parts(dst_path)
@@ -358,6 +390,7 @@ class MemoryBackend(Backend):
                 raise IsDirError(path=dst_path)
             name = found[0]
         parent.children[name] = node
+        _history.record((*parts[:-1], name), node)
         return self._entry(dst_path, node)
 
     def move(self, src: Backend, src_path: str, dst_path: str) -> Entry:
@@ -365,7 +398,7 @@ class MemoryBackend(Backend):
             source, node = self._source(src, src_path)
             entry = self._place(dst_path, node)
             if self._lookup(source._parts(src_path)) is node:  # not a move onto itself
-                source.delete(src_path)
+                source._remove_file(src_path, to_trash=False)
                 # Moving onto itself under a different case: put it back under the new name.
                 if self._lookup(self._parts(dst_path)) is None:
                     self._place(dst_path, node)
@@ -381,13 +414,15 @@ class MemoryBackend(Backend):
             dst_parts = self._parts(dst_path)
             if dst_parts[: len(src_parts)] == src_parts:
                 raise DirExists("cannot move a directory into itself", path=dst_path)
-            node = src._detach_dir(src_path, must_be_empty=False)
+            node = src._detach_dir(src_path, must_be_empty=False, to_trash=False)
             try:
                 parent = self._dir_for_write(dst_parts[:-1], dst_path)
             except BaseException:
                 src._dir_for_write(src_parts[:-1], src_path).children[src_parts[-1]] = node
                 raise
             parent.children[dst_parts[-1]] = node
+            for sub, child in _walk_files(node, dst_parts):
+                _history.record(sub, child)
 
     def purge(self, path: str) -> None:
         self._detach_dir(path, must_be_empty=False)
@@ -407,6 +442,13 @@ class MemoryBackend(Backend):
             self._get_dir(path).mtime_ns = self._truncate(mtime_ns)
 
 
+def _walk_files(d: _Dir, parts: list[str]) -> Iterator[tuple[Key, _File]]:
+    for name, child in d.children.items():
+        if isinstance(child, _File):
+            yield (*parts, name), child
+        else:
+            yield from _walk_files(child, [*parts, name])
+
 
 # ---------------------------------------------------------------------------- registration
 def _parse_precision(text: str) -> int:
@@ -423,7 +465,7 @@ def _parse_precision(text: str) -> int:
 
 
 def _factory(name: str, root: str, options: Mapping[str, Any],
-             config: ConfigAccess | None) -> MemoryBackend:
+             config: ConfigAccess | None) -> Backend:
     try:
         precision = _parse_precision(str(options.get("precision") or "1ns"))
     except ValueError as exc:
@@ -436,7 +478,7 @@ def _factory(name: str, root: str, options: Mapping[str, Any],
     unknown = [c for c in disable if c not in CAPABILITIES]
     if unknown:
         raise ConfigError(f"memory option 'disable': unknown capabilities {unknown}")
-    return MemoryBackend(
+    backend = MemoryBackend(
         name or ":memory",
         root,
         precision_ns=precision,
@@ -445,6 +487,7 @@ def _factory(name: str, root: str, options: Mapping[str, Any],
         set_modtime=str(options.get("set_modtime") or "true").lower(),
         disable=disable,
     )
+    return wrap_history(backend, options)
 
 
 SPEC = BackendSpec(
@@ -465,5 +508,6 @@ SPEC = BackendSpec(
                          ("without_delete", "CantSetModTimeWithoutDelete: delete, re-upload"))),
         Option("disable", "Capabilities to switch off, comma separated (copy,move,…).",
                default="", advanced=True, hidden=True),
+        *HISTORY_OPTIONS,
     ),
 )

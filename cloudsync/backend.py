@@ -25,7 +25,7 @@ import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, BinaryIO, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
 
 from .errors import (
     CantCopy,
@@ -36,6 +36,9 @@ from .errors import (
     Unsupported,
 )
 from .types import MD5, MODTIME_UNSUPPORTED, Entry, PutInfo, Usage
+
+if TYPE_CHECKING:
+    from .history import TrashItem, Version
 
 __all__ = [
     "CAPABILITIES",
@@ -56,6 +59,8 @@ CAPABILITIES: tuple[str, ...] = (
     "public_link",
     "set_dir_modtime",
     "copy_batch",
+    "versions",
+    "trash",
 )
 
 
@@ -287,6 +292,51 @@ class Backend(ABC):
     def public_link(self, path: str, expire: float | None = None, unlink: bool = False) -> str:
         """Create (or with ``unlink`` remove) a public link to ``path``; returns the URL."""
         raise Unsupported("public links not supported")
+
+    # ------------------------------------------------------------------ history: versions
+    # The ``versions`` capability (discovered through :meth:`versions`; a backend offering it
+    # implements all four methods).  Version ids are the backend's own (strings).
+    def versions(self, path: str) -> builtins.list[Version]:
+        """Every version of file ``path``, newest first, the current one marked; INCOMPLETE and
+        CORRUPT ones included with their state (they are never restorable).  ObjectNotFound
+        when there is no file (live or trashed) at ``path``."""
+        raise Unsupported("file versions not supported")
+
+    def open_version(self, path: str, version_id: str, start: int = 0,
+                     end: int | None = None) -> BinaryIO:
+        """Read bytes ``[start, end)`` of one version, like :meth:`get`; ObjectNotFound for an
+        unknown id, NoRetryError for a version that is not restorable."""
+        raise Unsupported("file versions not supported")
+
+    def restore_version(self, path: str, version_id: str, to: str | None = None) -> Entry:
+        """Make version ``version_id`` of ``path`` the current content of ``path`` (or write it
+        to ``to``).  The content it replaces stays in the history as an older version."""
+        raise Unsupported("file versions not supported")
+
+    def list_at(self, path: str, at_ns: int) -> builtins.list[tuple[Entry, Version]]:
+        """Directory ``path`` as it was at ``at_ns``: every file with the version current then
+        (files deleted since included, files created since left out) and its sub-directories.
+        Directory entries carry a placeholder version.  DirNotFound when nothing is known."""
+        raise Unsupported("file versions not supported")
+
+    # ------------------------------------------------------------------ history: trash
+    # The ``trash`` capability (discovered through :meth:`trash`); :meth:`cleanup` empties it.
+    def trash(self, path: str, recursive: bool = False) -> builtins.list[TrashItem]:
+        """What is in the trash below directory ``path`` (original paths, relative to the root):
+        the trashed items themselves, and with ``recursive`` also everything inside trashed
+        folders."""
+        raise Unsupported("trash not supported")
+
+    def restore_trash(self, path: str, to: str | None = None) -> builtins.list[Entry]:
+        """Bring trashed file or folder ``path`` back to where it was (or to ``to``), a folder
+        with everything that was trashed with it; returns the restored files.  ObjectNotFound
+        when nothing at ``path`` is in the trash; AlreadyExists (nothing changed) when a live
+        file now holds the target path."""
+        raise Unsupported("trash not supported")
+
+    def remove_trash(self, path: str) -> None:
+        """Remove trashed item ``path`` (and everything inside it) permanently."""
+        raise Unsupported("trash not supported")
 
     # ------------------------------------------------------------------ lifecycle
     def set_concurrency(self, threads: int) -> None:  # noqa: B027 - optional hook

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from cloudsync.history import HISTORY_OPTIONS
 from cloudsync.options import BackendSpec, Option
 
 from ._encoding import DEFAULT_ENCODING
@@ -108,13 +109,16 @@ OPTIONS: tuple[Option, ...] = (
         "otp", "Config time: the one-time SMS code, if the legacy login asks for one (never stored).",
         default="", secret=True, hidden=True,
     ),
+    *HISTORY_OPTIONS,
 )
 
 
 def _factory(name: str, root: str, options: Mapping[str, Any], config: ConfigAccess | None) -> Backend:
+    from cloudsync.history import wrap_history
+
     from .backend import JottaBackend, JottaOptions
 
-    return JottaBackend(name, root, JottaOptions.from_mapping(options), config)
+    return wrap_history(JottaBackend(name, root, JottaOptions.from_mapping(options), config), options)
 
 
 def _configure(prompter: Prompter, current: Mapping[str, str]) -> dict[str, str]:

@@ -269,6 +269,9 @@ class JottaFile:
     public_share_path: str | None = None
     path: str | None = None
     revisions: tuple[Revision, ...] = ()
+    #: When the file went to the trash (``deleted`` attribute), and its original parent path.
+    deleted_ns: int | None = None
+    abspath: str | None = None
 
     @classmethod
     def from_xml(cls, el: etree._Element) -> JottaFile:
@@ -287,6 +290,8 @@ class JottaFile:
             revisions=tuple(Revision.from_xml(r) for r in revs.findall("revision"))
             if revs is not None
             else (),
+            deleted_ns=parse_jfs_time(el.get("deleted")),
+            abspath=_text(el, "abspath"),
         )
 
     @property
@@ -308,6 +313,8 @@ class JottaFolder:
     modified_ns: int | None = None
     public_uri: str | None = None
     public_share_path: str | None = None
+    deleted_ns: int | None = None
+    abspath: str | None = None
 
     @classmethod
     def from_xml(cls, el: etree._Element) -> JottaFolder:
@@ -330,6 +337,8 @@ class JottaFolder:
             modified_ns=parse_jfs_time(_text(el, "modified")),
             public_uri=(_text(el, "publicURI") or "").strip() or None,
             public_share_path=(_text(el, "publicSharePath") or "").strip() or None,
+            deleted_ns=parse_jfs_time(el.get("deleted")),
+            abspath=_text(el, "abspath"),
         )
 
 

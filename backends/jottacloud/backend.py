@@ -51,6 +51,7 @@ from cloudsync.types import MD5, Entry, PutInfo, Usage, join_path, parent_of
 from . import _api
 from ._auth import AuthFlows, TokenManager, reconnect_hint
 from ._encoding import Encoder
+from ._history import HistoryCapabilities
 from ._http import Endpoints, HttpNoRetry, HttpNotFound, JottaHttp, network_cause, status_of
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ _ACCOUNTS: dict[tuple[str, str, str], str] = {}
 _ACCOUNTS_LOCK = threading.Lock()
 
 
-class JottaBackend(Backend):
+class JottaBackend(HistoryCapabilities):
     type_name = "jottacloud"
 
     def __init__(
@@ -500,10 +501,13 @@ class JottaBackend(Backend):
     def open_entry(self, entry: Entry, start: int = 0, end: int | None = None) -> BinaryIO:
         # The listing already said it is a live file and how big it is: ask for the bytes
         # straight away (one request per download, as rclone), no metadata request first.
-        path = entry.path
         if entry.is_dir:
-            raise IsDirError(path=path)
-        size = entry.size
+            raise IsDirError(path=entry.path)
+        return self._open_file(entry.path, entry.size, start, end)
+
+    def _open_file(self, path: str, size: int, start: int, end: int | None,
+                   revision: str | None = None) -> BinaryIO:
+        """Download ``[start, end)`` of ``path`` (of an older revision when given): one request."""
         if end is None or (size >= 0 and end > size):
             end = size if size >= 0 else None
         start = max(0, start)
@@ -512,25 +516,27 @@ class JottaBackend(Backend):
         ranged = start > 0 or (end is not None and size >= 0 and end < size)
         full = self._full(path)
         limit = None if end is None else end - start
-        resp = self._open_bin(full, path, start, end, ranged)
+        resp = self._open_bin(full, path, start, end, ranged, revision)
         if resp is None:
             return io.BytesIO(b"")
         skip = start if (ranged and resp.status_code == 200) else 0
 
         def reopen(pos: int) -> requests.Response | None:
             # A download cut short continues with a ranged request from where it stopped.
-            return self._open_bin(full, path, pos, end, True)
+            return self._open_bin(full, path, pos, end, True, revision)
 
         return _ResponseReader(resp, skip, limit, reopen=reopen, start=start,  # type: ignore[return-value]
                                tries=self.http.low_level_retries, pacer=self.http.pacer, path=path)
 
-    def _open_bin(self, full: str, path: str, start: int, end: int | None, ranged: bool) -> requests.Response | None:
+    def _open_bin(self, full: str, path: str, start: int, end: int | None, ranged: bool,
+                  revision: str | None = None) -> requests.Response | None:
         headers: dict[str, str] = {}
+        params = {"mode": "bin"} if revision is None else {"mode": "bin", "revision": revision}
         if ranged:
             headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
         try:
             resp = self.http.request(
-                "GET", self._url(full), params={"mode": "bin"}, headers=headers, stream=True,
+                "GET", self._url(full), params=params, headers=headers, stream=True,
                 path=path, ok_statuses=frozenset({416}), op="downloading",
             )
         except HttpNotFound:
@@ -877,6 +883,10 @@ class JottaBackend(Backend):
             total = user.capacity
             free = max(0, user.capacity - (user.usage or 0))
         trashed = self._trash_size()
+        if trashed is None:
+            # The device document may not list Trash (reference §3.1): add up the trash view.
+            with contextlib.suppress(HttpNotFound, ProtocolError):
+                trashed = self.trashed_total()
         return Usage(total=total, used=user.usage, free=free, trashed=trashed)
 
     def about_details(self) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def test_live_rerecording_scrubs_and_replays(tmp_path: Path) -> None:
         rec = _pytest(["--live", "--record-mode=rewrite", "-rs"], env)
         assert rec.returncode == 0, rec.stdout[-3000:] + rec.stderr[-2000:]
         # Browser and legacy logins need a person (and a service that still offers legacy).
-        assert "\n14 passed, 2 skipped" in "\n" + rec.stdout.splitlines()[-1], rec.stdout[-2000:]
+        assert "\n16 passed, 2 skipped" in "\n" + rec.stdout.splitlines()[-1], rec.stdout[-2000:]
         assert srv.state.files() == {}  # the tests cleaned up after themselves
         personal = [srv.username, srv.login_name, f"{srv.login_name}@example.com", "Real.Person",
                     srv.password, token, srv.base_url]
@@ -55,7 +55,7 @@ def test_live_rerecording_scrubs_and_replays(tmp_path: Path) -> None:
     names = sorted(p.name for p in cassettes.glob("*.yaml"))
     ops = ["about", "delete_to_trash_and_cleanup", "dir_move", "list_recursive", "mkdir_list_stat",
            "public_link", "purge", "put_and_ranged_get", "server_side_copy", "server_side_move",
-           "set_modtime"]
+           "set_modtime", "trash_restore", "versions"]
     assert names == [*(f"test_op_{op}.yaml" for op in ops), "test_refresh_rotates_token.yaml",
                      "test_standard_login_token.yaml"]
     for path in cassettes.glob("*.yaml"):
@@ -72,4 +72,4 @@ def test_live_rerecording_scrubs_and_replays(tmp_path: Path) -> None:
                    "--allowed-hosts=127.0.0.1,localhost,::1",
                    "-k", "standard or refresh or test_op_ or hygiene"], replay_env)
     assert rep.returncode == 0, rep.stdout[-3000:] + rep.stderr[-2000:]
-    assert "14 passed" in rep.stdout
+    assert "16 passed" in rep.stdout
