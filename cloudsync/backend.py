@@ -344,6 +344,11 @@ class Backend(ABC):
         plus checkers); a backend with a connection pool sizes it so that none waits or
         throws a connection away."""
 
+    def set_low_level_retries(self, tries: int) -> None:  # noqa: B027 - optional hook
+        """``--low-level-retries``: a backend that retries its own requests (and marks the
+        errors it gave up on ``low_level_retried``) makes at most ``tries`` tries per request.
+        A backend without this hook is retried per call by the engine instead."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, default does nothing
         """Release connections and background resources; may be called more than once."""
 

@@ -280,6 +280,9 @@ class JottaBackend(HistoryCapabilities):
     def set_concurrency(self, threads: int) -> None:
         self.http.set_pool_size(threads)
 
+    def set_low_level_retries(self, tries: int) -> None:
+        self.http.low_level_retries = max(1, tries)
+
     def close(self) -> None:
         self.http.close()
 

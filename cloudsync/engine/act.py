@@ -271,6 +271,8 @@ class Executor:
         self.opts = ctx.opts
         self.backup = backup
         self.retries = low_level_retries
+        for backend in {id(b): b for b in (src, dst, backup) if b is not None}.values():
+            backend.set_low_level_retries(low_level_retries)
         self.max_delete = max_delete
         self.max_delete_size = max_delete_size
         self._delete_lock = threading.Lock()

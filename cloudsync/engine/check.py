@@ -103,6 +103,7 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
     for backend in (src, dst):
         # the checkers, plus one hashing helper each (--download)
         backend.set_concurrency(2 * opts.checkers + 1)
+        backend.set_low_level_retries(opts.low_level_retries)
     reports = _Reports(opts)
     counts = _Counters()
     hash_type = None if opts.size_only or opts.download else common_hash(src.features, dst.features)

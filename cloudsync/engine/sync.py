@@ -85,6 +85,7 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
     for backend in (src, dst, backup):
         if backend is not None:
             backend.set_concurrency(opts.transfers + opts.checkers)
+            backend.set_low_level_retries(opts.low_level_retries)
     try:
         return _run(run, src, dst, opts, mode, filt, backup, src_file)
     except BaseException:

@@ -248,7 +248,7 @@ def _read_request(reader: object) -> tuple[bytes, bytes]:
 
 
 def _read_chunked(reader: object) -> bytes:
-    out = []
+    out: list[bytes] = []
     while True:
         size_line = reader.readline(1024)  # type: ignore[attr-defined]
         if not size_line:
@@ -263,7 +263,7 @@ def _read_chunked(reader: object) -> bytes:
 
 
 def _dechunk(raw: bytes) -> bytes:
-    out = []
+    out: list[bytes] = []
     pos = 0
     while True:
         eol = raw.find(b"\r\n", pos)

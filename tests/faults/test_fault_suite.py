@@ -44,12 +44,13 @@ def test_503_everywhere_costs_a_bounded_number_of_requests(tmp_path: Path) -> No
     with JottaServer() as srv, FaultProxy(f"127.0.0.1:{srv.port}", rate=1.0, kinds=("503",),
                                           skip=("/auth/",)) as proxy:
         _config(config, srv, proxy, token_json(srv))
-        r = cloudsync(["lsjson", "-R", "jotta:", "--low-level-retries", "3"], config)
+        # A listing command (default --low-level-retries 10; no whole-command retries).
+        r = cloudsync(["lsjson", "-R", "jotta:"], config)
         assert r.returncode == 5, r.stderr
-        assert proxy.requests <= 3 + 1
+        assert proxy.requests <= 10 + 1
         lines = [ln for ln in r.stderr.splitlines() if "ERROR" in ln]
         assert lines and all("Traceback" not in ln and "(<" not in ln for ln in lines), r.stderr
-        assert "503" in r.stderr and "gave up after 3 tries" in r.stderr
+        assert "503" in r.stderr and "gave up after 10 tries" in r.stderr
         # A whole sync: --retries 3 runs of at most --low-level-retries requests each.
         before = proxy.requests
         src = tmp_path / "src"
@@ -57,4 +58,9 @@ def test_503_everywhere_costs_a_bounded_number_of_requests(tmp_path: Path) -> No
         (src / "a.txt").write_bytes(b"a")
         r = cloudsync(["sync", str(src), "jotta:dst", "--low-level-retries", "3"], config)
         assert r.returncode == 5, r.stderr
+        assert "gave up after 3 tries" in r.stderr
         assert proxy.requests - before <= 3 * (3 + 1)
+        before = proxy.requests
+        r = cloudsync(["check", str(src), "jotta:dst", "--low-level-retries", "2"], config)
+        assert r.returncode != 0
+        assert proxy.requests - before <= 2 + 1
