@@ -3,7 +3,8 @@
 It is deliberately independent of the server's own fault hooks: it sees only bytes on the
 wire, so what it breaks is exactly what a flaky network or an overloaded front end breaks.
 Every request is forwarded on a fresh upstream connection (``Connection: close`` both ways);
-with probability ``rate`` (seeded) one fault replaces the normal exchange:
+with probability ``rate`` (seeded) one fault replaces the normal exchange, the kinds
+taking turns:
 
 ``500`` / ``503``  answer that status without forwarding (the request had no effect).
 ``429``            answer 429 with ``Retry-After`` (no effect).
@@ -55,6 +56,7 @@ class FaultProxy:
         #: Request-target substrings never faulted (e.g. the token endpoint).
         self.skip = tuple(skip)
         self._rng = random.Random(seed)
+        self._turn = self._rng.randrange(len(self.kinds))
         self._lock = threading.Lock()
         #: Faults injected so far, by kind; ``requests`` counts every request seen.
         self.injected: collections.Counter[str] = collections.Counter()
@@ -133,7 +135,8 @@ class FaultProxy:
                 return None
             if self._rng.random() >= self.rate:
                 return None
-            kind = self._rng.choice(self.kinds)
+            # The kinds take turns (from a seeded start), so even a short run sees each.
+            kind = self.kinds[(self._turn + sum(self.injected.values())) % len(self.kinds)]
             self.injected[kind] += 1
             return kind
 

@@ -24,7 +24,7 @@ CI_SEEDS = (1, 2, 3)
 def test_seeded_sync_at_20_percent_faults(direction: str, tmp_path: Path) -> None:
     kinds: collections.Counter[str] = collections.Counter()
     for seed in CI_SEEDS:
-        o = run(seed, direction, tmp_path / str(seed))
+        o = run(seed, direction, tmp_path / str(seed), files=30)
         assert o.ok, (seed, o)
         kinds.update(o.faults)
     assert set(kinds) == set(FAULT_KINDS), kinds  # every kind of fault really happened
