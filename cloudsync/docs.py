@@ -9,22 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .options import BackendSpec, Option
+from .options import BackendSpec
 from .registry import backend_types, get_spec
-from .types import size_suffix
 
 __all__ = ["render_all_backends", "render_backend"]
-
-
-def _default(opt: Option) -> str:
-    if opt.default is None or opt.default == "":
-        return "unset"
-    if opt.kind == "bool":
-        return "true" if opt.default else "false"
-    if opt.kind == "size" and isinstance(opt.default, int):
-        # rclone writes sizes with binary suffixes (10Mi), the way users type them.
-        return "".join(size_suffix(opt.default))
-    return str(opt.default)
 
 
 def _cell(text: str) -> str:
@@ -56,7 +44,7 @@ def render_backend(spec: BackendSpec) -> str:
                 meaning += " Choices: " + ", ".join(f"`{value}`" for value, _ in opt.examples) + "."
             lines.append(
                 f"| `{opt.name}` | `{opt.flag_name(spec.name)}` | `{opt.env_name(spec.name)}` "
-                f"| `{_default(opt)}` | {meaning} |"
+                f"| `{opt.default_display()}` | {meaning} |"
             )
         lines.append("")
     lines += [

@@ -1,6 +1,7 @@
 """rclone-compatible path, size and age filtering (rclone-semantics.md §A.4).
 
-A :class:`Filter` is built once per command from :class:`~cloudsync.engine.options.FilterOptions`
+A :class:`Filter` is built once per command from :class:`FilterOptions` (the filter flags,
+declared here once)
 and asked two questions by the engine while it walks a tree:
 
 * :meth:`Filter.include_file` -- does this object take part (both sides of a sync, ``ls*``,
@@ -39,15 +40,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .engine.options import FilterOptions
 from .errors import UsageError
-from .options import parse_duration, parse_size
+from .options import flag, parse_duration, parse_size
 
 if TYPE_CHECKING:
     from .backend import Backend
 
 __all__ = [
     "Filter",
+    "FilterOptions",
     "IgnoreFiles",
     "backend_reader",
     "glob_to_regex",
@@ -130,6 +131,44 @@ def parse_age(text: str, now: float | None = None) -> float | None:
             "or a time like 2006-01-02, '2006-01-02 15:04:05' or RFC 3339"
         )
     return now - moment.timestamp()
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """rclone's filter flags (rclone-semantics.md §A.4).  Sizes in bytes, ages in seconds.
+
+    Each field is its flag, declared once (see :func:`cloudsync.options.flag`).
+    """
+
+    include: tuple[str, ...] = flag((), "Include files matching pattern.", multiple=True, metavar="GLOB")
+    exclude: tuple[str, ...] = flag((), "Exclude files matching pattern.", multiple=True, metavar="GLOB")
+    filter: tuple[str, ...] = flag((), "Add a file filtering rule (+ glob / - glob / !).",
+                                   short="-f", multiple=True, metavar="RULE")
+    include_from: tuple[str, ...] = flag((), "Read file include patterns from file.",
+                                         multiple=True, metavar="FILE")
+    exclude_from: tuple[str, ...] = flag((), "Read file exclude patterns from file.",
+                                         multiple=True, metavar="FILE")
+    filter_from: tuple[str, ...] = flag((), "Read file filtering patterns from a file.",
+                                        multiple=True, metavar="FILE")
+    files_from: tuple[str, ...] = flag((), "Read list of source-file names from file.",
+                                       multiple=True, metavar="FILE")
+    files_from_raw: tuple[str, ...] = flag((), "Like --files-from without comment/space processing.",
+                                           multiple=True, metavar="FILE")
+    exclude_if_present: tuple[str, ...] = flag((), "Exclude directories if this file is present.",
+                                               multiple=True, metavar="NAME")
+    min_size: int = flag(-1, "Only transfer files bigger than this (KiB or suffix B|K|M|G|T|P).",
+                         kind="size", parser=parse_size_kib_default, metavar="SIZE")
+    max_size: int = flag(-1, "Only transfer files smaller than this (KiB or suffix B|K|M|G|T|P).",
+                         kind="size", parser=parse_size_kib_default, metavar="SIZE")
+    min_age: float | None = flag(None, "Only transfer files older than this (s or suffix ms|s|m|h|d|w|M|y).",
+                                 kind="duration", parser=parse_age, default_text="off", metavar="DURATION")
+    max_age: float | None = flag(None, "Only transfer files younger than this (s or suffix ms|s|m|h|d|w|M|y).",
+                                 kind="duration", parser=parse_age, default_text="off", metavar="DURATION")
+    max_depth: int = flag(-1, "If set limits the recursion depth to this.", default_text="off")
+    delete_excluded: bool = flag(False, "Delete files on dest excluded from sync.")
+    ignore_file: tuple[str, ...] = flag(
+        (), "Ignore what files called NAME in the source tree list (gitignore syntax, per folder "
+            "and below).", multiple=True, metavar="NAME")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,9 +1,13 @@
-"""Option metadata and backend registration records.
+"""Option metadata: backend options and the global/engine flags, each declared once.
 
 A backend declares its options once, as :class:`Option` records inside its
 :class:`BackendSpec`.  The same records drive the config wizard, ``config create``
 validation, the ``--<backend>-<option>`` flags, the ``CLOUDSYNC_<BACKEND>_<OPTION>`` and
 ``CLOUDSYNC_CONFIG_<REMOTE>_<OPTION>`` environment variables, and the generated docs.
+
+Global and engine flags (``--transfers``, ``--include``, ``-v`` …) are the same
+:class:`Option` records, declared as dataclass fields with :func:`flag`; see
+:func:`flag` for how to add one.
 
 Value lookup precedence (rclone's, see rclone-semantics.md §A.3), first hit wins:
 
@@ -17,6 +21,7 @@ Value lookup precedence (rclone's, see rclone-semantics.md §A.3), first hit win
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -30,9 +35,14 @@ __all__ = [
     "ConfigAccess",
     "Option",
     "Prompter",
+    "flag",
+    "flag_options",
+    "format_duration",
     "parse_bool",
     "parse_duration",
     "parse_size",
+    "positive_int",
+    "shared_flag",
 ]
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
@@ -118,9 +128,39 @@ def parse_duration(text: str) -> float:
     return total
 
 
+def format_duration(seconds: float) -> str:
+    """Go's ``time.Duration`` text, as rclone prints defaults: ``0s``, ``1ns``, ``1m0s``, ``5m0s``."""
+    ns = round(seconds * 1e9)
+    if ns == 0:
+        return "0s"
+    if ns < 1000:
+        return f"{ns}ns"
+    if ns < 1_000_000:
+        return f"{ns / 1e3:g}µs"
+    if ns < 1_000_000_000:
+        return f"{ns / 1e6:g}ms"
+    hours, rest = divmod(ns, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    secs = f"{rest / 1e9:g}s"
+    if hours:
+        return f"{hours}h{minutes}m{secs}"
+    if minutes:
+        return f"{minutes}m{secs}"
+    return secs
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (``--transfers``, ``--checkers``, ``--retries`` …)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"{value} is less than 1")
+    return value
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "str": str,
     "int": int,
+    "count": int,
     "bool": parse_bool,
     "size": parse_size,
     "duration": parse_duration,
@@ -129,14 +169,22 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 
 @dataclass(frozen=True)
 class Option:
-    """One backend option, declared once.
+    """One backend option or global/engine flag, declared once.
 
-    ``kind`` is one of ``str``, ``int``, ``bool``, ``size``, ``duration``.  ``secret`` options
-    (passwords, tokens) are stored in the keyring when a real one exists and are never printed.
-    ``examples`` are ``(value, help)`` pairs offered by the wizard as choices; with
-    ``exclusive`` only those values are allowed.  ``advanced`` options are only asked for in
-    the wizard's advanced section.  ``hidden`` options are internal state (e.g. a token) that
-    the wizard never asks for directly.
+    ``kind`` is one of ``str``, ``int``, ``bool``, ``size``, ``duration`` (and ``count`` for
+    ``-vv``-style flags).  ``secret`` options (passwords, tokens) are stored in the keyring when a
+    real one exists and are never printed.  ``examples`` are ``(value, help)`` pairs offered by
+    the wizard as choices; with ``exclusive`` only those values are allowed.  ``advanced``
+    options are only asked for in the wizard's advanced section.  ``hidden`` options are
+    internal state (e.g. a token) that the wizard never asks for directly.
+
+    The remaining fields matter for command-line flags only: ``short`` (``-n``), ``metavar``,
+    ``multiple`` (the flag may repeat; the value is a tuple of strings), ``parser`` (overrides
+    the kind's parser, e.g. sizes counted in KiB), ``default_text`` (how the default reads in
+    help and docs when the value alone would mislead, e.g. ``off`` for -1), ``switches``
+    (``(flag, value, help)`` triples: several boolean flags that each set this one value, such
+    as ``--delete-before``/``--delete-after``; at most one may be given) and ``commands`` (only
+    these commands carry the flag; empty = all that carry its group).
     """
 
     name: str
@@ -149,19 +197,93 @@ class Option:
     hidden: bool = False
     exclusive: bool = False
     examples: tuple[tuple[str, str], ...] = ()
+    short: str = ""
+    metavar: str = ""
+    multiple: bool = False
+    parser: Callable[[str], Any] | None = None
+    default_text: str | None = None
+    switches: tuple[tuple[str, Any, str], ...] = ()
+    commands: tuple[str, ...] = ()
 
     def parse(self, text: str) -> Any:
-        value = _PARSERS[self.kind](text)
+        value = (self.parser or _PARSERS[self.kind])(text)
         if self.exclusive and self.examples and text not in {v for v, _ in self.examples}:
             allowed = ", ".join(v for v, _ in self.examples)
             raise ValueError(f"{self.name} must be one of: {allowed}")
         return value
 
-    def flag_name(self, backend: str) -> str:
-        return f"--{backend}-{self.name.replace('_', '-')}"
+    def flag_name(self, backend: str = "") -> str:
+        """``--<backend>-<option>``, or ``--<flag>`` for a global/engine flag."""
+        prefix = f"{backend}-" if backend else ""
+        return f"--{prefix}{self.name.replace('_', '-')}"
 
-    def env_name(self, backend: str) -> str:
-        return f"CLOUDSYNC_{backend.upper()}_{self.name.upper()}"
+    def env_name(self, backend: str = "") -> str:
+        """``CLOUDSYNC_<BACKEND>_<OPTION>``, or ``CLOUDSYNC_<FLAG>`` (rclone's ``RCLONE_<FLAG>``)."""
+        prefix = f"{backend.upper()}_" if backend else ""
+        return f"CLOUDSYNC_{prefix}{self.name.upper()}"
+
+    def default_display(self) -> str:
+        """The default as rclone writes it (``10Mi``, ``1m0s``, ``true``); ``unset`` if none."""
+        if self.default_text is not None:
+            return self.default_text
+        if self.default is None or self.default == "" or self.default == ():
+            return "unset"
+        if self.kind == "bool":
+            return "true" if self.default else "false"
+        if self.kind == "size" and isinstance(self.default, int):
+            if self.default < 0:
+                return "off"
+            from .types import size_suffix
+
+            # rclone writes sizes with binary suffixes (10Mi), the way users type them.
+            return "".join(size_suffix(self.default))
+        if self.kind == "duration" and isinstance(self.default, int | float):
+            return format_duration(self.default)
+        return str(self.default)
+
+
+def flag(default: Any, help: str, *, kind: str | None = None, **meta: Any) -> Any:
+    """Declare a global or engine flag as a dataclass field -- the one place a flag is written.
+
+    The field's name is the flag's name (``max_backlog`` → ``--max-backlog``, environment
+    variable ``CLOUDSYNC_MAX_BACKLOG``); pass ``name=`` when the field must be called
+    otherwise (``modify_window_ns`` is set by ``--modify-window``).  ``default`` is both the
+    field's default and the documented one; ``kind`` is guessed from it (bool, int, else str).
+    Every other keyword is an :class:`Option` field (``short="-n"``, ``metavar``,
+    ``multiple``, ``parser``, ``default_text``, ``examples``/``exclusive``, ``switches``,
+    ``commands``).
+
+    To add a flag:
+
+    1. add a field to the options dataclass of its layer -- :class:`cloudsync.engine.options.SyncOptions`
+       (copy/sync/move/…), :class:`~cloudsync.engine.options.CheckOptions`,
+       :class:`cloudsync.filters.FilterOptions` or the CLI's global
+       :class:`cloudsync.cli.app.Settings` -- as ``my_flag: int = flag(3, "What it does.")``;
+    2. use ``opts.my_flag`` where it takes effect;
+    3. regenerate the docs: ``cloudsync help flags --markdown > docs/flags.md``.
+
+    The click option, its ``CLOUDSYNC_<FLAG>`` variable, its help text with the default, the
+    parsing into the dataclass and ``docs/flags.md`` all come from this declaration.
+    """
+    if kind is None:
+        kind = "bool" if isinstance(default, bool) else "int" if isinstance(default, int) else "str"
+    option = Option(name=meta.pop("name", ""), help=help, default=default, kind=kind, **meta)
+    return field(default=default, metadata={"option": option})
+
+
+def shared_flag(option: Option) -> Any:
+    """A field for a flag already declared by another options class (same :class:`Option`)."""
+    return field(default=option.default, metadata={"option": option})
+
+
+def flag_options(cls: type) -> list[tuple[str, Option]]:
+    """``(field name, Option)`` for every flag field of dataclass ``cls``, in declaration order."""
+    out: list[tuple[str, Option]] = []
+    for f in dataclasses.fields(cls):
+        option = f.metadata.get("option")
+        if isinstance(option, Option):
+            out.append((f.name, option if option.name else dataclasses.replace(option, name=f.name)))
+    return out
 
 
 class ConfigAccess(Protocol):

@@ -25,6 +25,8 @@ from click.core import ParameterSource
 
 from ..errors import CloudsyncError, ExitCode, exit_code_for
 from ..log import NOTICE
+from ..options import flag, flag_options
+from .flags import click_params
 
 if TYPE_CHECKING:
     from ..backend import Backend
@@ -83,20 +85,27 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 @dataclass
 class Settings:
-    """Global flags, wherever on the command line they were given."""
+    """Global flags, wherever on the command line they were given (declared once, see
+    :func:`cloudsync.options.flag`)."""
 
-    verbose: int = 0
-    quiet: bool = False
-    log_level: str | None = None
-    log_file: str | None = None
-    use_json_log: bool = False
-    config: str | None = None
-    stats: str | None = None
-    stats_one_line: bool = False
-    progress: bool = False
-    disable: tuple[str, ...] = ()
-    copy_links: bool = False
-    no_hash_cache: bool = False
+    verbose: int = flag(0, "Print lots more stuff (repeat for more).", kind="count", short="-v")
+    quiet: bool = flag(False, "Print as little stuff as possible.", short="-q")
+    log_level: str | None = flag(None, "Log level DEBUG|INFO|NOTICE|ERROR.", exclusive=True,
+                                 examples=(("DEBUG", ""), ("INFO", ""), ("NOTICE", ""), ("ERROR", "")))
+    log_file: str | None = flag(None, "Log everything to this file.", metavar="FILE")
+    use_json_log: bool = flag(False, "Use JSON log format.")
+    config: str | None = flag(None, 'Config file ("" = in memory).', metavar="FILE",
+                              default_text="~/.config/cloudsync/cloudsync.conf")
+    stats: str | None = flag(None, "Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable).",
+                             metavar="DURATION")
+    stats_one_line: bool = flag(False, "Make the stats fit on one line.")
+    progress: bool = flag(False, "Show progress during transfer (on a terminal).", short="-P")
+    disable: tuple[str, ...] = flag(
+        (), "Disable a comma separated list of backend features (copy, move, dir_move, purge, "
+            "list_recursive/ListR, set_modtime, cleanup, public_link, set_dir_modtime/DirSetModTime).",
+        multiple=True, metavar="FEATURE,...")
+    copy_links: bool = flag(False, "Follow symlinks and copy the pointed to item.", short="-L")
+    no_hash_cache: bool = flag(False, "Don't use the persistent cache of local file hashes (hash every file).")
     backend_flags: dict[str, dict[str, str]] = field(default_factory=dict)
     explicit: set[str] = field(default_factory=set)
 
@@ -132,37 +141,10 @@ def _store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any
 
 
 def _global_params() -> list[click.Option]:
-    def opt(*decls: str, **kw: Any) -> click.Option:
-        kw.setdefault("expose_value", False)
-        kw.setdefault("callback", _store_global)
-        kw.setdefault("is_eager", True)
-        return click.Option(list(decls), **kw)
-
-    return [
-        opt("-v", "--verbose", count=True, envvar="CLOUDSYNC_VERBOSE",
-            help="Print lots more stuff (repeat for more)."),
-        opt("-q", "--quiet", is_flag=True, envvar="CLOUDSYNC_QUIET", help="Print as little stuff as possible."),
-        opt("--log-level", type=click.Choice(["DEBUG", "INFO", "NOTICE", "ERROR"], case_sensitive=False),
-            envvar="CLOUDSYNC_LOG_LEVEL", help="Log level DEBUG|INFO|NOTICE|ERROR."),
-        opt("--log-file", metavar="FILE", envvar="CLOUDSYNC_LOG_FILE", help="Log everything to this file."),
-        opt("--use-json-log", is_flag=True, envvar="CLOUDSYNC_USE_JSON_LOG", help="Use JSON log format."),
-        opt("--config", metavar="FILE", envvar="CLOUDSYNC_CONFIG",
-            help="Config file (default ~/.config/cloudsync/cloudsync.conf; \"\" = in memory)."),
-        opt("--stats", metavar="DURATION", envvar="CLOUDSYNC_STATS",
-            help="Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable)."),
-        opt("--stats-one-line", is_flag=True, envvar="CLOUDSYNC_STATS_ONE_LINE",
-            help="Make the stats fit on one line."),
-        opt("-P", "--progress", is_flag=True, envvar="CLOUDSYNC_PROGRESS",
-            help="Show progress during transfer (on a terminal)."),
-        opt("--disable", multiple=True, metavar="FEATURE,...", envvar="CLOUDSYNC_DISABLE",
-            help="Disable a comma separated list of backend features (copy, move, dir_move, "
-                 "purge, list_recursive/ListR, set_modtime, cleanup, public_link, "
-                 "set_dir_modtime/DirSetModTime)."),
-        opt("-L", "--copy-links", is_flag=True, envvar="CLOUDSYNC_COPY_LINKS",
-            help="Follow symlinks and copy the pointed to item."),
-        opt("--no-hash-cache", is_flag=True, envvar="CLOUDSYNC_NO_HASH_CACHE",
-            help="Don't use the persistent cache of local file hashes (hash every file)."),
-    ]
+    params: list[click.Option] = []
+    for _, opt in flag_options(Settings):
+        params += click_params(opt, expose_value=False, callback=_store_global, is_eager=True)
+    return params
 
 
 def global_options(f: F) -> F:

@@ -23,6 +23,17 @@ def backends(markdown: bool) -> None:
         click.echo(f"  {name:<12} {get_spec(name).description}")
 
 
+@help_group.command("flags", help="List the global, transfer, filter and check flags with their defaults.")
+@click.option("--markdown", is_flag=True, help="Print them as Markdown (docs/flags.md).")
+def flags(markdown: bool) -> None:
+    from .params import render_flags
+
+    text = render_flags()
+    if not markdown:
+        text = text.replace("`", "")
+    click.echo(text, nl=False)
+
+
 @help_group.command("backend", help="Show the options of backend NAME: config keys, flags, env vars.")
 @click.argument("name")
 def backend(name: str) -> None:

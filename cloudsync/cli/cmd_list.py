@@ -18,7 +18,7 @@ from .params import REMOTE, build_filter_options, filter_flags
 
 if TYPE_CHECKING:
     from ..backend import Backend
-    from ..engine.options import FilterOptions
+    from ..filters import FilterOptions
 
 __all__ = ["cat", "hashsum", "ls", "lsd", "lsf", "lsjson", "lsl", "md5sum", "sha1sum", "size", "tree"]
 

@@ -91,7 +91,7 @@ def delete(app: App, remote: str, with_rmdirs: bool, **kw: Any) -> None:
         import dataclasses
         import re
 
-        from ..engine.options import FilterOptions
+        from ..filters import FilterOptions
 
         glob = "/" + re.sub(r"([\\*?\[\]{}])", r"\\\1", leaf)
         only = FilterOptions(filter=("+ " + glob, "- **"), max_depth=1)

@@ -60,9 +60,7 @@ def __getattr__(name: str) -> click.Command:
     return command
 
 
-def _dir_command(
-    name: str, help_text: str, extra: list[Any] | None = None
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
+def _dir_command(name: str, help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register the builder of command ``name``; returns the plain function unchanged."""
 
     def deco(f: Any) -> Any:
@@ -72,9 +70,7 @@ def _dir_command(
             g = click.argument("dest", type=REMOTE)(g)
             g = click.argument("source", type=REMOTE)(g)
             g = filter_flags(g)
-            g = sync_flags(g)
-            for option in extra or []:
-                g = option(g)
+            g = sync_flags(g, name)
             return click.command(name, help=help_text)(g)
 
         _BUILDERS[name] = build
@@ -111,12 +107,9 @@ def _sync(app: App, source: str, dest: str, **kw: Any) -> None:
     _dir_transfer(app, "sync", source, dest, build_sync_options(kw))
 
 
-@_dir_command("move", "Move the contents of SOURCE into DEST.",
-              [click.option("--delete-empty-src-dirs", is_flag=True,
-                            help="Delete empty source dirs after move.")])
-def _move(app: App, source: str, dest: str, delete_empty_src_dirs: bool, **kw: Any) -> None:
-    opts = build_sync_options(kw, delete_empty_src_dirs=delete_empty_src_dirs)
-    _dir_transfer(app, "move", source, dest, opts)
+@_dir_command("move", "Move the contents of SOURCE into DEST.")
+def _move(app: App, source: str, dest: str, **kw: Any) -> None:
+    _dir_transfer(app, "move", source, dest, build_sync_options(kw))
 
 
 def _to_command(app: App, name: str, source: str, dest: str, opts: SyncOptions, *,

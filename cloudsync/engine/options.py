@@ -1,100 +1,118 @@
-"""Options of the copy/sync/move/check engine (one field per rclone flag it honours)."""
+"""Options of the copy/sync/move/check engine: one field per rclone flag it honours.
+
+Every field is its flag, declared once with :func:`cloudsync.options.flag` (name, default,
+help, parsing); the CLI generates the click options, ``CLOUDSYNC_<FLAG>`` variables and
+``docs/flags.md`` from these declarations.  The filter flags live with the filters
+(:class:`cloudsync.filters.FilterOptions`, re-exported here).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..errors import UsageError
+from ..filters import FilterOptions
+from ..options import Option, flag, parse_duration, parse_size, positive_int, shared_flag
+
 __all__ = ["CheckOptions", "FilterOptions", "SyncOptions"]
 
 
-@dataclass(frozen=True)
-class FilterOptions:
-    """rclone's filter flags (rclone-semantics.md §A.4).  Sizes in bytes, ages in seconds."""
+def _window_ns(text: str) -> int:
+    return max(1, round(parse_duration(text) * 1_000_000_000))
 
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    filter: tuple[str, ...] = ()  # "+ glob" / "- glob" / "!"
-    include_from: tuple[str, ...] = ()  # file paths
-    exclude_from: tuple[str, ...] = ()
-    filter_from: tuple[str, ...] = ()
-    files_from: tuple[str, ...] = ()
-    files_from_raw: tuple[str, ...] = ()
-    exclude_if_present: tuple[str, ...] = ()
-    min_size: int = -1
-    max_size: int = -1
-    min_age: float | None = None
-    max_age: float | None = None
-    max_depth: int = -1
-    delete_excluded: bool = False
-    #: --ignore-file NAME: gitignore-syntax files of that name in the source tree
-    ignore_file: tuple[str, ...] = ()
+
+# Flags that copy/sync/move and check both carry: declared once, shared by both classes.
+SIZE_ONLY = Option("size_only", "Skip based on size only, not modtime or checksum.", False, "bool")
+CHECKERS = Option("checkers", "Number of checkers to run in parallel.", 8, "int", parser=positive_int)
+IGNORE_CASE_SYNC = Option("ignore_case_sync", "Ignore case when synchronizing.", False, "bool")
+LOW_LEVEL_RETRIES = Option("low_level_retries", "Number of low level retries to do.", 10, "int",
+                           parser=positive_int)
 
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """Flags shared by copy, sync, move (and copyto/moveto)."""
+    """Flags shared by copy, sync, move (and copyto/moveto, delete, purge, rmdirs)."""
 
-    dry_run: bool = False
+    dry_run: bool = flag(False, "Do a trial run with no permanent changes.", short="-n")
     # transfer decision (§B.1)
-    checksum: bool = False
-    size_only: bool = False
-    ignore_size: bool = False
-    ignore_times: bool = False
-    update: bool = False
-    ignore_existing: bool = False
-    immutable: bool = False
-    modify_window_ns: int = 1
-    no_update_modtime: bool = False
-    refresh_times: bool = False
-    ignore_checksum: bool = False
-    ignore_case_sync: bool = False
-    no_unicode_normalization: bool = False
-    fix_case: bool = False
+    checksum: bool = flag(False, "Check for changes with size & checksum (if available).", short="-c")
+    size_only: bool = shared_flag(SIZE_ONLY)
+    ignore_size: bool = flag(False, "Ignore size when skipping; use modtime or checksum.")
+    ignore_times: bool = flag(False, "Don't skip items that match size and time - transfer all.",
+                              short="-I")
+    update: bool = flag(False, "Skip files that are newer on the destination.", short="-u")
+    ignore_existing: bool = flag(False, "Skip all files that exist on destination.")
+    immutable: bool = flag(False, "Do not modify files, fail if existing files have been modified.")
+    modify_window_ns: int = flag(1, "Max time diff to be considered the same.", name="modify_window",
+                                 kind="duration", parser=_window_ns, default_text="1ns",
+                                 metavar="DURATION")
+    no_update_modtime: bool = flag(False, "Don't update destination modtime if files identical.")
+    refresh_times: bool = flag(False, "Refresh the modtime of remote files.")
+    ignore_checksum: bool = flag(False, "Skip post copy check of checksums.")
+    ignore_case_sync: bool = shared_flag(IGNORE_CASE_SYNC)
+    no_unicode_normalization: bool = flag(False, "Don't normalize unicode characters in filenames.")
+    fix_case: bool = flag(False, "Force rename of case insensitive dest to match source.")
     # deletions (§B.2)
-    delete_mode: Literal["before", "during", "after"] = "after"
-    max_delete: int = -1
-    max_delete_size: int = -1
-    ignore_errors: bool = False
-    # backups
-    backup_dir: str | None = None  # remote string; resolved by the caller into backup_backend
-    suffix: str = ""
-    suffix_keep_extension: bool = False
+    delete_mode: Literal["before", "during", "after"] = flag(
+        "after", "When synchronizing, when to delete files on the destination.",
+        switches=(
+            ("--delete-before", "before", "When synchronizing, delete files on destination before transferring."),
+            ("--delete-during", "during", "When synchronizing, delete files during transfer."),
+            ("--delete-after", "after", "When synchronizing, delete files on destination after transferring (default)."),
+        ))
+    max_delete: int = flag(-1, "When synchronizing, limit the number of deletes.", default_text="off")
+    max_delete_size: int = flag(-1, "When synchronizing, limit the total size of deletes.",
+                                kind="size", parser=parse_size, metavar="SIZE")
+    ignore_errors: bool = flag(False, "Delete even if there are I/O errors.")
+    # backups: a remote string, resolved by the caller into the backup backend
+    backup_dir: str | None = flag(None, "Make backups into hierarchy based in DIR.", metavar="REMOTE")
+    suffix: str = flag("", "Suffix to add to changed files.", metavar="SUFFIX")
+    suffix_keep_extension: bool = flag(False, "Preserve the extension when using --suffix.")
     # dirs
-    create_empty_src_dirs: bool = False
-    delete_empty_src_dirs: bool = False  # move only
-    no_update_dir_modtime: bool = False  # don't copy directory modtimes
+    create_empty_src_dirs: bool = flag(False, "Create empty source dirs on destination after sync.")
+    delete_empty_src_dirs: bool = flag(False, "Delete empty source dirs after move.", commands=("move",))
+    no_update_dir_modtime: bool = flag(False, "Don't update directory modification times.")
     # concurrency and retries
-    transfers: int = 4
-    checkers: int = 8
-    retries: int = 3
-    retries_sleep: float = 0.0
-    low_level_retries: int = 10
+    transfers: int = flag(4, "Number of file transfers to run in parallel.", parser=positive_int)
+    checkers: int = shared_flag(CHECKERS)
+    retries: int = flag(3, "Retry operations this many times if they fail.", parser=positive_int)
+    retries_sleep: float = flag(0.0, "Interval between retrying operations (0 to disable).",
+                                kind="duration", metavar="DURATION")
+    low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
     # listing
-    fast_list: bool = False
-    no_traverse: bool = False
+    fast_list: bool = flag(False, "Use recursive list if available.")
+    no_traverse: bool = flag(False, "Don't traverse destination file system on copy.")
     # limits / misc
-    max_transfer: int = -1
-    error_on_no_transfer: bool = False
-    inplace: bool = False
-    check_first: bool = False
+    max_transfer: int = flag(-1, "Maximum size of data to transfer.", kind="size", parser=parse_size,
+                             metavar="SIZE")
+    error_on_no_transfer: bool = flag(False, "Sets exit code 9 if no files are transferred.")
+    inplace: bool = flag(False, "Download directly to destination file instead of atomic download to temp/rename.")
+    check_first: bool = flag(False, "Do all the checks before starting transfers.")
     filters: FilterOptions = field(default_factory=FilterOptions)
+
+    def __post_init__(self) -> None:
+        if self.size_only and self.checksum:
+            raise UsageError("can't use --size-only and --checksum together")
 
 
 @dataclass(frozen=True)
 class CheckOptions:
     """Flags of ``check`` (§B.4).  Report files are paths to write, or None."""
 
-    one_way: bool = False
-    download: bool = False
-    size_only: bool = False
-    checkers: int = 8
-    combined: str | None = None
-    missing_on_src: str | None = None
-    missing_on_dst: str | None = None
-    match: str | None = None
-    differ: str | None = None
-    error: str | None = None
-    ignore_case_sync: bool = False
-    low_level_retries: int = 10
+    one_way: bool = flag(False, "Check one way only, source files must exist on remote.")
+    download: bool = flag(False, "Check by downloading rather than with hash.")
+    size_only: bool = shared_flag(SIZE_ONLY)
+    checkers: int = shared_flag(CHECKERS)
+    combined: str | None = flag(None, "Make a combined report of changes to this file.", metavar="FILE")
+    missing_on_src: str | None = flag(None, "Report all files missing from the source to this file.",
+                                      metavar="FILE")
+    missing_on_dst: str | None = flag(None, "Report all files missing from the destination to this file.",
+                                      metavar="FILE")
+    match: str | None = flag(None, "Report all matching files to this file.", metavar="FILE")
+    differ: str | None = flag(None, "Report all non-matching files to this file.", metavar="FILE")
+    error: str | None = flag(None, "Report all files with errors (hashing or reading) to this file.",
+                             metavar="FILE")
+    ignore_case_sync: bool = shared_flag(IGNORE_CASE_SYNC)
+    low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
     filters: FilterOptions = field(default_factory=FilterOptions)

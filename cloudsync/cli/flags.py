@@ -1,0 +1,97 @@
+"""Click options generated from :func:`cloudsync.options.flag` declarations, and back.
+
+Light on purpose (click and :mod:`cloudsync.options` only): the root command's global flags
+are built from it at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import UsageError
+from ..options import Option, flag_options
+
+__all__ = ["build_options", "click_params", "convert", "flag_decorator", "help_text"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def help_text(opt: Option) -> str:
+    """The flag's help with its default, as rclone prints it (``(default 4)``)."""
+    default = opt.default_display()
+    if opt.kind in ("bool", "count") or opt.multiple or default == "unset":
+        return opt.help
+    return f"{opt.help.rstrip('.')} (default {default})"
+
+
+def click_params(opt: Option, **kw: Any) -> list[click.Option]:
+    """The click option(s) of one declared flag (several for ``switches``)."""
+    if opt.switches:
+        return [
+            click.Option([name, name[2:].replace("-", "_")], is_flag=True, help=text,
+                         envvar=Option(name[2:].replace("-", "_"), text).env_name(),
+                         show_envvar=False, **kw)
+            for name, _, text in opt.switches
+        ]
+    decls = [opt.flag_name(), *([opt.short] if opt.short else []), opt.name]
+    kw.update(envvar=opt.env_name(), show_envvar=False, help=help_text(opt))
+    if opt.kind == "bool":
+        kw.update(is_flag=True, default=None)
+    elif opt.kind == "count":
+        kw.update(count=True)
+    elif opt.multiple:
+        kw.update(multiple=True, metavar=opt.metavar or opt.kind.upper())
+    elif opt.exclusive and opt.examples:
+        kw.update(type=click.Choice([v for v, _ in opt.examples], case_sensitive=False))
+    else:
+        kw.update(metavar=opt.metavar or opt.kind.upper())
+    return [click.Option(decls, **kw)]
+
+
+def flag_decorator(cls: type, command: str | None) -> Callable[[F], F]:
+    def deco(f: F) -> F:
+        params = getattr(f, "__click_params__", [])
+        for _, opt in reversed(flag_options(cls)):
+            if opt.commands and command not in opt.commands:
+                continue
+            params.extend(reversed(click_params(opt)))
+        f.__click_params__ = params  # type: ignore[attr-defined]
+        return f
+
+    return deco
+
+
+def convert(opt: Option, raw: Any) -> Any:
+    """A value click collected for ``opt`` (a string, a flag's bool, a tuple) parsed to its kind."""
+    if opt.kind in ("bool", "count"):
+        return type(opt.default)(raw) if opt.default is not None else raw
+    if opt.multiple:
+        return tuple(raw)
+    try:
+        return opt.parse(raw)
+    except ValueError as exc:
+        raise UsageError(f"invalid value for {opt.flag_name()}: {raw!r} ({exc})") from None
+
+
+def build_options(cls: type, kw: dict[str, Any], **extra: Any) -> Any:
+    """Pop ``cls``'s flags from a command's kwargs and build ``cls`` (unset flags keep defaults)."""
+    values: dict[str, Any] = {}
+    for field_name, opt in flag_options(cls):
+        if opt.switches:
+            chosen = [(name, value) for name, value, _ in opt.switches
+                      if kw.pop(name[2:].replace("-", "_"), None)]
+            if len(chosen) > 1:
+                names = [name for name, _, _ in opt.switches]
+                raise UsageError(f"only one of {', '.join(names[:-1])} or {names[-1]} can be used")
+            if chosen:
+                values[field_name] = chosen[0][1]
+            continue
+        raw = kw.pop(opt.name, None)
+        if raw is None or (opt.multiple and not raw):
+            continue
+        values[field_name] = convert(opt, raw)
+    values.update(extra)
+    return cls(**values)
