@@ -17,7 +17,7 @@ from .options import BackendSpec
 if TYPE_CHECKING:
     from importlib import metadata
 
-__all__ = ["ENTRY_POINT_GROUP", "backend_types", "get_spec", "register"]
+__all__ = ["ENTRY_POINT_GROUP", "backend_types", "builtin_types", "get_spec", "plugin_types", "register"]
 
 ENTRY_POINT_GROUP = "cloudsync.backends"
 
@@ -53,6 +53,17 @@ def register(spec: BackendSpec) -> None:
 def backend_types() -> list[str]:
     """Names of every available backend type, sorted."""
     return sorted(set(_entry_points()) | set(_BUILTIN) | set(_extra))
+
+
+def builtin_types() -> list[str]:
+    """Backend types known without reading entry points: built-in and registered in-process."""
+    with _lock:
+        return sorted(set(_BUILTIN) | set(_extra))
+
+
+def plugin_types() -> list[str]:
+    """Backend types only entry points name (plugins); reading them imports importlib.metadata."""
+    return sorted(set(_entry_points()) - set(_BUILTIN))
 
 
 def get_spec(type_name: str) -> BackendSpec:

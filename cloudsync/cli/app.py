@@ -158,18 +158,23 @@ def global_options(f: F) -> F:
 # ------------------------------------------------------------------------------ backend flags
 
 
-def split_backend_flags(args: Sequence[str]) -> tuple[list[str], dict[str, dict[str, str]]]:
+def split_backend_flags(args: Sequence[str], known: Callable[[str], bool] | None = None,
+                        ) -> tuple[list[str], dict[str, dict[str, str]]]:
     """Take ``--<backend>-<option>[=value]`` flags out of ``args``.
 
-    Backend types come from entry-point names (no backend is imported unless such a flag is
-    present); a flag whose option the backend does not declare is left for click to reject.
+    Built-in backend types are matched by name; plugin types come from entry points, which are
+    only read for a flag that is neither a built-in backend's nor ``known`` (a flag of the
+    command line itself): importing importlib.metadata costs more than the rest of start-up.
+    No backend is imported unless such a flag is present; a flag whose option the backend does
+    not declare is left for click to reject.
     """
     candidates = [a for a in args if a.startswith("--") and len(a) > 2]
     if not candidates:
         return list(args), {}
-    from ..registry import backend_types, get_spec
+    from ..registry import builtin_types, get_spec, plugin_types
 
-    types = backend_types()
+    builtins = builtin_types()
+    plugins: list[str] | None = None
     out: list[str] = []
     flags: dict[str, dict[str, str]] = {}
     i = 0
@@ -181,9 +186,12 @@ def split_backend_flags(args: Sequence[str]) -> tuple[list[str], dict[str, dict[
         matched = False
         if arg.startswith("--"):
             name, eq, value = arg[2:].partition("=")
+            types = [t for t in builtins if name.startswith(t + "-")]
+            if not types and "-" in name and not (known is not None and known(name)):
+                if plugins is None:
+                    plugins = plugin_types()
+                types = [t for t in plugins if name.startswith(t + "-")]
             for type_name in types:
-                if not name.startswith(type_name + "-"):
-                    continue
                 opt_name = name[len(type_name) + 1 :].replace("-", "_")
                 try:
                     spec = get_spec(type_name)
@@ -381,8 +389,30 @@ class LazyGroup(click.Group):
 
 
 class RootGroup(LazyGroup):
+    def _known_flag(self, ctx: click.Context, args: list[str]) -> Callable[[str], bool]:
+        """``name`` → is ``--name`` a flag of this group or of a command named in ``args``."""
+        names: set[str] | None = None
+
+        def known(name: str) -> bool:
+            nonlocal names
+            if names is None:
+                names = set()
+                commands: list[click.Command] = [self]
+                for arg in args:
+                    if arg in self.lazy or arg in self.commands:
+                        cmd = self.get_command(ctx, arg)
+                        if cmd is not None:
+                            commands.append(cmd)
+                for cmd in commands:
+                    for param in cmd.params:
+                        names.update(o[2:] for o in (*param.opts, *param.secondary_opts)
+                                     if o.startswith("--"))
+            return name in names
+
+        return known
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        args, flags = split_backend_flags(args)
+        args, flags = split_backend_flags(args, known=self._known_flag(ctx, args))
         settings = _settings(ctx)
         for type_name, values in flags.items():
             settings.backend_flags.setdefault(type_name, {}).update(values)

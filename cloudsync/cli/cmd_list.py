@@ -4,7 +4,7 @@ tree, cat.  Output formats follow rclone exactly (rclone-semantics.md §D.2, §D
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -33,14 +33,17 @@ def normalise_hash(name: str) -> str:
 
 @dataclass
 class Listing:
-    """A listed remote: the backend, the entries (path relative to the listed root)."""
+    """A listed remote: the backend, the entries (path relative to the listed root).
+
+    ``entries`` streams (one directory in memory at a time): iterate it once.
+    """
 
     backend: Backend
-    entries: list[tuple[str, Entry]]
+    entries: Iterator[tuple[str, Entry]]
 
 
-def _sort_key(item: tuple[str, Entry]) -> tuple[str, ...]:
-    # Component-wise: a directory's contents follow the directory itself (rclone's walk order).
+def _tree_order(item: tuple[str, Entry]) -> tuple[str, ...]:
+    # Component-wise: a directory's contents follow the directory itself (``tree``'s order).
     return tuple(item[0].split("/"))
 
 
@@ -54,7 +57,8 @@ def list_remote(
     files_only: bool = False,
     dirs_only: bool = False,
 ) -> Listing:
-    """Everything ``ls``-style commands print, sorted; a file remote lists just that file."""
+    """Everything ``ls``-style commands print, in rclone's order: directory by directory,
+    sorted within each (never the whole tree at once); a file remote lists just that file."""
     from ..engine import walk
     from ..filters import Filter
 
@@ -62,23 +66,39 @@ def list_remote(
     flt = Filter.from_options(filters).bind_source(backend)
     if leaf is not None:
         entry = backend.stat(leaf)
-        if dirs_only:
-            return Listing(backend, [])
-        return Listing(backend, [(leaf, entry)])
+        return Listing(backend, iter([] if dirs_only else [(leaf, entry)]))
     depth = max_depth if max_depth >= 0 else filters.max_depth
     if not recursive and depth < 0:
         depth = 1
-    items = [
-        (e.path, e)
-        for e in walk(backend, "", filter=flt, max_depth=depth, recursive=recursive or depth != 1,
-                      files_only=files_only, dirs_only=dirs_only)
-    ]
-    items.sort(key=_sort_key)
-    return Listing(backend, items)
+    entries = walk(backend, "", filter=flt, max_depth=depth, recursive=recursive or depth != 1,
+                   files_only=files_only, dirs_only=dirs_only)
+    return Listing(backend, ((e.path, e) for e in entries))
 
 
 def _out(text: str) -> None:
     click.echo(text)
+
+
+def _write_lines(lines: Iterable[str], sep: str = "\n", end: str = "\n") -> None:
+    """Print ``lines`` joined by ``sep`` and followed by ``end``, in batches (click.echo per
+    line costs more than the listing itself)."""
+    write = sys.stdout.write
+    batch: list[str] = []
+    started = False
+    try:
+        for line in lines:
+            batch.append(line)
+            if len(batch) >= 512:
+                write((sep if started else "") + sep.join(batch))
+                started = True
+                batch.clear()
+    finally:  # a listing that fails half way still shows what came before, as rclone's does
+        if batch:
+            write((sep if started else "") + sep.join(batch))
+            started = True
+        if started:
+            write(end)
+        sys.stdout.flush()
 
 
 def _hash_of(backend: Backend, path: str, entry: Entry, hash_type: str, download: bool) -> str:
@@ -110,16 +130,16 @@ def _listing_command(name: str, help_text: str) -> Callable[[Callable[..., None]
 @_listing_command("ls", "List the objects in the path with size and path (recursive).")
 def ls(app: App, remote: str, **kw: Any) -> None:
     listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
-    for path, entry in listing.entries:
-        _out(f"{entry.size:>9d} {path}")
+    _write_lines(f"{entry.size:>9d} {path}" for path, entry in listing.entries)
 
 
 @_listing_command("lsl", "List the objects in path with modification time, size and path (recursive).")
 def lsl(app: App, remote: str, **kw: Any) -> None:
     listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
-    for path, entry in listing.entries:
-        when = formats.local_time(entry.mtime_ns, "%Y-%m-%d %H:%M:%S", nanos=True)
-        _out(f"{entry.size:>9d} {when} {path}")
+    _write_lines(
+        f"{entry.size:>9d} "
+        f"{formats.local_time(entry.mtime_ns, '%Y-%m-%d %H:%M:%S', nanos=True)} {path}"
+        for path, entry in listing.entries)
 
 
 @click.command("lsd", help="List all directories in the path (one level unless -R).")
@@ -131,9 +151,8 @@ def lsl(app: App, remote: str, **kw: Any) -> None:
 def lsd(app: App, remote: str, recursive: bool, **kw: Any) -> None:
     listing = list_remote(app, remote, build_filter_options(kw), recursive=recursive,
                           max_depth=-1 if recursive else 1, dirs_only=True)
-    for path, entry in listing.entries:
-        when = formats.local_time(entry.mtime_ns)
-        _out(f"{entry.size:>12d} {when} {-1:>9d} {path}")
+    _write_lines(f"{entry.size:>12d} {formats.local_time(entry.mtime_ns)} {-1:>9d} {path}"
+                 for path, entry in listing.entries)
 
 
 # ------------------------------------------------------------------------------ lsf
@@ -163,37 +182,46 @@ def lsf(app: App, remote: str, fmt: str, separator: str | None, use_csv: bool, d
     listing = list_remote(app, remote, build_filter_options(kw), recursive=recursive,
                           files_only=files_only, dirs_only=dirs_only)
     tfmt = time_format or "%Y-%m-%d %H:%M:%S"
-    for path, entry in listing.entries:
-        fields: list[str] = []
-        for letter in fmt:
-            if letter == "p":
-                shown = ("/" + path) if absolute else path
-                if entry.is_dir and dir_slash:
-                    shown += "/"
-                fields.append(shown)
-            elif letter == "s":
-                fields.append(str(-1 if entry.is_dir else entry.size))
-            elif letter == "t":
-                fields.append(formats.local_time(entry.mtime_ns, tfmt))
-            elif letter == "h":
-                if entry.is_dir:
-                    fields.append("")
-                else:
-                    try:
-                        fields.append(_hash_of(listing.backend, entry.path, entry, hash_type, False))
-                    except HashUnsupported:
-                        fields.append("")
-            elif letter == "i":
-                fields.append(entry.id or "")
-            elif letter == "o":
-                fields.append("")
-            elif letter == "m":
-                fields.append(formats.mime_type_of(entry))
-            elif letter in "eTM":
-                fields.append("")
-            else:
-                raise UsageError(f"unknown format character {letter!r}")
-        _out(formats.csv_line(fields, sep) if use_csv else sep.join(fields))
+    backend = listing.backend
+
+    # One formatter per format letter, chosen once: the per-entry work is only the calls.
+    def path_of(path: str, entry: Entry) -> str:
+        shown = ("/" + path) if absolute else path
+        return shown + "/" if entry.is_dir and dir_slash else shown
+
+    def hash_of(path: str, entry: Entry) -> str:
+        if entry.is_dir:
+            return ""
+        try:
+            return _hash_of(backend, entry.path, entry, hash_type, False)
+        except HashUnsupported:
+            return ""
+
+    fields: dict[str, Callable[[str, Entry], str]] = {
+        "p": path_of,
+        "s": lambda _p, e: str(-1 if e.is_dir else e.size),
+        "t": lambda _p, e: formats.local_time(e.mtime_ns, tfmt),
+        "h": hash_of,
+        "i": lambda _p, e: e.id or "",
+        "m": lambda _p, e: formats.mime_type_of(e),
+    }
+    getters: list[Callable[[str, Entry], str]] = []
+    for letter in fmt:
+        if letter in fields:
+            getters.append(fields[letter])
+        elif letter in "oeTM":
+            getters.append(lambda _p, _e: "")
+        else:
+            raise UsageError(f"unknown format character {letter!r}")
+
+    def line(path: str, entry: Entry) -> str:
+        values = [get(path, entry) for get in getters]
+        return formats.csv_line(values, sep) if use_csv else sep.join(values)
+
+    if fmt == "p" and not use_csv:
+        _write_lines(path_of(path, entry) for path, entry in listing.entries)
+    else:
+        _write_lines(line(path, entry) for path, entry in listing.entries)
 
 
 # ------------------------------------------------------------------------------ lsjson
@@ -244,25 +272,30 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
     backend, leaf = app.open(remote)
     out.write("[\n")
     out.flush()
+    items: Iterable[tuple[str, Entry]]
     if leaf is not None:
         entry = backend.stat(leaf)
-        items: list[tuple[str, Entry]] = [] if dirs_only else [(leaf, entry)]
+        items = [] if dirs_only else [(leaf, entry)]
     else:
         from ..engine import walk
         from ..filters import Filter
 
         depth = filters.max_depth if filters.max_depth >= 0 else (-1 if recursive else 1)
-        items = [(e.path, e) for e in walk(backend, "", filter=Filter.from_options(filters).bind_source(backend),
+        flt = Filter.from_options(filters).bind_source(backend)
+        items = ((e.path, e) for e in walk(backend, "", filter=flt,
                                            max_depth=depth, recursive=recursive or depth != 1,
-                                           files_only=files_only, dirs_only=dirs_only)]
-        items.sort(key=_sort_key)
-    first = True
-    for path, entry in items:
-        if not first:
-            out.write(",\n")
-        out.write(formats.go_json(item_for(backend, path, entry)))
-        first = False
-    out.write("\n]\n" if not first else "]\n")
+                                           files_only=files_only, dirs_only=dirs_only))
+    encode = formats.go_json_encoder()
+    empty = True
+
+    def lines() -> Iterator[str]:
+        nonlocal empty
+        for path, entry in items:
+            empty = False
+            yield encode(item_for(backend, path, entry))
+
+    _write_lines(lines(), sep=",\n", end="")
+    out.write("]\n" if empty else "\n]\n")
 
 
 # ------------------------------------------------------------------------------ hashes
@@ -276,21 +309,22 @@ def _hashsum(app: App, remote: str, hash_type: str, download: bool, base64_out: 
         raise HashUnsupported(
             f"hash type {hash_type!r} not supported by {backend}", hint="use --download to hash the bytes locally"
         )
-    lines = []
-    for path, entry in listing.entries:
-        digest = _hash_of(backend, entry.path, entry, hash_type, download)
-        if base64_out and digest:
-            import base64 as b64
 
-            digest = b64.urlsafe_b64encode(bytes.fromhex(digest)).decode()
-        width = 32 if hash_type == "md5" else 40 if hash_type == "sha1" else len(digest)
-        lines.append(f"{digest:>{width}}  {path}")
-    text = "".join(line + "\n" for line in lines)
+    def lines() -> Iterator[str]:
+        for path, entry in listing.entries:
+            digest = _hash_of(backend, entry.path, entry, hash_type, download)
+            if base64_out and digest:
+                import base64 as b64
+
+                digest = b64.urlsafe_b64encode(bytes.fromhex(digest)).decode()
+            width = 32 if hash_type == "md5" else 40 if hash_type == "sha1" else len(digest)
+            yield f"{digest:>{width}}  {path}\n"
+
     if output_file:
         with open(output_file, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.writelines(lines())
     else:
-        sys.stdout.write(text)
+        _write_lines(lines(), sep="", end="")
 
 
 def _hash_command(name: str, fixed: str | None) -> Any:
@@ -327,9 +361,13 @@ hashsum = _hash_command("hashsum", None)
 @pass_app
 def size(app: App, remote: str, as_json: bool, **kw: Any) -> None:
     listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
-    count = len(listing.entries)
-    total = sum(e.size for _, e in listing.entries if e.size >= 0)
-    sizeless = sum(1 for _, e in listing.entries if e.size < 0)
+    count = total = sizeless = 0
+    for _, e in listing.entries:
+        count += 1
+        if e.size >= 0:
+            total += e.size
+        else:
+            sizeless += 1
     if as_json:
         _out(formats.go_json({"count": count, "bytes": total, "sizeless": sizeless}))
         return
@@ -346,6 +384,7 @@ def size(app: App, remote: str, as_json: bool, **kw: Any) -> None:
 @pass_app
 def tree(app: App, remote: str, **kw: Any) -> None:
     listing = list_remote(app, remote, build_filter_options(kw), recursive=True)
+    # (tree_lines orders the whole tree itself: `tree` has to see all of it before printing)
     for line in formats.tree_lines((p, e.is_dir) for p, e in listing.entries):
         _out(line)
 

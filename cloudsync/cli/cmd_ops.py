@@ -4,7 +4,6 @@ cleanup, backend features, version, completion and the lazily mounted ``serve`` 
 from __future__ import annotations
 
 import logging
-import platform
 import sys
 import time
 from typing import Any
@@ -266,14 +265,9 @@ def backend_features(app: App, remote: str) -> None:
 @global_options
 @pass_app
 def version(app: App) -> None:
-    from .. import __version__
+    from .fastpath import version_text
 
-    click.echo(f"cloudsync v{__version__}")
-    click.echo(f"- os/version: {platform.platform(terse=True)}")
-    click.echo(f"- os/kernel: {platform.release()}")
-    click.echo(f"- os/type: {sys.platform}")
-    click.echo(f"- os/arch: {platform.machine()}")
-    click.echo(f"- python/version: {platform.python_version()}")
+    click.echo(version_text(), nl=False)
 
 
 @click.command("completion", help="Output a shell completion script: bash, zsh or fish.")

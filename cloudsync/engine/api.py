@@ -1,7 +1,7 @@
 """Public engine functions (signatures the CLI codes against).
 
-The single-file and removal operations (:mod:`.ops`) are imported inside their functions: a
-copy, sync or move process then never pays for building that module at start-up.
+Each function imports the module that does the work when it is called: ``lsf`` then never
+builds the march, planner and executor, and a sync never the removal operations.
 """
 
 from __future__ import annotations
@@ -10,14 +10,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ..events import Reporter, null_reporter
-
-# Imported eagerly although only check needs it: importing the submodule later would rebind
-# the package attribute cloudsync.engine.check from this function to the module.
-from .check import run_check
 from .options import CheckOptions, SyncOptions
 from .result import RunResult
 from .retry import run_with_retries as _run_with_retries
-from .sync import run_copy
 
 if TYPE_CHECKING:
     from ..backend import Backend
@@ -42,18 +37,24 @@ __all__ = [
 def copy(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = null_reporter,
          backup: Backend | None = None, src_file: str | None = None) -> RunResult:
     """Copy the contents of ``src`` into ``dst``, skipping equal files; never deletes."""
+    from .copy_sync import run_copy
+
     return run_copy(src, dst, opts, "copy", reporter=reporter, backup=backup, src_file=src_file)
 
 
 def sync(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = null_reporter,
          backup: Backend | None = None, src_file: str | None = None) -> RunResult:
     """Make ``dst`` identical to ``src`` (deletions per §B.2)."""
+    from .copy_sync import run_copy
+
     return run_copy(src, dst, opts, "sync", reporter=reporter, backup=backup, src_file=src_file)
 
 
 def move(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = null_reporter,
          backup: Backend | None = None, src_file: str | None = None) -> RunResult:
     """Like copy, then delete each source file transferred or found equal."""
+    from .copy_sync import run_copy
+
     return run_copy(src, dst, opts, "move", reporter=reporter, backup=backup, src_file=src_file)
 
 
@@ -78,6 +79,8 @@ def moveto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncO
 def check(src: Backend, dst: Backend, opts: CheckOptions, *,
           src_file: str | None = None) -> RunResult:
     """Compare ``src`` and ``dst`` (§B.4); writes the report files named in ``opts``."""
+    from .checker import run_check
+
     return run_check(src, dst, opts, src_file=src_file)
 
 
@@ -85,7 +88,7 @@ def walk(backend: Backend, path: str = "", *, filter: Filter | None = None, max_
          recursive: bool = True, files_only: bool = False,
          dirs_only: bool = False) -> Iterator[Entry]:
     """Filtered listing below ``path`` (entry paths relative to the backend root)."""
-    from .ops import walk_tree
+    from .listing import walk_tree
 
     return walk_tree(backend, path, filter=filter, max_depth=max_depth, recursive=recursive,
                      files_only=files_only, dirs_only=dirs_only)

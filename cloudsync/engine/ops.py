@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import (
@@ -17,6 +16,7 @@ from ..errors import (
 from ..events import Reporter
 from ..types import Entry
 from .act import Executor, Run, _dry
+from .listing import walk_tree
 from .options import SyncOptions
 from .plan import Action, Context, decide_file
 from .result import RunResult
@@ -29,66 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["copy_to", "delete_files", "purge_dir", "remove_empty_dirs", "walk_tree"]
 
 log = logging.getLogger("cloudsync.engine")
-
-
-def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
-              max_depth: int = -1, recursive: bool = True, files_only: bool = False,
-              dirs_only: bool = False, low_level_retries: int = 10) -> Iterator[Entry]:
-    """Entries below ``path``, breadth first, sorted by name within each directory.
-
-    ``filter`` paths are relative to ``path``; yielded paths are relative to the backend root.
-    ``recursive=False`` is ``max_depth=1``.  A missing ``path`` raises DirNotFound.
-    """
-    filt = filter
-    if not recursive:
-        max_depth = 1
-    if filt is not None and max_depth < 0 and filt.max_depth >= 0:
-        max_depth = filt.max_depth
-    prefix = path.strip("/")
-    cut = len(prefix) + 1 if prefix else 0
-
-    tree: dict[str, list[Entry]] | None = None
-    if backend.has("list_recursive") and max_depth != 1:
-        def fetch() -> dict[str, list[Entry]]:
-            t: dict[str, list[Entry]] = {prefix: []}
-            for e in backend.list_recursive(prefix):
-                if e.path == prefix:
-                    continue
-                t.setdefault(e.parent, []).append(e)
-                if e.is_dir:
-                    t.setdefault(e.path, [])
-            return t
-
-        tree = call_with_retries(fetch, low_level_retries)
-
-    def list_dir(d: str) -> list[Entry]:
-        if tree is not None:
-            return tree.get(d, [])
-        return call_with_retries(lambda: list(backend.list(d)), low_level_retries)
-
-    queue: list[tuple[str, int]] = [(prefix, 0)]
-    while queue:
-        next_queue: list[tuple[str, int]] = []
-        for d, depth in queue:
-            entries = sorted(list_dir(d), key=lambda e: e.name)
-            if filt is not None and filt.exclude_if_present and any(
-                    not e.is_dir and e.name in filt.exclude_if_present for e in entries):
-                continue
-            for e in entries:
-                rel = e.path[cut:]
-                if e.is_dir:
-                    if filt is not None and not filt.include_dir(rel):
-                        continue
-                    if not files_only:
-                        yield e
-                    if max_depth < 0 or depth + 1 < max_depth:
-                        next_queue.append((e.path, depth + 1))
-                else:
-                    if filt is not None and not filt.include_file(rel, e.size, e.mtime_ns):
-                        continue
-                    if not dirs_only:
-                        yield e
-        queue = next_queue
 
 
 # ------------------------------------------------------------------------------------------------

@@ -316,7 +316,7 @@ def test_check_local_small_inline_and_big_in_parallel(tmp_path: Path, parallel_f
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # small local pairs are hashed in the march loop, bigger ones by the checkers, and from
     # PARALLEL_HASH on with both sides at once: the verdicts are the same every way
-    check_mod = importlib.import_module("cloudsync.engine.check")
+    check_mod = importlib.import_module("cloudsync.engine.checker")
 
     if parallel_from is not None:
         monkeypatch.setattr(check_mod, "PARALLEL_HASH", parallel_from)
@@ -329,7 +329,7 @@ def test_check_local_small_inline_and_big_in_parallel(tmp_path: Path, parallel_f
 
 def test_check_parallel_hash_error_is_counted(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    check_mod = importlib.import_module("cloudsync.engine.check")
+    check_mod = importlib.import_module("cloudsync.engine.checker")
 
     monkeypatch.setattr(check_mod, "PARALLEL_HASH", 1)
     monkeypatch.setattr(check_mod, "SMALL_LOCAL", 0)

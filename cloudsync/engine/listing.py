@@ -1,0 +1,91 @@
+"""The filtered tree walk behind ``ls``, ``lsf``, ``lsjson``, ``size``, ``delete``, ``purge``…
+
+Entries stream out one directory at a time, breadth first, each directory sorted by name –
+rclone's order (it sorts within a directory and never the whole tree).  A local tree is listed
+directory by directory, so memory holds one directory listing plus the paths of the
+directories still to visit, whatever the size of the tree.  A remote that offers
+``list_recursive`` is fetched with that one streamed call instead (one request instead of
+one per directory) and served from the collected tree.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from operator import attrgetter
+from typing import TYPE_CHECKING
+
+from ..types import Entry
+from .retry import call_with_retries
+
+if TYPE_CHECKING:
+    from ..backend import Backend
+    from ..filters import Filter
+
+__all__ = ["walk_tree"]
+
+# Entries of one directory share the parent prefix: ordering by path is ordering by name,
+# without computing each name.
+_by_path = attrgetter("path")
+
+
+def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
+              max_depth: int = -1, recursive: bool = True, files_only: bool = False,
+              dirs_only: bool = False, low_level_retries: int = 10) -> Iterator[Entry]:
+    """Entries below ``path``, breadth first, sorted by name within each directory.
+
+    ``filter`` paths are relative to ``path``; yielded paths are relative to the backend root.
+    ``recursive=False`` is ``max_depth=1``.  A missing ``path`` raises DirNotFound.
+    """
+    filt = filter
+    if not recursive:
+        max_depth = 1
+    if filt is not None and max_depth < 0 and filt.max_depth >= 0:
+        max_depth = filt.max_depth
+    prefix = path.strip("/")
+    cut = len(prefix) + 1 if prefix else 0
+
+    tree: dict[str, list[Entry]] | None = None
+    if (backend.has("list_recursive") and max_depth != 1
+            and not backend.features.is_local):
+        def fetch() -> dict[str, list[Entry]]:
+            t: dict[str, list[Entry]] = {prefix: []}
+            for e in backend.list_recursive(prefix):
+                if e.path == prefix:
+                    continue
+                t.setdefault(e.parent, []).append(e)
+                if e.is_dir:
+                    t.setdefault(e.path, [])
+            return t
+
+        tree = call_with_retries(fetch, low_level_retries)
+
+    def list_dir(d: str) -> list[Entry]:
+        if tree is not None:
+            # handed out once: the walk visits each directory once, and memory is freed as
+            # the walk goes
+            return tree.pop(d, [])
+        return call_with_retries(lambda: list(backend.list(d)), low_level_retries)
+
+    markers = filt.exclude_if_present if filt is not None else ()
+    queue: deque[tuple[str, int]] = deque([(prefix, 0)])
+    while queue:
+        d, depth = queue.popleft()
+        entries = list_dir(d)
+        entries.sort(key=_by_path)
+        if markers and any(not e.is_dir and e.name in markers for e in entries):
+            continue
+        descend = max_depth < 0 or depth + 1 < max_depth
+        for e in entries:
+            if e.is_dir:
+                if filt is not None and not filt.include_dir(e.path[cut:]):
+                    continue
+                if not files_only:
+                    yield e
+                if descend:
+                    queue.append((e.path, depth + 1))
+            else:
+                if filt is not None and not filt.include_file(e.path[cut:], e.size, e.mtime_ns):
+                    continue
+                if not dirs_only:
+                    yield e
