@@ -68,6 +68,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "obscure": ("cmd_config", "obscure", "Obscure a password for use in the config file."),
     "purge": ("cmd_ops", "purge", "Remove the path and all of its contents."),
     "rcat": ("cmd_ops", "rcat", "Copies standard input to file on remote."),
+    "restore": ("cmd_history", "restore", "Make an older version of a file or folder tree current again."),
     "reveal": ("cmd_config", "reveal", "Reveal an obscured password (rclone obscure's format)."),
     "rmdir": ("cmd_ops", "rmdir", "Remove the empty directory at path."),
     "rmdirs": ("cmd_ops", "rmdirs", "Remove empty directories under the path."),
@@ -75,8 +76,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sha1sum": ("cmd_list", "sha1sum", "Produces a sha1sum file for all the objects in the path."),
     "size": ("cmd_list", "size", "Prints the total size and number of objects in remote:path."),
     "sync": ("cmd_sync", "sync", "Make source and dest identical, modifying destination only."),
+    "trash": ("cmd_history", "trash", "List, restore or remove what is in the trash."),
     "tree": ("cmd_list", "tree", "List the contents of the remote in a tree like fashion."),
     "version": ("cmd_ops", "version", "Show the version number."),
+    "versions": ("cmd_history", "versions", "List the stored versions of a file."),
 }
 
 

@@ -84,3 +84,27 @@ def test_config_import_of_a_remote_rclone_created_works_at_once(tmp_path: Path) 
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["failures"] == []
     assert report["steps"] >= 6
+
+
+@pytest.mark.slow
+def test_rclone_sees_a_version_cloudsync_restored(tmp_path: Path) -> None:
+    """Three uploads, ``cloudsync versions`` lists three, ``cloudsync restore --version`` brings
+    the first back, and the unmodified rclone reads the first content as current."""
+    rclone = _rclone()
+    if rclone is None:
+        pytest.skip("rclone binary not installed")
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not available")
+    if not _can_unshare():
+        pytest.skip("cannot create user/network/mount namespaces here")
+    ca, cert, key = _make_certs(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    out = subprocess.run(
+        ["unshare", "-rnm", sys.executable, str(DRIVER.with_name("rclone_history_driver.py")),
+         str(work), rclone, str(ca), str(cert), str(key)],
+        capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["failures"] == []
+    assert report["steps"] >= 8
