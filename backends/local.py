@@ -2,11 +2,18 @@
 
 Design notes (the *why*; the contract itself is in :mod:`cloudsync.backend`):
 
-* **Atomic writes.**  ``put`` streams into ``.<name>.<random>.partial`` in the destination
-  directory, counts and hashes the bytes, sets the modtime, fsyncs and only then
+* **Atomic writes.**  ``put`` streams into ``.<name>.<crc32 of name>.partial`` in the
+  destination directory, counts and hashes the bytes, sets the modtime, fsyncs and only then
   ``os.replace``\\ s the temp file over the destination name.  Any failure (the source stream
   raising, a short stream, a hash mismatch, a full disk) removes the temp file, so nothing half
   written is ever visible under the real name and an existing file stays as it was.
+* **Leftovers of a killed run** are found again: the temp name is derived from the final name
+  (as rclone's ``name.<crc32>.partial``), and a writer holds an ``flock`` on its temp file
+  until it has renamed it.  The next write of that file adopts an unlocked leftover
+  (truncates and reuses it); listings never show temp files and note the unlocked ones, which
+  :meth:`LocalBackend.remove_leftovers` deletes at the end of a copy, sync or move.  A temp
+  file locked by a live writer is left alone (a second writer of the same file then uses a
+  unique name).
 * **Hashes** are not free on a local disk, so listings carry none; ``hash`` reads the file
   (1 MiB chunks).  ``put`` hashes while writing and returns the digests in the new entry so the
   engine can verify a transfer without reading the file back.
@@ -34,6 +41,7 @@ import stat as statmod
 import sys
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -187,20 +195,95 @@ class _RangeReader(io.RawIOBase):
             super().close()
 
 
-#: Temp names only need to be unique (they are created with O_EXCL, and a clash is retried
-#: with the next number): one random per-process prefix plus a counter costs no syscall,
-#: where a fresh random token per file cost a getrandom() call each.
+#: The fallback for a second concurrent writer of one file needs only a unique name (created
+#: with O_EXCL): one random per-process prefix plus a counter costs no syscall.
 _TEMP_PREFIX = os.urandom(3).hex()
 _SHOWN_DOTS = {".": "\uff0e", "..": "\uff0e\uff0e"}
 _temp_counter = itertools.count()
+_TEMP_SUFFIX = ".partial"
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # Windows: an open file cannot be removed, which serves as the lock
+    _fcntl = None  # type: ignore[assignment]
 
 
-def _temp_name(name: str) -> str:
-    token = f"{_TEMP_PREFIX}{next(_temp_counter):04x}"
+def _temp_name(name: str, token: str | None = None) -> str:
+    """The temp name for ``name``: deterministic (``crc32`` of the name) unless ``token``."""
+    if token is None:
+        token = f"{zlib.crc32(os.fsencode(name)):08x}"
     # Keep the temp name within NAME_MAX (255 bytes on most file systems) for long names.
     if len(name) > 50 and len(os.fsencode(name)) > 200:  # (≤ 4 bytes per character)
-        return f".cloudsync.{token}.partial"
-    return f".{name}.{token}.partial"
+        return f".cloudsync.{token}{_TEMP_SUFFIX}"
+    return f".{name}.{token}{_TEMP_SUFFIX}"
+
+
+def _is_temp_name(name: str) -> bool:
+    """One of our temp names (deterministic or unique fallback), by its shape."""
+    if not (name.endswith(_TEMP_SUFFIX) and name.startswith(".")):
+        return False
+    stem = name[1: -len(_TEMP_SUFFIX)]
+    final, dot, token = stem.rpartition(".")
+    if not dot or not final or len(token) not in (8, 10):
+        return False
+    try:
+        int(token, 16)
+    except ValueError:
+        return False
+    if final == "cloudsync":
+        return True
+    return _temp_name(final) == name or token.startswith(_TEMP_PREFIX) or len(token) == 10
+
+
+def _lock_temp(fd: int) -> bool:
+    """Take the writer's lock on an open temp file; False if a live writer holds it."""
+    if _fcntl is None:
+        return True
+    try:
+        _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _replace_then_close(fd: int, tmp: str, final: str) -> None:
+    """Rename the temp file into place, then close it.
+
+    On POSIX the rename happens while the writer still holds its lock, so another process can
+    never adopt (truncate) a temp file in the instant between close and rename.  Windows
+    cannot rename an open file: there it closes first (and no other process can have it open).
+    """
+    if _fcntl is None:
+        os.close(fd)
+        os.replace(tmp, final)
+        return
+    try:
+        os.replace(tmp, final)
+    finally:
+        os.close(fd)
+
+
+def _remove_if_stale(os_path: str) -> bool:
+    """Remove a leftover temp file nobody is writing; True if it is gone."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(os_path, flags)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        if not _lock_temp(fd):
+            return False  # a live writer
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(os_path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                os.unlink(os_path)
+                log.debug("%s: removed a temporary file left by an interrupted run", os_path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 _buffers = threading.local()
@@ -281,6 +364,8 @@ class LocalBackend(Backend):
         self.copy_links = copy_links
         self.skip_links = skip_links
         self.no_fsync = no_fsync
+        self._leftovers: set[str] = set()
+        self._leftover_lock = threading.Lock()
 
     # ------------------------------------------------------------------ features (lazy)
     @property
@@ -358,6 +443,9 @@ class LocalBackend(Backend):
                 except OSError as exc:
                     raise _translate(exc, path or self.root, missing=DirNotFound) from None
                 rel = prefix + de.name
+                if de.name[0] == "." and _is_temp_name(de.name):
+                    self._note_temp(de.path)  # never listed: not (yet) a file of the tree
+                    continue
                 try:
                     st = de.stat(follow_symlinks=False)
                 except FileNotFoundError:
@@ -393,6 +481,9 @@ class LocalBackend(Backend):
                         raise _translate(exc, prefix + de.name) from None
                     fmt = st.st_mode & 0o170000
                     if fmt == 0o100000:  # S_IFREG
+                        if de.name[0] == "." and _is_temp_name(de.name):
+                            self._note_temp(de.path)  # never listed: not (yet) a file of the tree
+                            continue
                         append(Entry(prefix + de.name, False, st.st_size, st.st_mtime_ns))
                     elif fmt == 0o040000:  # S_IFDIR
                         append(Entry(prefix + de.name, True, st.st_size, st.st_mtime_ns))
@@ -503,25 +594,72 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ writing
     def _open_temp(self, os_path: str, path: str) -> tuple[int, str]:
+        """Open (and lock) the temp file for ``os_path``: its deterministic name, adopting an
+        unlocked leftover of an interrupted run; a unique name if a live writer has it."""
         directory, _, name = os_path.rpartition(os.sep)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(
-            os, "O_BINARY", 0)
+        base = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | getattr(
+            os, "O_NOFOLLOW", 0)
         made_parents = False
-        for _ in range(8):
-            tmp = f"{directory}{os.sep}{_temp_name(name)}"
+        for attempt in range(10):
+            deterministic = attempt < 2
+            token = None if deterministic else f"{_TEMP_PREFIX}{next(_temp_counter):04x}"
+            tmp = f"{directory}{os.sep}{_temp_name(name, token)}"
+            flags = base | os.O_CREAT | (0 if deterministic and _fcntl is not None else os.O_EXCL)
             try:
-                return os.open(tmp, flags, 0o666), tmp
+                fd = os.open(tmp, flags, 0o666)
             except FileNotFoundError:
                 if made_parents:
                     raise DirNotFound("could not create the parent directory", path=path) from None
                 # Only now create parents: the common case (parent exists) costs no extra stat.
                 self._makedirs(directory, path)
                 made_parents = True
+                continue
             except FileExistsError:
-                continue  # a leftover of another process with the same prefix: next name
+                if deterministic and attempt == 0 and _fcntl is None:
+                    # Windows: a leftover can be removed unless its writer still has it open.
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                continue
             except OSError as exc:
+                if deterministic and exc.errno == errno.ELOOP:
+                    continue  # a symlink planted at our temp name: never write through it
                 raise _translate(exc, path) from None
+            if not deterministic or _fcntl is None:
+                return fd, tmp
+            try:
+                ok = _lock_temp(fd)
+                st = os.fstat(fd)
+                # The file we locked must still be the one under the temp name (a writer
+                # that finished meanwhile renamed it to the final name).
+                ok = ok and os.stat(tmp, follow_symlinks=False).st_ino == st.st_ino
+                if ok and st.st_size:
+                    log.debug("%s: adopting a temporary file left by an interrupted run", path)
+                    os.ftruncate(fd, 0)
+            except FileNotFoundError:
+                ok = False
+            except OSError as exc:
+                os.close(fd)
+                raise _translate(exc, path) from None
+            if ok:
+                return fd, tmp
+            os.close(fd)  # a live writer has it (or it was just renamed): try again, then unique
         raise AlreadyExists("could not find a free temporary name", path=path)
+
+    def remove_leftovers(self) -> int:
+        """Remove the unlocked temp files listings came across; returns how many went."""
+        with self._leftover_lock:
+            found, self._leftovers = self._leftovers, set()
+        removed = 0
+        for os_path in sorted(found):
+            if _remove_if_stale(os_path):
+                removed += 1
+        if removed:
+            log.info("removed %d temporary file(s) left by an interrupted run", removed)
+        return removed
+
+    def _note_temp(self, os_path: str) -> None:
+        with self._leftover_lock:
+            self._leftovers.add(os_path)
 
     def _makedirs(self, os_dir: str, path: str) -> None:
         try:
@@ -584,9 +722,11 @@ class LocalBackend(Backend):
                         raise CorruptedTransfer(
                             f"{t} differ: source {expected}, written {got}", path=path)
                 size, mtime = self._finish(fd, tmp, info.mtime_ns, mh.size)
-            finally:
+            except BaseException:
+                _remove_quietly(tmp)  # (while still holding the lock)
                 os.close(fd)
-            os.replace(tmp, os_path)
+                raise
+            _replace_then_close(fd, tmp, os_path)
         except BaseException as exc:
             _remove_quietly(tmp)
             if isinstance(exc, OSError) and not isinstance(exc, CloudsyncError):
@@ -699,8 +839,8 @@ class LocalBackend(Backend):
                         f"copied {copied} bytes, source has {sst.st_size}", path=dst_path)
                 os.utime(fd, ns=(sst.st_mtime_ns, sst.st_mtime_ns))
             except BaseException as exc:
+                _remove_quietly(tmp)  # (while still holding the lock)
                 os.close(fd)
-                _remove_quietly(tmp)
                 if isinstance(exc, OSError) and not isinstance(exc, CloudsyncError):
                     raise _translate(exc, dst_path) from exc
                 raise
@@ -714,10 +854,13 @@ class LocalBackend(Backend):
         try:
             try:
                 size, mtime = self._finish(st.fd, st.tmp, None, st.size, durable=durable)
-            finally:
+            except BaseException:
+                _remove_quietly(st.tmp)  # (while still holding the lock)
                 os.close(st.fd)
                 st.fd = -1
-            os.replace(st.tmp, st.dst_os)
+                raise
+            fd, st.fd = st.fd, -1
+            _replace_then_close(fd, st.tmp, st.dst_os)
         except BaseException as exc:
             _remove_quietly(st.tmp)
             if isinstance(exc, OSError) and not isinstance(exc, CloudsyncError):
@@ -833,11 +976,11 @@ class _Staged:
         self.mtime_ns = mtime_ns
 
     def abandon(self) -> None:
+        _remove_quietly(self.tmp)  # (while still holding the lock)
         if self.fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(self.fd)
             self.fd = -1
-        _remove_quietly(self.tmp)
 
 
 _syncfs_fn: Any = None

@@ -349,6 +349,11 @@ class Backend(ABC):
         errors it gave up on ``low_level_retried``) makes at most ``tries`` tries per request.
         A backend without this hook is retried per call by the engine instead."""
 
+    def remove_leftovers(self) -> int:
+        """Remove temporary files an interrupted earlier run left behind (and listings of this
+        run came across); returns how many.  Called after a copy, sync or move."""
+        return 0
+
     def close(self) -> None:  # noqa: B027 - optional hook, default does nothing
         """Release connections and background resources; may be called more than once."""
 

@@ -87,7 +87,15 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
             backend.set_concurrency(opts.transfers + opts.checkers)
             backend.set_low_level_retries(opts.low_level_retries)
     try:
-        return _run(run, src, dst, opts, mode, filt, backup, src_file)
+        result = _run(run, src, dst, opts, mode, filt, backup, src_file)
+        if not opts.dry_run:
+            # Temp files a killed earlier run left (the listings noted them; a file written
+            # again already adopted its own): nothing of the tree, so they go now.
+            try:
+                dst.remove_leftovers()
+            except Exception as err:  # cosmetic: never fails the run
+                log.debug("could not remove leftover temporary files: %s", err)
+        return result
     except BaseException:
         # Ctrl-C or a bug: let queued work see the stop flag instead of starting
         run.stop.set()
