@@ -41,7 +41,10 @@ Three class attributes drive the engine and the command line:
     ├── NoRetryError                   a counted error retrying cannot fix          exit 6
     │   └── RootIsFile (NotADirectoryError)  a directory remote's root names a file
     ├── FatalError                     stop everything now                          exit 7
-    └── TransferLimitExceeded          --max-transfer                              exit 8
+    ├── TransferLimitExceeded          --max-transfer (--cutoff-mode hard)          exit 8
+    └── DurationExceeded               --max-duration                               exit 10
+    NoRetryError
+    └── TransferLimitReached           --max-transfer (soft, cautious)              exit 8
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ __all__ = [
     "DirExists",
     "DirNotFound",
     "DirectoryNotEmpty",
+    "DurationExceeded",
     "ExitCode",
     "FatalError",
     "HashUnsupported",
@@ -76,6 +80,7 @@ __all__ = [
     "RootIsFile",
     "SecretStoreError",
     "TransferLimitExceeded",
+    "TransferLimitReached",
     "TransientError",
     "Unsupported",
     "UsageError",
@@ -288,6 +293,18 @@ class TransferLimitExceeded(FatalError):
     exit_code = ExitCode.TRANSFER_EXCEEDED
 
 
+class TransferLimitReached(NoRetryError):
+    """--max-transfer reached in soft or cautious cutoff mode: no new transfer starts."""
+
+    exit_code = ExitCode.TRANSFER_EXCEEDED
+
+
+class DurationExceeded(FatalError):
+    """--max-duration reached."""
+
+    exit_code = ExitCode.DURATION_EXCEEDED
+
+
 def exit_code_for(err: BaseException | None) -> int:
     """Map the final error of a command to rclone's exit code, checked in rclone's order.
 
@@ -300,8 +317,8 @@ def exit_code_for(err: BaseException | None) -> int:
         return ExitCode.DIR_NOT_FOUND
     if isinstance(err, ObjectNotFound):
         return ExitCode.FILE_NOT_FOUND
-    if isinstance(err, TransferLimitExceeded):
-        return ExitCode.TRANSFER_EXCEEDED
+    if isinstance(err, TransferLimitExceeded | TransferLimitReached | DurationExceeded):
+        return err.exit_code
     if isinstance(err, CloudsyncError):
         if err.fatal:
             return ExitCode.FATAL

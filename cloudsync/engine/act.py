@@ -32,7 +32,6 @@ from ..errors import (
     CorruptedTransfer,
     FatalError,
     ObjectNotFound,
-    TransferLimitExceeded,
     TransientError,
     Unsupported,
 )
@@ -54,6 +53,7 @@ from .retry import backoff_delay, call_with_retries, is_fatal, is_no_retry, retr
 
 if TYPE_CHECKING:
     from ..backend import Backend
+    from .limits import Cutoff, TransferOrder
 
 __all__ = ["BoundedPool", "Executor", "Run"]
 
@@ -146,8 +146,8 @@ class Run:
         self._normal: BaseException | None = None
         self._no_retry: BaseException | None = None
         self._notices: set[str] = set()
-        #: --max-transfer in bytes (-1 = off)
-        self.max_transfer = -1
+        #: --max-transfer / --max-duration with --cutoff-mode (None: no limit)
+        self.cutoff: Cutoff | None = None
         #: --ignore-errors: deletions go ahead even after errors
         self.ignore_errors = False
         self.checkers = BoundedPool(checkers, "cloudsync-check", self._task_error)
@@ -238,15 +238,14 @@ class _Source(HashingReader):
         self._run = run
 
     def read(self, n: int = -1, /) -> bytes:
+        run = self._run
+        if run.cutoff is not None:
+            # --cutoff-mode hard: the read after a limit was reached fails (as rclone's)
+            run.cutoff.check_read(self._path)
         data = super().read(n)
         if data:
             size = len(data)
-            run = self._run
             run.stats.add(bytes=size)
-            if 0 <= run.max_transfer < run.stats.bytes:
-                # --max-transfer (cutoff mode HARD): stop this transfer and the whole run
-                raise TransferLimitExceeded("max transfer limit reached as set by --max-transfer",
-                                            path=self._path)
             run.emit(TransferProgress(self._path, size))
         return data
 
@@ -304,6 +303,16 @@ class Executor:
         self._copy_batch: Callable[[Backend, list[tuple[str, str]]], list[Any]] | None = (
             dst.copy_batch if self._server_copy and dst.has("copy_batch") else None)
         self._pending: list[Action] = []
+        # --order-by: a free transfer worker takes the best queued transfer; --check-first:
+        # transfers wait in _held until every check is done (release_held)
+        self._order: TransferOrder | None = None
+        self._held: list[Action] | None = [] if self.opts.check_first else None
+        cutoff = run.cutoff
+        if cutoff is not None and cutoff.active and self._copy_is_transfer:
+            # local copies stream while a limit is set, so a hard limit can stop one midway
+            self._server_copy = False
+        if self._held is not None or (cutoff is not None and cutoff.active):
+            self._copy_batch = None
         # both sides on local disks: small files are hashed in the march thread (see check)
         self._inline_hash = src.features.is_local and dst.features.is_local
         # the destination needs the md5 before the upload starts: a local source gives it from
@@ -338,6 +347,13 @@ class Executor:
             if self._track_modified:
                 self._modified(action)
             self._queued(action)
+            if self._held is not None:
+                self._held.append(action)
+                return
+            if self._order is not None:
+                self._order.push(action)
+                self.run.transfers.submit(self._transfer_next)
+                return
             if (batchable and self._copy_batch is not None and kind == "copy"
                     and not action.backup and not self.run.dry_run and action.src is not None
                     and 0 <= action.src.size <= BATCH_FILE_MAX):
@@ -369,6 +385,36 @@ class Executor:
             self.run.checkers.submit(self.set_dir_modtime, DirTime(action.path, src.mtime_ns, size))
         else:  # mkdir / rmdir are run by the caller at the end of the run
             raise ValueError(f"cannot dispatch {action}")
+
+    def set_order(self, order: TransferOrder | None) -> None:
+        self._order = order
+        if order is not None:
+            self._copy_batch = None
+
+    def release_held(self) -> None:
+        """--check-first: every check is done, start the transfers held until now."""
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        if self._order is None:
+            for action in held:
+                self.run.transfers.submit(self.transfer, action)
+            return
+        for action in held:  # all queued first: the first worker must see the whole order
+            self._order.push(action)
+        for _ in held:
+            self.run.transfers.submit(self._transfer_next)
+
+    def _transfer_next(self) -> None:
+        """A transfer worker is free: run the best queued transfer (--order-by)."""
+        assert self._order is not None
+        action = self._order.pop()
+        if action is None:
+            return
+        try:
+            self.transfer(action)
+        except Exception as err:
+            self.run._task_error(err, (action,))
 
     def _queued(self, action: Action) -> None:
         """Count a transfer into the totals when it is queued, as rclone's transfer queue does,
@@ -561,6 +607,9 @@ class Executor:
             stats.add(transfers=1, bytes=max(src.size, 0))
             if move:
                 stats.add(renames=1)  # rclone counts every move, server-side or not
+            return
+        cutoff = self.run.cutoff
+        if cutoff is not None and cutoff.active and not cutoff.may_start(src.size):
             return
         self.run.emit(TransferStarted(src.path, src.size))
         try:

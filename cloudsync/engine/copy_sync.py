@@ -16,6 +16,7 @@ from ..errors import (
 from ..events import Reporter
 from ..types import Entry
 from .act import Executor, Run, _dry
+from .limits import Cutoff, TransferOrder, parse_order_by
 from .march import KeyFunc, Side, make_key, march, report_duplicate
 from .options import SyncOptions
 from .plan import CHECKSUM_FALLBACK_NOTICE, Context, Mode, Phase, Planner
@@ -80,7 +81,7 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
     filt = build_filter(opts.filters).bind_source(src)
     run = Run(checkers=opts.checkers, transfers=opts.transfers, dry_run=opts.dry_run,
               reporter=reporter)
-    run.max_transfer = opts.max_transfer
+    run.cutoff = Cutoff(run, opts)
     run.ignore_errors = opts.ignore_errors
     for backend in (src, dst, backup):
         if backend is not None:
@@ -101,6 +102,7 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
         run.stop.set()
         raise
     finally:
+        run.cutoff.close()
         run.close()
 
 
@@ -130,9 +132,18 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
     executor = Executor(run, src, dst, ctx, backup=backup, low_level_retries=opts.low_level_retries,
                         max_delete=max_delete, max_delete_size=opts.max_delete_size)
     executor.move_mode = mode == "move"
+    try:
+        order = parse_order_by(opts.order_by)
+    except FatalError as err:
+        run.count_error(err)
+        return _finish(run)
+    if order is not None:
+        executor.set_order(TransferOrder(*order))
 
     if src_file is not None:
         _single_file(run, executor, src, dst, ctx, mode, src_file, backup is not None)
+        run.join()
+        executor.release_held()
         run.join()
         return _finish(run)
 
@@ -188,10 +199,13 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
         _march_phase(run, executor, planner, src_side, dst_side, key, opts, mode, filt,
                      error_on_case=dst.features.case_insensitive, count_checks=phase != "delete")
         run.join()
+        executor.release_held()  # --check-first: the checks are done, the transfers start
+        run.join()
         if phase == "delete":
             _delete_candidates(run, executor, planner, dst, opts)
 
-    assert planner is not None
+    if planner is None:  # stopped before the march began (e.g. --max-duration already over)
+        return _finish(run)
     # --- deletions after the transfers --------------------------------------------------------
     if mode == "sync" and opts.delete_mode == "after" and not run.stop.is_set():
         _delete_candidates(run, executor, planner, dst, opts)

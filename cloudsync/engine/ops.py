@@ -16,6 +16,7 @@ from ..errors import (
 from ..events import Reporter
 from ..types import Entry
 from .act import Executor, Run, _dry
+from .limits import Cutoff
 from .listing import walk_tree
 from .options import SyncOptions
 from .plan import Action, Context, decide_file
@@ -39,10 +40,12 @@ def copy_to(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: Sync
             backup: Backend | None = None) -> RunResult:
     """copyto / moveto: one file to a new name (rclone's CopyFile / MoveFile)."""
     run = Run(checkers=1, transfers=1, dry_run=opts.dry_run, reporter=reporter)
+    run.cutoff = Cutoff(run, opts)
     try:
         _copy_to(run, src, src_path, dst, dst_path, opts, move, backup)
         run.join()
     finally:
+        run.cutoff.close()
         run.close()
     res = run.result(nothing_transferred=run.stats.transfers == 0)
     return res
@@ -128,6 +131,8 @@ def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_pat
     if run.dry_run:
         _dry("move" if move else "copy", s.path, s.size)
         run.stats.add(transfers=1, bytes=max(s.size, 0), renames=1 if move else 0)
+        return
+    if run.cutoff is not None and run.cutoff.active and not run.cutoff.may_start(s.size):
         return
     try:
         if backup and d is not None:

@@ -22,6 +22,16 @@ def _window_ns(text: str) -> int:
     return max(1, round(parse_duration(text) * 1_000_000_000))
 
 
+def _size_kib(text: str) -> int:
+    """rclone's SizeSuffix flags count in KiB when no suffix is given (``--max-transfer 10``)."""
+    return parse_size(text, default_unit="k")
+
+
+def _off_duration(text: str) -> float:
+    """A duration where 0 (and rclone's ``off``) means no limit."""
+    return 0.0 if text.strip().lower() == "off" else parse_duration(text)
+
+
 # Flags that copy/sync/move and check both carry: declared once, shared by both classes.
 SIZE_ONLY = Option("size_only", "Skip based on size only, not modtime or checksum.", False, "bool")
 CHECKERS = Option("checkers", "Number of checkers to run in parallel.", 8, "int", parser=positive_int)
@@ -63,7 +73,7 @@ class SyncOptions:
         ))
     max_delete: int = flag(-1, "When synchronizing, limit the number of deletes.", default_text="off")
     max_delete_size: int = flag(-1, "When synchronizing, limit the total size of deletes.",
-                                kind="size", parser=parse_size, metavar="SIZE")
+                                kind="size", parser=_size_kib, metavar="SIZE")
     ignore_errors: bool = flag(False, "Delete even if there are I/O errors.")
     # backups: a remote string, resolved by the caller into the backup backend
     backup_dir: str | None = flag(None, "Make backups into hierarchy based in DIR.", metavar="REMOTE")
@@ -84,8 +94,18 @@ class SyncOptions:
     fast_list: bool = flag(False, "Use recursive list if available.")
     no_traverse: bool = flag(False, "Don't traverse destination file system on copy.")
     # limits / misc
-    max_transfer: int = flag(-1, "Maximum size of data to transfer.", kind="size", parser=parse_size,
-                             metavar="SIZE")
+    max_transfer: int = flag(-1, "Maximum size of data to transfer (every copy counts, server-side "
+                                 "and local ones too).", kind="size", parser=_size_kib, metavar="SIZE")
+    max_duration: float = flag(0.0, "Maximum duration cloudsync will transfer data for (0 = off).",
+                               kind="duration", parser=_off_duration, metavar="DURATION")
+    cutoff_mode: Literal["hard", "soft", "cautious"] = flag(
+        "hard", "Mode to stop transfers when reaching the max transfer limit HARD|SOFT|CAUTIOUS.",
+        examples=(("hard", ""), ("soft", ""), ("cautious", "")), exclusive=True,
+        parser=lambda text: text.strip().lower())
+    order_by: str = flag("", "Instructions on how to order the transfers, e.g. 'size,descending' "
+                             "(size|name|modtime, ascending|descending).", metavar="ORDER")
+    max_backlog: int = flag(10000, "Maximum number of objects in sync or check backlog.",
+                            parser=positive_int)
     error_on_no_transfer: bool = flag(False, "Sets exit code 9 if no files are transferred.")
     inplace: bool = flag(False, "Download directly to destination file instead of atomic download to temp/rename.")
     check_first: bool = flag(False, "Do all the checks before starting transfers.")

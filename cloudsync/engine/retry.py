@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..errors import CloudsyncError, ExitCode, TransientError
+from ..errors import CloudsyncError, ExitCode, TransferLimitReached, TransientError
 from .result import RunResult
 
 __all__ = ["backoff_delay", "call_with_retries", "is_fatal", "is_no_retry", "retry_owned_here",
@@ -70,6 +70,8 @@ def is_fatal(err: BaseException) -> bool:
 
 def is_no_retry(err: BaseException) -> bool:
     """Errors that retrying the command cannot fix (rclone's NoRetryError class)."""
+    if isinstance(err, TransferLimitReached):  # exit 8, but no retry either (as rclone)
+        return True
     return (isinstance(err, CloudsyncError) and not err.retryable and not err.fatal
             and err.exit_code == ExitCode.NO_RETRY)
 

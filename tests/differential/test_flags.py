@@ -1,0 +1,138 @@
+"""The rclone flags scripts rely on (issue 8, point 2), each compared with the pinned rclone.
+
+Tree scenarios go through the differential harness (same fixture, same command line, the
+trees, exit codes and counters must agree); transfer *order* is compared on the ``Copied``
+lines of ``-v``.  Ordering and cutoff runs use ``--check-first --transfers 1`` so that both
+tools are deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .harness import (
+    ABSENT,
+    F,
+    Scenario,
+    _tool_env,
+    build_tree,
+    cloudsync_command,
+    compare,
+    describe,
+    rclone_command,
+    run_scenario,
+)
+
+RCLONE = rclone_command()
+pytestmark = pytest.mark.skipif(RCLONE is None, reason="rclone binary not installed")
+
+S = 1_000_000_000
+T0 = 1_600_000_000 * S
+#: five files: f1 is the smallest, the oldest and the first by name, f5 the opposite
+FIVE = {f"f{i}.bin": F(bytes([48 + i]) * (i * 1000), T0 + i * S) for i in range(1, 6)}
+ORDERED = ("--check-first", "--transfers", "1", "--order-by", "size,descending")
+
+SCENARIOS: list[Scenario] = []
+
+
+def add(sc: Scenario) -> None:
+    SCENARIOS.append(sc)
+
+
+def _only(*names: str) -> dict[str, F]:
+    return {n: FIVE[n] for n in names}
+
+
+# --max-transfer with --cutoff-mode (biggest first: f5 = 5000 B, f4 = 4000 B, …)
+add(Scenario("max_transfer_hard_stops_the_transfer_that_reaches_it", "8.2",
+             cmds=(("copy", "src", "dst", *ORDERED, "--max-transfer", "9000B"),),
+             src=FIVE, expect_rc=8, expect_dst=_only("f5.bin")))
+add(Scenario("max_transfer_hard_lets_a_transfer_end_below_it", "8.2",
+             cmds=(("copy", "src", "dst", *ORDERED, "--max-transfer", "9001B",
+                    "--cutoff-mode", "hard"),),
+             src=FIVE, expect_rc=8, expect_dst=_only("f5.bin", "f4.bin")))
+add(Scenario("max_transfer_soft_finishes_the_running_transfer", "8.2",
+             cmds=(("copy", "src", "dst", *ORDERED, "--max-transfer", "8999B",
+                    "--cutoff-mode", "soft"),),
+             src=FIVE, expect_rc=8, expect_dst=_only("f5.bin", "f4.bin")))
+add(Scenario("max_transfer_cautious_never_starts_what_would_pass_it", "8.2",
+             cmds=(("copy", "src", "dst", *ORDERED, "--max-transfer", "14001B",
+                    "--cutoff-mode", "cautious"),),
+             src=FIVE, expect_rc=8, expect_dst=_only("f5.bin", "f4.bin", "f3.bin", "f2.bin")))
+add(Scenario("max_transfer_cautious_stops_at_the_first_refusal", "8.2",
+             cmds=(("copy", "src", "dst", *ORDERED, "--max-transfer", "9000B",
+                    "--cutoff-mode", "cautious"),),
+             src=FIVE, expect_rc=8, expect_dst=_only("f5.bin")))
+add(Scenario("max_transfer_counts_kib_without_a_suffix", "8.2",
+             # 9 = 9 KiB = 9216 bytes (rclone's SizeSuffix): f5 + f4 fit, f3 is cut
+             cmds=(("copy", "src", "dst", *ORDERED, "--max-transfer", "9"),),
+             src=FIVE, expect_rc=8, expect_dst=_only("f5.bin", "f4.bin")))
+add(Scenario("max_transfer_sync_deletes_nothing_after_the_cutoff", "8.2",
+             cmds=(("sync", "src", "dst", *ORDERED, "--max-transfer", "8999B",
+                    "--cutoff-mode", "soft"),),
+             src=FIVE, dst={"extra.txt": F(b"keep me", T0)}, expect_rc=8,
+             expect_dst={**_only("f5.bin", "f4.bin"), "extra.txt": F(b"keep me", T0)}))
+add(Scenario("max_transfer_copyto_one_file_over_the_limit", "8.2",
+             cmds=(("copyto", "src/f5.bin", "dst/new.bin", "--max-transfer", "4000B"),),
+             # rclone has made the destination folder already (the partial file is removed)
+             src=FIVE, expect_rc=8, expect_dst={}))
+add(Scenario("max_transfer_not_reached_is_a_plain_copy", "8.2",
+             cmds=(("copy", "src", "dst", "--max-transfer", "1M", "--cutoff-mode", "cautious"),),
+             src=FIVE, expect_rc=0, expect_dst=FIVE))
+
+# --max-duration
+for mode in ("hard", "soft", "cautious"):
+    add(Scenario(f"max_duration_over_before_anything_started_{mode}", "8.2",
+                 cmds=(("copy", "src", "dst", "--max-duration", "1ns", "--cutoff-mode", mode),),
+                 src=FIVE, expect_rc=10, expect_dst=ABSENT, compare_stats=False))
+add(Scenario("max_duration_not_reached_is_a_plain_copy", "8.2",
+             cmds=(("copy", "src", "dst", "--max-duration", "1h"),),
+             src=FIVE, expect_rc=0, expect_dst=FIVE))
+
+# --order-by / --check-first
+add(Scenario("order_by_unknown_key_is_fatal", "8.2",
+             cmds=(("copy", "src", "dst", "--order-by", "colour"),),
+             src=FIVE, expect_rc=7, expect_dst=ABSENT, compare_stats=False))
+add(Scenario("order_by_unknown_direction_is_fatal", "8.2",
+             cmds=(("copy", "src", "dst", "--order-by", "size,sideways"),),
+             src=FIVE, expect_rc=7, expect_dst=ABSENT, compare_stats=False))
+add(Scenario("check_first_copies_the_same", "8.2",
+             cmds=(("sync", "src", "dst", "--check-first"),),
+             src=FIVE, dst={"f1.bin": F(b"old", T0), "gone.txt": F(b"x", T0)},
+             expect_dst=FIVE, expect_stats={"transfers": 5, "deletes": 1}))
+
+
+@pytest.mark.parametrize("sc", [pytest.param(sc, id=sc.name) for sc in SCENARIOS])
+def test_flag_matches_rclone(sc: Scenario, tmp_path: Path) -> None:
+    ref, got = run_scenario(sc, tmp_path)
+    if got is None:
+        return
+    problems = compare(sc, ref, got)
+    assert not problems, "\n".join(problems) + "\n" + describe(ref, got)
+
+
+_COPIED = re.compile(r"INFO  : (\S+): Copied")
+
+
+def _copied_order(tmp_path: Path, name: str, cmd: list[str], *args: str) -> list[str]:
+    work = tmp_path / name
+    build_tree(work / "src", FIVE)
+    proc = subprocess.run([*cmd, *args], cwd=work, env=_tool_env(tmp_path / f"{name}-home"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return _COPIED.findall(proc.stderr)
+
+
+@pytest.mark.parametrize("order", ["size,descending", "size,ascending", "size", "name,desc",
+                                   "name,asc", "modtime,descending", "modtime"])
+def test_order_by_transfers_in_rclones_order(order: str, tmp_path: Path) -> None:
+    assert RCLONE is not None
+    args = ("copy", "src", "dst", "-v", "--check-first", "--transfers", "1", "--order-by", order)
+    want = _copied_order(tmp_path, "rclone", RCLONE, *args)
+    got = _copied_order(tmp_path, "cloudsync", cloudsync_command(), *args)
+    assert len(want) == 5
+    assert got == want
