@@ -338,6 +338,11 @@ class Backend(ABC):
         """Remove trashed item ``path`` (and everything inside it) permanently."""
         raise Unsupported("trash not supported")
 
+    @property
+    def deletes_to_trash(self) -> bool:
+        """Whether a delete moves the file to a trash it can be restored from."""
+        return self.has("trash")
+
     # ------------------------------------------------------------------ lifecycle
     def set_concurrency(self, threads: int) -> None:  # noqa: B027 - optional hook
         """At most ``threads`` threads will call this backend at once (the engine's transfers

@@ -280,6 +280,10 @@ class JottaBackend(HistoryCapabilities):
     def set_concurrency(self, threads: int) -> None:
         self.http.set_pool_size(threads)
 
+    @property
+    def deletes_to_trash(self) -> bool:
+        return not self.opts.hard_delete
+
     def set_low_level_retries(self, tries: int) -> None:
         self.http.low_level_retries = max(1, tries)
 

@@ -14,6 +14,7 @@ from ..errors import (
     Unsupported,
 )
 from ..events import Reporter
+from ..log import notice
 from ..types import Entry
 from .act import Executor, Run, _dry
 from .limits import Cutoff, TransferOrder, parse_order_by
@@ -239,6 +240,8 @@ def _delete_candidates(run: Run, executor: Executor, planner: Planner, dst: Back
         log.error("%s: not deleting files as there were IO errors", dst,
                   extra={"object": str(dst)})
         return
+    if planner.src_files == 0 and planner.delete_candidates:
+        empty_source_notice(dst, len(planner.delete_candidates), opts.dry_run)
     for action in planner.deletions():
         # (a spent --max-delete budget stops the run but not this loop: each delete checks
         # the budget itself, like rclone's; any other fatal error ends it)
@@ -246,6 +249,21 @@ def _delete_candidates(run: Run, executor: Executor, planner: Planner, dst: Back
             break
         executor.dispatch(action)
     run.join()
+
+
+def empty_source_notice(dst: Backend, count: int, dry_run: bool) -> None:
+    """rclone deletes everything when syncing from an empty source; we do too, but say so
+    first, in one loud line, with the way back where there is one."""
+    files = f"{count} file{'s' if count != 1 else ''}"
+    verb = "would delete" if dry_run else "deletes"
+    text = f"{dst}: the source has no files: sync {verb} all {files} on the destination"
+    if dst.deletes_to_trash:
+        where = f"{dst.name}:{dst.root}".rstrip("/")
+        text += (f"; they go to the trash: `cloudsync trash ls {where}` lists them and "
+                 f"`cloudsync trash restore {where}/PATH` brings them back")
+    elif not dry_run:
+        text += "; they cannot be restored"
+    notice(log, "%s (--dry-run shows what would go, --max-delete N limits it)", text)
 
 
 def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side, dst_side: Side,

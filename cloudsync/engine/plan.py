@@ -282,6 +282,8 @@ class Planner:
         self.backup = backup
         self.phase = phase
         self.delete_candidates: list[Entry] = []
+        #: files the source side had (0 with candidates: "sync from an empty source")
+        self.src_files = 0
         self.dst_only_dirs: list[str] = []
         self.src_only_dirs: list[str] = []
         #: directories whose modtime is copied at the end of the run (every dir the source has)
@@ -319,6 +321,8 @@ class Planner:
                     # like rclone, right away: a dir nothing is written into keeps this
                     return Action("dir_modtime", path, src, dst)
             return None
+        if src is not None:
+            self.src_files += 1
         if src is not None and dst_dir is not None and dst_dir != self._last_dir:
             # pairs come directory by directory: one set insert per directory, not per file
             self._last_dir = dst_dir
