@@ -554,7 +554,7 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     @staticmethod
     def _has_magic(path: str) -> bool:
-        from fsspec.utils import has_magic
+        from glob import has_magic
 
         return bool(has_magic(path))
 
