@@ -102,8 +102,8 @@ def _flags(remote: str, config: Config, options: dict[str, Any]) -> dict[str, di
     """Backend options given as keywords → the ``--<backend>-<option>`` flag mapping."""
     if not options:
         return {}
-    from .remote import parse_remote
     from .registry import get_spec
+    from .remote import parse_remote
 
     spec = parse_remote(remote)
     if spec.kind == "path":
