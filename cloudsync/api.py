@@ -164,41 +164,45 @@ def _dest(remote: str | Backend, cfg: Config, opened: list[Backend]) -> Backend:
 # ----------------------------------------------------------------------------- options
 
 
-def _sync_options(options: dict[str, Any], *, delete_empty_src_dirs: bool = False) -> SyncOptions:
-    """CLI-named keywords → SyncOptions, through the CLI's own builder (same names, defaults,
-    validation); an unknown name is a TypeError, as for any Python function."""
+def _sync_options(options: dict[str, Any]) -> SyncOptions:
+    """CLI-named keywords → SyncOptions, through the CLI's own builder (the flags' single
+    declaration: same names, defaults and validation); an unknown name is a TypeError."""
     from .cli.params import build_sync_options
+    from .engine.options import SyncOptions
 
-    kw = _cli_values(options)
-    opts = build_sync_options(kw, delete_empty_src_dirs=delete_empty_src_dirs)
+    kw = _cli_values(options, SyncOptions)
+    opts = build_sync_options(kw)
     _reject_unknown(kw)
     return opts
 
 
 def _check_options(options: dict[str, Any]) -> CheckOptions:
     from .cli.params import build_check_options
+    from .engine.options import CheckOptions
 
-    kw = _cli_values(options)
+    kw = _cli_values(options, CheckOptions)
     opts = build_check_options(kw)
     _reject_unknown(kw)
     return opts
 
 
-def _cli_values(options: dict[str, Any]) -> dict[str, Any]:
-    """Python values as the CLI would have parsed them (numbers for sizes and durations are
-    bytes and seconds; ``filter`` is the CLI's ``filter_``; lists for repeatable flags)."""
+def _cli_values(options: dict[str, Any], cls: type) -> dict[str, Any]:
+    """Python values as the CLI would have collected them: numbers for sizes and durations are
+    bytes and seconds, a single string is fine for a repeatable flag (``exclude="*.tmp"``)."""
+    from .filters import FilterOptions
+    from .options import flag_options
+
+    declared = {opt.name: opt for _, opt in [*flag_options(cls), *flag_options(FilterOptions)]}
     out: dict[str, Any] = {}
     for key, value in options.items():
-        if key == "filter":
-            key = "filter_"
-        if key in ("max_transfer", "max_delete_size", "min_size", "max_size") and isinstance(value, int):
-            value = f"{value}B"
-        elif key in ("modify_window", "retries_sleep", "min_age", "max_age") and isinstance(value, int | float):
-            value = f"{value}s"
-        elif isinstance(value, str) and key in (
-                "include", "exclude", "filter_", "include_from", "exclude_from", "filter_from",
-                "files_from", "files_from_raw", "exclude_if_present"):
-            value = (value,)
+        opt = declared.get(key)
+        if opt is not None and not isinstance(value, bool):
+            if opt.kind == "size" and isinstance(value, int):
+                value = f"{value}B"
+            elif opt.kind == "duration" and isinstance(value, int | float):
+                value = f"{value}s"
+            elif opt.multiple and isinstance(value, str):
+                value = (value,)
         out[key] = value
     return out
 
@@ -213,12 +217,12 @@ def _reject_unknown(left: dict[str, Any]) -> None:
 
 
 def _transfer(kind: str, source: str | Backend, dest: str | Backend, progress: Progress | None,
-              config: str | os.PathLike[str] | Config | None, options: dict[str, Any],
-              delete_empty_src_dirs: bool = False) -> TransferResult:
+              config: str | os.PathLike[str] | Config | None,
+              options: dict[str, Any]) -> TransferResult:
     from . import engine
     from .events import null_reporter
 
-    opts = _sync_options(options, delete_empty_src_dirs=delete_empty_src_dirs)
+    opts = _sync_options(options)
     cfg = _config(config)
     opened: list[Backend] = []
     try:
@@ -284,8 +288,8 @@ def move(source: str | Backend, dest: str | Backend, *, progress: Progress | Non
 
         cloudsync.move("/var/spool/outbox", "jotta:inbox", delete_empty_src_dirs=True)
     """
-    return _transfer("move", source, dest, progress, config, options,
-                     delete_empty_src_dirs=delete_empty_src_dirs)
+    return _transfer("move", source, dest, progress, config,
+                     {**options, "delete_empty_src_dirs": delete_empty_src_dirs})
 
 
 _SIGILS: dict[str, DifferenceKind | None] = {
