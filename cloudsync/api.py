@@ -165,46 +165,54 @@ def _dest(remote: str | Backend, cfg: Config, opened: list[Backend]) -> Backend:
 
 
 def _sync_options(options: dict[str, Any]) -> SyncOptions:
-    """CLI-named keywords → SyncOptions, through the CLI's own builder (the flags' single
-    declaration: same names, defaults and validation); an unknown name is a TypeError."""
-    from .cli.params import build_sync_options
+    """CLI-named keywords → SyncOptions, from the flags' single declaration (same names,
+    defaults, parsing); an unknown name is a TypeError, as for any Python function."""
     from .engine.options import SyncOptions
 
-    kw = _cli_values(options, SyncOptions)
-    opts = build_sync_options(kw)
-    _reject_unknown(kw)
-    return opts
+    return _build(SyncOptions, options)  # type: ignore[no-any-return]
 
 
 def _check_options(options: dict[str, Any]) -> CheckOptions:
-    from .cli.params import build_check_options
     from .engine.options import CheckOptions
 
-    kw = _cli_values(options, CheckOptions)
-    opts = build_check_options(kw)
-    _reject_unknown(kw)
-    return opts
+    return _build(CheckOptions, options)  # type: ignore[no-any-return]
 
 
-def _cli_values(options: dict[str, Any], cls: type) -> dict[str, Any]:
-    """Python values as the CLI would have collected them: numbers for sizes and durations are
-    bytes and seconds, a single string is fine for a repeatable flag (``exclude="*.tmp"``)."""
+def _build(cls: type, options: dict[str, Any]) -> Any:
+    """Build ``cls`` (with its FilterOptions) from keywords named like the CLI's flags.
+
+    Text is parsed as the CLI parses it (``max_transfer="10G"``, ``min_age="7d"``); Python
+    values are taken as they are (``max_transfer=10_000_000``, ``exclude=["*.tmp"]``, one string
+    for a repeatable flag).  A flag that is a choice of switches takes either form
+    (``delete_mode="before"`` or ``delete_before=True``).
+    """
     from .filters import FilterOptions
     from .options import flag_options
 
-    declared = {opt.name: opt for _, opt in [*flag_options(cls), *flag_options(FilterOptions)]}
-    out: dict[str, Any] = {}
-    for key, value in options.items():
-        opt = declared.get(key)
-        if opt is not None and not isinstance(value, bool):
-            if opt.kind == "size" and isinstance(value, int):
-                value = f"{value}B"
-            elif opt.kind == "duration" and isinstance(value, int | float):
-                value = f"{value}s"
-            elif opt.multiple and isinstance(value, str):
-                value = (value,)
-        out[key] = value
-    return out
+    left = dict(options)
+    built: dict[type, dict[str, Any]] = {cls: {}, FilterOptions: {}}
+    for target, values in built.items():
+        for field_name, opt in flag_options(target):
+            for switch, choice, _ in opt.switches:
+                if left.pop(switch[2:].replace("-", "_"), False):
+                    if field_name in values:
+                        raise UsageError(f"only one of the {opt.name.replace('_', '-')} switches can be used")
+                    values[field_name] = choice
+            if opt.name not in left and field_name not in left:
+                continue
+            value = left.pop(opt.name) if opt.name in left else left.pop(field_name)
+            if opt.multiple:
+                value = (value,) if isinstance(value, str) else tuple(value)
+            elif isinstance(value, str) and opt.kind != "str" and not isinstance(opt.default, str):
+                try:
+                    value = opt.parse(value)
+                except ValueError as exc:
+                    raise UsageError(f"invalid value for {opt.name}: {value!r} ({exc})") from None
+            elif opt.kind == "duration" and opt.parser is not None and isinstance(value, int | float):
+                value = opt.parse(f"{value}s")  # stored in another unit (modify_window → ns)
+            values[field_name] = value
+    _reject_unknown(left)
+    return cls(**built[cls], filters=FilterOptions(**built[FilterOptions]))
 
 
 def _reject_unknown(left: dict[str, Any]) -> None:

@@ -14,5 +14,8 @@ def test_core_contract_lists_every_top_level_module() -> None:
     core = next(c for c in contracts if c["name"].startswith("the core imports"))
     modules = {f"cloudsync.{p.stem}" for p in (ROOT / "cloudsync").glob("*.py")
                if p.stem not in ("__init__", "__main__")}
-    missing = modules - set(core["source_modules"])
+    # The library API is a top layer like the CLI (it drives the engine); its own contract
+    # keeps it off the CLI.
+    top = next(c for c in contracts if c["name"].startswith("the library API"))
+    missing = modules - set(core["source_modules"]) - set(top["source_modules"])
     assert not missing, f"add {sorted(missing)} to the core contract in pyproject.toml"
