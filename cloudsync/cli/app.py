@@ -102,6 +102,10 @@ class Settings:
     stats: str | None = flag(None, "Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable).",
                              metavar="DURATION")
     stats_one_line: bool = flag(False, "Make the stats fit on one line.")
+    stats_log_level: str | None = flag(None, "Log level to show --stats output DEBUG|INFO|NOTICE|ERROR.",
+                                       exclusive=True, default_text="INFO",
+                                       examples=(("DEBUG", ""), ("INFO", ""), ("NOTICE", ""), ("ERROR", "")))
+    human_readable: bool = flag(False, "Print sizes in human readable format (ls, lsl, lsd: 1.953Ki).")
     progress: bool = flag(False, "Show progress during transfer (on a terminal).", short="-P")
     disable: tuple[str, ...] = flag(
         (), "Disable a comma separated list of backend features (copy, move, dir_move, purge, "

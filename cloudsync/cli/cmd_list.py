@@ -127,17 +127,28 @@ def _listing_command(name: str, help_text: str) -> Callable[[Callable[..., None]
     return deco
 
 
+def _size_text(app: App) -> Callable[[int], str]:
+    """Sizes as numbers, or with --human-readable as rclone's suffixed form (``1.953Ki``)."""
+    if not app.settings.human_readable:
+        return str
+    from ..types import size_suffix
+
+    return lambda n: str(n) if n < 0 else "".join(size_suffix(n))
+
+
 @_listing_command("ls", "List the objects in the path with size and path (recursive).")
 def ls(app: App, remote: str, **kw: Any) -> None:
     listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
-    _write_lines(f"{entry.size:>9d} {path}" for path, entry in listing.entries)
+    text = _size_text(app)
+    _write_lines(f"{text(entry.size):>9} {path}" for path, entry in listing.entries)
 
 
 @_listing_command("lsl", "List the objects in path with modification time, size and path (recursive).")
 def lsl(app: App, remote: str, **kw: Any) -> None:
     listing = list_remote(app, remote, build_filter_options(kw), recursive=True, files_only=True)
+    text = _size_text(app)
     _write_lines(
-        f"{entry.size:>9d} "
+        f"{text(entry.size):>9} "
         f"{formats.local_time(entry.mtime_ns, '%Y-%m-%d %H:%M:%S', nanos=True)} {path}"
         for path, entry in listing.entries)
 
@@ -151,7 +162,8 @@ def lsl(app: App, remote: str, **kw: Any) -> None:
 def lsd(app: App, remote: str, recursive: bool, **kw: Any) -> None:
     listing = list_remote(app, remote, build_filter_options(kw), recursive=recursive,
                           max_depth=-1 if recursive else 1, dirs_only=True)
-    _write_lines(f"{entry.size:>12d} {formats.local_time(entry.mtime_ns)} {-1:>9d} {path}"
+    text = _size_text(app)
+    _write_lines(f"{text(entry.size):>12} {formats.local_time(entry.mtime_ns)} {-1:>9d} {path}"
                  for path, entry in listing.entries)
 
 

@@ -115,6 +115,15 @@ class Tracker:
             return stats, active
 
 
+def stats_level(app: App, default: int) -> int:
+    """The level stats lines are logged at: --stats-log-level when given, else ``default``."""
+    name = app.settings.stats_log_level
+    if not name:
+        return default
+    return {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "NOTICE": NOTICE,
+            "ERROR": logging.ERROR}[name.upper()]
+
+
 def stats_interval(app: App) -> float:
     """``--stats`` in seconds (0 = off); ``-P`` redraws every 500 ms by default."""
     from ..options import parse_duration
@@ -161,7 +170,8 @@ def progress(app: App) -> Iterator[Reporter]:
         def periodic() -> None:
             while not stop.wait(interval):
                 stats, active = tracker.snapshot()
-                log.info(formats.stats_text(stats, one_line=app.settings.stats_one_line, transferring=active),
+                log.log(stats_level(app, logging.INFO),
+                        formats.stats_text(stats, one_line=app.settings.stats_one_line, transferring=active),
                          extra={"stats": stats})
 
         threads.append(threading.Thread(target=periodic, name="cloudsync-stats", daemon=True))
@@ -207,7 +217,7 @@ def finish(
         explicit = app.settings.stats is not None and stats_interval(app) > 0
         # rclone logs the final stats at INFO (its --stats-log-level), failed or not; a dry run
         # and an explicit --stats show them
-        level = NOTICE if (dry_run or explicit) else logging.INFO
+        level = stats_level(app, NOTICE if (dry_run or explicit) else logging.INFO)
         log.log(level, text, extra={"stats": snapshot})
     if failed:
         log.log(NOTICE if not app.settings.quiet else logging.ERROR, _final_message(command, result))

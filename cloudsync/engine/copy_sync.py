@@ -186,6 +186,8 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
         phases = ["delete", "copy"]
     planner: Planner | None = None
     src_side, dst_side = side_src(), side_dst()
+    # --no-traverse (copy, move): look each source file up on the destination, never list it
+    dst_side.lookup_only = opts.no_traverse and mode != "sync"
     for phase in phases:
         if run.stop.is_set():
             break

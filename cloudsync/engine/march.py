@@ -179,6 +179,23 @@ class Side:
                 raise _bad_name(p, path)
         return entries
 
+    #: --no-traverse: this side is never listed; each source entry is looked up instead
+    lookup_only = False
+
+    def lookup(self, path: str, names: list[str]) -> list[Entry]:
+        """The entries of directory ``path`` named like ``names`` (one stat each), for
+        ``--no-traverse``: rclone's NewObject per source file instead of a listing."""
+        prefix = path + "/" if path else ""
+        found: list[Entry] = []
+        for name in names:
+            try:
+                entry = call_with_retries(lambda n=name: self.backend.stat(prefix + n),  # type: ignore[misc]
+                                          self.low_level_retries)
+            except (NotFound, IsFileError):
+                continue
+            found.append(entry)
+        return found
+
     def renamed_dir(self, old: str, new: str) -> None:
         """A directory was renamed on this side (--fix-case): keep a cached tree in step."""
         with self._tree_lock:
@@ -320,7 +337,7 @@ def march(
             if self.list_src and self.fut_src is None and src is not None:
                 self.fut_src = (_Deferred(src.list, self.path) if src_inline
                                 else pool.submit(src.list, self.path))
-            if self.list_dst and self.fut_dst is None and dst is not None:
+            if self.list_dst and self.fut_dst is None and dst is not None and not dst.lookup_only:
                 self.fut_dst = (_Deferred(dst.list, self.dst_path) if dst_inline
                                 else pool.submit(dst.list, self.dst_path))
 
@@ -364,6 +381,12 @@ def march(
                     else:
                         on_error(err, task.dst_path)
                         failed = True
+                except Exception as err:
+                    on_error(err, task.path)
+                    failed = True
+            if dst is not None and dst.lookup_only and task.list_dst and srcs is not None and not failed:
+                try:
+                    dsts = dst.lookup(task.dst_path, [e.name for e in srcs])
                 except Exception as err:
                     on_error(err, task.path)
                     failed = True

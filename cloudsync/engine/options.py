@@ -92,7 +92,8 @@ class SyncOptions:
     low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
     # listing
     fast_list: bool = flag(False, "Use recursive list if available.")
-    no_traverse: bool = flag(False, "Don't traverse destination file system on copy.")
+    no_traverse: bool = flag(False, "Don't traverse destination file system on copy (each source "
+                                    "file is looked up instead; ignored by sync).")
     # limits / misc
     max_transfer: int = flag(-1, "Maximum size of data to transfer (every copy counts, server-side "
                                  "and local ones too).", kind="size", parser=_size_kib, metavar="SIZE")
@@ -107,7 +108,9 @@ class SyncOptions:
     max_backlog: int = flag(10000, "Maximum number of objects in sync or check backlog.",
                             parser=positive_int)
     error_on_no_transfer: bool = flag(False, "Sets exit code 9 if no files are transferred.")
-    inplace: bool = flag(False, "Download directly to destination file instead of atomic download to temp/rename.")
+    inplace: bool = flag(False, "Accepted for rclone compatibility and changes nothing: cloudsync "
+                                "always writes to a temporary name and renames it into place, so "
+                                "no reader ever sees a half-written file.")
     check_first: bool = flag(False, "Do all the checks before starting transfers.")
     filters: FilterOptions = field(default_factory=FilterOptions)
 

@@ -105,6 +105,17 @@ add(Scenario("check_first_copies_the_same", "8.2",
              src=FIVE, dst={"f1.bin": F(b"old", T0), "gone.txt": F(b"x", T0)},
              expect_dst=FIVE, expect_stats={"transfers": 5, "deletes": 1}))
 
+# --no-traverse: the destination is looked up file by file, the outcome is a plain copy's
+_NT_DST = {"f1.bin": F(b"old", T0), "f2.bin": FIVE["f2.bin"], "other/x.txt": F(b"x", T0)}
+for verb in ("copy", "move"):
+    add(Scenario(f"no_traverse_{verb}_same_outcome", "8.2",
+                 cmds=((verb, "src", "dst", "--no-traverse"),),
+                 src={**FIVE, "sub/s.txt": F(b"s", T0)}, dst=_NT_DST,
+                 expect_dst={**FIVE, "sub/s.txt": F(b"s", T0), "other/x.txt": F(b"x", T0)}))
+add(Scenario("no_traverse_ignored_by_sync", "8.2",
+             cmds=(("sync", "src", "dst", "--no-traverse"),),
+             src=FIVE, dst=_NT_DST, expect_dst=FIVE))
+
 
 @pytest.mark.parametrize("sc", [pytest.param(sc, id=sc.name) for sc in SCENARIOS])
 def test_flag_matches_rclone(sc: Scenario, tmp_path: Path) -> None:
@@ -136,3 +147,41 @@ def test_order_by_transfers_in_rclones_order(order: str, tmp_path: Path) -> None
     got = _copied_order(tmp_path, "cloudsync", cloudsync_command(), *args)
     assert len(want) == 5
     assert got == want
+
+
+def _run(tmp_path: Path, name: str, cmd: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    work = tmp_path / name
+    if not work.exists():
+        build_tree(work / "src", {**FIVE, "big.bin": F(b"b" * 2_000_000, T0)})
+    return subprocess.run([*cmd, *args], cwd=work, env=_tool_env(tmp_path / f"{name}-home"),
+                          capture_output=True, text=True, timeout=120)
+
+
+def _both(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    assert RCLONE is not None
+    return _run(tmp_path, "rclone", RCLONE, *args), _run(tmp_path, "cloudsync", cloudsync_command(), *args)
+
+
+@pytest.mark.parametrize("cmd", ["ls", "lsl"])
+def test_human_readable_sizes_as_rclone(cmd: str, tmp_path: Path) -> None:
+    want, got = _both(tmp_path, cmd, "src", "--human-readable")
+    assert want.returncode == got.returncode == 0, got.stderr
+    # the size column (lsl's time column depends on the local time zone of the run)
+    sizes = [line[:9] for line in want.stdout.splitlines()]
+    assert "  1.907Mi" in sizes and "     1000" in sizes
+    assert sorted(line[:9] for line in got.stdout.splitlines()) == sorted(sizes)
+    if cmd == "ls":
+        assert sorted(got.stdout.splitlines()) == sorted(want.stdout.splitlines())
+
+
+_LEVEL = re.compile(r"^\S+ \S+ (\w+)\s*:\s*$", re.M)
+
+
+@pytest.mark.parametrize("flags", [("--stats-log-level", "NOTICE"), ("--stats-log-level", "ERROR", "-q"),
+                                   ("-v", "--stats-log-level", "DEBUG"), ("-v",), ()])
+def test_stats_log_level_as_rclone(flags: tuple[str, ...], tmp_path: Path) -> None:
+    want, got = _both(tmp_path, "copy", "src", "dst", *flags)
+    assert want.returncode == got.returncode == 0, got.stderr
+    # the final stats block: shown or not, and at which level
+    assert got.stderr.count("Transferred:") == want.stderr.count("Transferred:")
+    assert _LEVEL.findall(got.stderr) == _LEVEL.findall(want.stderr)

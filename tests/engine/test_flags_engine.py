@@ -1,0 +1,58 @@
+"""Engine side of rclone's transfer-control flags (the differential tests compare with rclone;
+these pin what cannot be seen from the outside, such as which requests are made)."""
+
+from __future__ import annotations
+
+from cloudsync.backends.memory import MemoryBackend
+
+from cloudsync import engine
+from cloudsync.engine.options import SyncOptions
+from cloudsync.errors import ExitCode, PermissionDenied, exit_code_for
+
+from .conftest import T1, T2, Faulty, put, tree
+
+
+def test_no_traverse_never_lists_the_destination() -> None:
+    src = MemoryBackend("m", "nt-src")
+    dst = Faulty("f", "nt-dst")
+    put(src, "a.txt", b"new", T2)
+    put(src, "same.txt", b"same", T1)
+    put(src, "d/b.txt", b"b", T1)
+    put(dst, "a.txt", b"old", T1)
+    put(dst, "same.txt", b"same", T1)
+    put(dst, "other/x.txt", b"x", T1)
+    r = engine.copy(src, dst, SyncOptions(no_traverse=True))
+    assert r.final_error is None
+    assert dst.calls["list"] == 0 and dst.calls["list_recursive"] == 0
+    assert dst.calls["stat"] >= 3  # one lookup per source entry instead
+    assert tree(dst)["a.txt"][0] == b"new" and tree(dst)["d/b.txt"][0] == b"b"
+    assert "other/x.txt" in tree(dst) and r.stats.transfers == 2
+
+
+def test_no_traverse_lookup_failure_is_an_error_not_absent() -> None:
+    src = MemoryBackend("m", "nt2-src")
+    dst = Faulty("f", "nt2-dst")
+    put(src, "a.txt", b"new", T2)
+    dst.faults[("stat", "a.txt")] = PermissionDenied("denied", path="a.txt")
+    r = engine.copy(src, dst, SyncOptions(no_traverse=True, retries=1))
+    assert r.final_error is not None and "a.txt" not in tree(dst)
+
+
+def test_max_transfer_counts_server_side_copies() -> None:
+    # both sides on one memory remote: server-side copies, counted like streamed ones
+    src = MemoryBackend("m", "ssc/src")
+    dst = MemoryBackend("m", "ssc/dst")
+    for i in range(4):
+        put(src, f"{i}.bin", b"x" * 1000, T1)
+    r = engine.copy(src, dst, SyncOptions(max_transfer=2500, cutoff_mode="soft", transfers=1,
+                                          check_first=True))
+    assert exit_code_for(r.final_error) == ExitCode.TRANSFER_EXCEEDED
+    assert len(tree(dst)) == 3  # 0, 1000, 2000 bytes done < 2500 when each started
+
+
+def test_order_by_bad_value_is_fatal_exit_7() -> None:
+    src = MemoryBackend("m", "ob-src")
+    put(src, "a", b"a", T1)
+    r = engine.copy(src, MemoryBackend("m", "ob-dst"), SyncOptions(order_by="colour"))
+    assert exit_code_for(r.final_error) == ExitCode.FATAL
+    assert 'unknown --order-by comparison "colour"' in str(r.final_error)
