@@ -12,6 +12,10 @@
   0600) in the same directory, fsync, ``os.replace``.  A crash leaves the old or the new file,
   never half of one, and two processes never lose each other's changes.
 * Secrets: see :mod:`cloudsync.secrets`.
+* Encryption (``cloudsync config encryption set``): the whole file is sealed with a key derived
+  from a password (:mod:`cloudsync.config_crypt`); it is decrypted on reading and sealed again
+  on every write, under the same lock and with the same atomic replace, so a rotated token is
+  written back exactly as in a plain file.  Secrets then stay in the sealed file.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from .secrets import KEYRING, STORE_SUFFIX, SecretStore, state_dir
 if TYPE_CHECKING:
     import configparser
 
+    from .config_crypt import ConfigKey, PasswordSource
     from .options import BackendSpec
 
 __all__ = [
@@ -103,18 +108,39 @@ class Config:
         path: Path | None,
         env: Mapping[str, str] | None = None,
         secrets: SecretStore | None = None,
+        *,
+        password_command: str | None = None,
     ) -> None:
         self.path = path
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.secrets = secrets if secrets is not None else SecretStore(config_path=path)
+        self._password_command = password_command
+        self._passwords: PasswordSource | None = None
+        #: the key that opened the file (None: the file is plain text)
+        self._key: ConfigKey | None = None
         self._sections: dict[str, dict[str, str]] = {}
         self._stamp: tuple[int, int] | None = None
         self._mutex = threading.RLock()
         self._read()
 
     @classmethod
-    def load(cls, explicit: str | None = None, env: Mapping[str, str] | None = None) -> Config:
-        return cls(resolve_config_path(explicit, env), env)
+    def load(cls, explicit: str | None = None, env: Mapping[str, str] | None = None, *,
+             password_command: str | None = None) -> Config:
+        return cls(resolve_config_path(explicit, env), env, password_command=password_command)
+
+    @property
+    def passwords(self) -> PasswordSource:
+        if self._passwords is None:
+            from .config_crypt import PasswordSource
+
+            self._passwords = PasswordSource(self.env, self._password_command)
+        return self._passwords
+
+    @property
+    def encrypted(self) -> bool:
+        with self._mutex:
+            self._maybe_reload()
+            return self._key is not None
 
     # ------------------------------------------------------------------ reading
     def _read(self) -> None:
@@ -135,7 +161,13 @@ class Config:
             raise ConfigError(f"couldn't parse config file {self.path}: not UTF-8 text") from None
         except OSError as exc:
             raise ConfigError(f"couldn't read config file {self.path}: {exc.strerror or exc}") from None
+        key = None
+        if text.startswith("CLOUDSYNC_ENCRYPT_"):
+            from .config_crypt import decrypt
+
+            text, key = decrypt(text, self.passwords, self.path, self._key)
         self._sections = self._parse(text)
+        self._key = key
         self._stamp = (st.st_mtime_ns, st.st_size)
 
     def _parse(self, text: str) -> dict[str, dict[str, str]]:
@@ -272,12 +304,21 @@ class Config:
     def _write(self) -> None:
         if self.path is None:
             return
+        import io
+
         parser = _new_parser()
         for name, section in self._sections.items():
             parser.add_section(name)
             for key, value in section.items():
                 # configparser cannot store a value that starts a continuation line
                 parser.set(name, key, value.replace("\n", " "))
+        buf = io.StringIO()
+        parser.write(buf)
+        content = buf.getvalue()
+        if self._key is not None:
+            from .config_crypt import encrypt
+
+            content = encrypt(content, self._key)
         directory = self.path.parent
         import tempfile  # lazily: only saving needs it (it pulls in shutil, random, ...)
 
@@ -285,7 +326,7 @@ class Config:
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                parser.write(fh)
+                fh.write(content)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
@@ -306,7 +347,8 @@ class Config:
         self, remote: str, section: dict[str, str], key: str, value: str, secret: bool
     ) -> None:
         store_key = key + STORE_SUFFIX
-        if secret and value:
+        if secret and value and self._key is None:
+            # (an encrypted file is itself the safe place: secrets stay in it)
             where = self.secrets.save(remote, key, value)
             if where == KEYRING:
                 section.pop(key, None)
@@ -342,6 +384,23 @@ class Config:
             section = self._sections[name]
             for key, value in values.items():
                 self._store_value(name, section, key, value, key in secret)
+            self._write()
+
+    def set_encryption(self, password: str) -> None:
+        """Seal the file with ``password`` (a new salt and key), atomically, under the lock."""
+        from .config_crypt import derive
+
+        if self.path is None:
+            raise ConfigError("an in-memory config cannot be encrypted")
+        key = derive(password)
+        with self._write_lock():
+            self._key = key
+            self._write()
+
+    def remove_encryption(self) -> None:
+        """Store the file as plain text again (after it was opened with the right password)."""
+        with self._write_lock():
+            self._key = None
             self._write()
 
     def touch(self) -> None:

@@ -113,6 +113,9 @@ class Settings:
         multiple=True, metavar="FEATURE,...")
     copy_links: bool = flag(False, "Follow symlinks and copy the pointed to item.", short="-L")
     no_hash_cache: bool = flag(False, "Don't use the persistent cache of local file hashes (hash every file).")
+    password_command: str | None = flag(
+        None, "Command whose first output line is the config password (an encrypted config).",
+        metavar="COMMAND")
     backend_flags: dict[str, dict[str, str]] = field(default_factory=dict)
     explicit: set[str] = field(default_factory=set)
 
@@ -262,7 +265,8 @@ class App:
         if self._config is None:
             from ..config import Config
 
-            self._config = Config.load(self.settings.config)
+            self._config = Config.load(self.settings.config,
+                                       password_command=self.settings.password_command)
         return self._config
 
     def _backend_flags(self) -> dict[str, dict[str, str]]:

@@ -195,6 +195,57 @@ def file_(app: App) -> None:
         click.echo(f"Configuration file doesn't exist, but cloudsync will use this path:\n{path}")
 
 
+@config.group("encryption", help="Encrypt the config file with a password (set|remove|check).")
+def encryption() -> None:
+    pass
+
+
+@encryption.command("set", help="Encrypt the config file (or change its password).")
+@global_options
+@pass_app
+def encryption_set(app: App) -> None:
+    cfg = app.config
+    if cfg.path is None:
+        raise ConfigError("an in-memory config cannot be encrypted")
+    if cfg.encrypted and not sys.stdin.isatty():
+        raise ConfigError("the config file is already encrypted",
+                          hint="to change the password run this on a terminal, or remove then set")
+    password = cfg.passwords.new_password(cfg.path) if not cfg.encrypted else _prompt_new()
+    cfg.set_encryption(password)
+    click.echo(f"Config file {cfg.path} is now encrypted.")
+
+
+def _prompt_new() -> str:
+    import getpass
+
+    first = getpass.getpass("New config password: ")
+    if not first or getpass.getpass("Confirm the new config password: ") != first:
+        raise ConfigError("empty or differing passwords; nothing changed")
+    return first
+
+
+@encryption.command("remove", help="Store the config file unencrypted again.")
+@global_options
+@pass_app
+def encryption_remove(app: App) -> None:
+    cfg = app.config
+    if not cfg.encrypted:
+        click.echo(f"Config file {cfg.path} is not encrypted.")
+        return
+    cfg.remove_encryption()
+    click.echo(f"Config file {cfg.path} is no longer encrypted.")
+
+
+@encryption.command("check", help="Check that the config file is encrypted and the password opens it.")
+@global_options
+@pass_app
+def encryption_check(app: App) -> None:
+    cfg = app.config
+    if not cfg.encrypted:  # (opening it with a wrong password already failed, exit 1)
+        raise ConfigError(f"config file {cfg.path} is not encrypted")
+    click.echo(f"Config file {cfg.path} is encrypted and the password is correct.")
+
+
 @config.command("touch", help="Ensure configuration file exists.")
 @global_options
 @pass_app
