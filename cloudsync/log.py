@@ -147,7 +147,7 @@ class JsonFormatter(logging.Formatter):
             "level": _level_name(record.levelno).lower(),
             "msg": message,
         }
-        for key in ("size", "skipped", "stats"):
+        for key in ("size", "skipped", "stats", "watch"):
             value = getattr(record, key, None)
             if value is not None:
                 out[key] = value

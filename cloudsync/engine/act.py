@@ -31,6 +31,7 @@ from ..errors import (
     CloudsyncError,
     CorruptedTransfer,
     FatalError,
+    NoRetryError,
     ObjectNotFound,
     TransientError,
     Unsupported,
@@ -150,6 +151,8 @@ class Run:
         self.cutoff: Cutoff | None = None
         #: --ignore-errors: deletions go ahead even after errors
         self.ignore_errors = False
+        #: set from outside (watch mode's SIGTERM): transfers in flight give up at their next read
+        self.cancel: threading.Event | None = None
         self.checkers = BoundedPool(checkers, "cloudsync-check", self._task_error)
         self.transfers = BoundedPool(transfers, "cloudsync-xfer", self._task_error)
         if reporter is not None:
@@ -239,6 +242,11 @@ class _Source(HashingReader):
 
     def read(self, n: int = -1, /) -> bytes:
         run = self._run
+        cancel = run.cancel
+        if cancel is not None and cancel.is_set():
+            run.stop.set()
+            # the backend's put fails and leaves nothing visible under the real name
+            raise NoRetryError("transfer abandoned: stopping", path=self._path)
         if run.cutoff is not None:
             # --cutoff-mode hard: the read after a limit was reached fails (as rclone's)
             run.cutoff.check_read(self._path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from ..errors import (
@@ -77,12 +78,20 @@ def _dst_excluded_by_filter(src: Backend, dst: Backend, filt: Filter) -> bool:
 
 def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
              reporter: Reporter | None = None, backup: Backend | None = None,
-             src_file: str | None = None) -> RunResult:
-    """The engine behind copy, sync and move."""
-    filt = build_filter(opts.filters).bind_source(src)
+             src_file: str | None = None, filt: Filter | None = None,
+             cancel: threading.Event | None = None) -> RunResult:
+    """The engine behind copy, sync and move.
+
+    ``filt`` replaces the filter built from ``opts.filters`` (watch mode narrows a run to the
+    folders that changed); once ``cancel`` is set, transfers in flight are abandoned (nothing
+    half-written becomes visible) and no new work starts.
+    """
+    if filt is None:
+        filt = build_filter(opts.filters).bind_source(src)
     run = Run(checkers=opts.checkers, transfers=opts.transfers, dry_run=opts.dry_run,
               reporter=reporter)
     run.cutoff = Cutoff(run, opts)
+    run.cancel = cancel
     run.ignore_errors = opts.ignore_errors
     for backend in (src, dst, backup):
         if backend is not None:
