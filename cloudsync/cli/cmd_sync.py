@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import IsDirError, IsFileError, UsageError
+from ..errors import IsDirError, IsFileError
 from .app import App, global_options, pass_app
 from .params import (
     REMOTE,
@@ -97,42 +97,23 @@ def _dir_transfer(app: App, name: str, source: str, dest: str, opts: SyncOptions
                   lambda rep: op(src, dst, opts, reporter=rep, backup=backup, src_file=src_file))
 
 
-_WATCH_FLAGS = [
-    click.option("--watch", is_flag=True, envvar="CLOUDSYNC_WATCH",
-                 help="Keep running: sync changes of the local SOURCE folder as they happen."),
-    click.option("--watch-delay", metavar="DURATION", envvar="CLOUDSYNC_WATCH_DELAY",
-                 help="With --watch: sync a file once it has not changed for this long (default 2s)."),
-    click.option("--rescan-interval", metavar="DURATION", envvar="CLOUDSYNC_RESCAN_INTERVAL",
-                 help="With --watch: full re-scan this often (default 1h; 0 = only when needed)."),
-]
-
-
-def _watch_or_transfer(app: App, name: str, source: str, dest: str, opts: SyncOptions,
-                       watch: bool, watch_delay: str | None, rescan_interval: str | None) -> None:
-    if not watch:
-        if watch_delay or rescan_interval:
-            raise UsageError("--watch-delay and --rescan-interval need --watch")
+def _transfer_or_watch(app: App, name: str, source: str, dest: str, opts: SyncOptions) -> None:
+    if not opts.watch:
         _dir_transfer(app, name, source, dest, opts)
         return
     from .cmd_watch import watch_command
 
-    watch_command(app, name, source, dest, opts, watch_delay, rescan_interval)
+    watch_command(app, name, source, dest, opts)
 
 
-@_dir_command("copy", "Copy the contents of SOURCE into DEST, skipping identical files. Never deletes.",
-              _WATCH_FLAGS)
-def _copy(app: App, source: str, dest: str, watch: bool, watch_delay: str | None,
-          rescan_interval: str | None, **kw: Any) -> None:
-    _watch_or_transfer(app, "copy", source, dest, build_sync_options(kw), watch, watch_delay,
-                       rescan_interval)
+@_dir_command("copy", "Copy the contents of SOURCE into DEST, skipping identical files. Never deletes.")
+def _copy(app: App, source: str, dest: str, **kw: Any) -> None:
+    _transfer_or_watch(app, "copy", source, dest, build_sync_options(kw))
 
 
-@_dir_command("sync", "Make DEST identical to SOURCE, modifying DEST only (deletes extra files).",
-              _WATCH_FLAGS)
-def _sync(app: App, source: str, dest: str, watch: bool, watch_delay: str | None,
-          rescan_interval: str | None, **kw: Any) -> None:
-    _watch_or_transfer(app, "sync", source, dest, build_sync_options(kw), watch, watch_delay,
-                       rescan_interval)
+@_dir_command("sync", "Make DEST identical to SOURCE, modifying DEST only (deletes extra files).")
+def _sync(app: App, source: str, dest: str, **kw: Any) -> None:
+    _transfer_or_watch(app, "sync", source, dest, build_sync_options(kw))
 
 
 @_dir_command("move", "Move the contents of SOURCE into DEST.")

@@ -14,33 +14,19 @@ if TYPE_CHECKING:
 __all__ = ["watch_command"]
 
 
-def _seconds(text: str | None, flag: str, default: float) -> float:
-    from ..options import parse_duration
-
-    if not text:
-        return default
-    try:
-        value = parse_duration(text)
-    except ValueError:
-        raise UsageError(f"invalid value for {flag}: {text!r}") from None
-    if value < 0:
-        raise UsageError(f"invalid value for {flag}: {text!r}")
-    return value
-
-
 def _inside(inner: str, outer: str) -> bool:
     return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
 
 
-def watch_command(app: App, name: str, source: str, dest: str, opts: SyncOptions,
-                  watch_delay: str | None, rescan_interval: str | None) -> None:
+def watch_command(app: App, name: str, source: str, dest: str, opts: SyncOptions) -> None:
     from ..engine.sync import overlaps
     from ..watch import Watcher, WatchOptions
     from ..watch.loop import default_status_stream
     from .cmd_sync import _backup, _open_dst_dir
 
-    delay = _seconds(watch_delay, "--watch-delay", 2.0)
-    rescan = _seconds(rescan_interval, "--rescan-interval", 3600.0)
+    delay, rescan = opts.watch_delay, opts.rescan_interval
+    if delay < 0 or rescan < 0:
+        raise UsageError("--watch-delay and --rescan-interval can't be negative")
     src, src_file = app.open(source)
     if not src.features.is_local or src_file is not None or not os.path.isdir(src.root):
         raise UsageError(f"--watch needs a local folder as SOURCE, and {source!r} is not one")

@@ -90,6 +90,15 @@ class SyncOptions:
     retries_sleep: float = flag(0.0, "Interval between retrying operations (0 to disable).",
                                 kind="duration", metavar="DURATION")
     low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
+    # watch mode (copy/sync --watch, run by cloudsync.watch; a single engine run ignores them)
+    watch: bool = flag(False, "Keep running: sync changes of the local SOURCE folder as they "
+                       "happen.", commands=("copy", "sync"))
+    watch_delay: float = flag(2.0, "With --watch: sync a file once it has not changed for this "
+                              "long.", kind="duration", metavar="DURATION", default_text="2s",
+                              commands=("copy", "sync"))
+    rescan_interval: float = flag(3600.0, "With --watch: re-scan everything this often (0: only "
+                                  "at start and when events were lost).", kind="duration",
+                                  metavar="DURATION", default_text="1h", commands=("copy", "sync"))
     # listing
     fast_list: bool = flag(False, "Use recursive list if available.")
     no_traverse: bool = flag(False, "Don't traverse destination file system on copy (each source "
