@@ -19,7 +19,7 @@ def _inside(inner: str, outer: str) -> bool:
 
 
 def watch_command(app: App, name: str, source: str, dest: str, opts: SyncOptions) -> None:
-    from ..engine.sync import overlaps
+    from ..engine.copy_sync import overlaps
     from ..watch import Watcher, WatchOptions
     from ..watch.loop import default_status_stream
     from .cmd_sync import _backup, _open_dst_dir

@@ -227,7 +227,7 @@ class Watcher:
 
     # -- one pass ---------------------------------------------------------------------------
     def _pass(self, batch: Batch) -> bool:
-        from ..engine.sync import build_filter, run_copy
+        from ..engine.copy_sync import build_filter, run_copy
 
         self.passes += 1
         started = time.monotonic()
