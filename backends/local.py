@@ -62,6 +62,7 @@ from cloudsync.errors import (
     NameNotSupported,
     NoRetryError,
     ObjectNotFound,
+    PartialListing,
     PermissionDenied,
     QuotaExceeded,
 )
@@ -463,6 +464,7 @@ class LocalBackend(Backend):
         os_path = self._os_path(path)
         prefix = path + "/" if path else ""
         out: list[Entry] = []
+        bad: list[CloudsyncError] = []
         append = out.append
         try:
             it = os.scandir(os_path)
@@ -488,14 +490,35 @@ class LocalBackend(Backend):
                     elif fmt == 0o040000:  # S_IFDIR
                         append(Entry(prefix + de.name, True, st.st_size, st.st_mtime_ns))
                     else:
-                        special = self._special(de, prefix + de.name, st)
+                        try:
+                            special = self._special(de, prefix + de.name, st)
+                        except CloudsyncError as err:
+                            if not (self.copy_links and fmt == 0o120000):  # S_IFLNK
+                                raise
+                            bad.append(err)  # rclone: an error for this entry, not the folder
+                            continue
                         if special is not None:
+                            if special.is_dir and fmt == 0o120000 and self._loops(de, os_path):
+                                bad.append(NoRetryError(
+                                    "symlink loop: it points to a folder above it "
+                                    "(-L/--copy-links would follow it for ever)",
+                                    path=special.path))
+                                continue
                             append(special)
             except CloudsyncError:
                 raise
             except OSError as exc:  # reading the directory itself failed half way
                 raise _translate(exc, path or self.root, missing=DirNotFound) from None
+        if bad:
+            raise PartialListing(out, bad, path=path or None)
         return out
+
+    @staticmethod
+    def _loops(de: os.DirEntry[str], listed_os_path: str) -> bool:
+        """A followed directory link whose target is the listed folder or one above it."""
+        target = os.path.realpath(de.path)
+        here = os.path.realpath(listed_os_path)
+        return here == target or here.startswith(target.rstrip(os.sep) + os.sep)
 
     def _special(self, de: os.DirEntry[str], rel: str, st: os.stat_result) -> Entry | None:
         """A listed entry that is neither a regular file nor a directory: links, FIFOs…"""
@@ -511,6 +534,9 @@ class LocalBackend(Backend):
                 raise NoRetryError("broken symlink (-L/--copy-links cannot follow it)",
                                    path=rel) from None
             except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise NoRetryError("symlink loop: too many levels of symbolic links",
+                                       path=rel) from None
                 raise _translate(exc, rel) from None
             mode = st.st_mode
         if statmod.S_ISDIR(mode):

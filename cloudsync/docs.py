@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from .options import BackendSpec
 from .registry import backend_types, get_spec
 
-__all__ = ["render_all_backends", "render_backend"]
+__all__ = ["render_all_backends", "render_backend", "render_backend_text"]
 
 
 def _cell(text: str) -> str:
@@ -53,6 +53,43 @@ def render_backend(spec: BackendSpec) -> str:
         f"(`:{spec.name},key=value:path`).",
         "",
     ]
+    return "\n".join(lines)
+
+
+def render_backend_text(spec: BackendSpec, width: int = 80) -> str:
+    """``cloudsync help backend NAME`` on a terminal: rclone's per-option layout, every line
+    within ``width`` columns (the Markdown table is for ``--markdown`` and the docs)."""
+    import textwrap
+
+    def wrap(text: str, indent: str, *, squeeze: bool = True) -> list[str]:
+        text = " ".join(text.split()) if squeeze else text
+        return textwrap.wrap(text, width=width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False) or [indent.rstrip()]
+
+    lines = [*wrap(f"{spec.name}: {spec.description}", ""), ""]
+    shown = [opt for opt in spec.options if not opt.hidden]
+    if not shown:
+        return "\n".join([*lines, "This backend has no options.", ""])
+    for title, advanced in (("Standard options", False), ("Advanced options", True)):
+        group = [opt for opt in shown if opt.advanced == advanced]
+        if not group:
+            continue
+        lines += [title, "=" * len(title), ""]
+        for opt in group:
+            lines.append(f"  {opt.flag_name(spec.name)}")
+            help_text = opt.help
+            if opt.secret:
+                help_text += " (secret: kept in the system keyring when one exists)"
+            lines += wrap(help_text, "      ")
+            lines += [f"      Config:   {opt.name}", f"      Env Var:  {opt.env_name(spec.name)}",
+                      f"      Type:     {opt.kind}", *wrap(f"Default:  {_default(opt)}", "      ", squeeze=False)]
+            if opt.examples:
+                lines += wrap("Choices:  " + ", ".join(v for v, _ in opt.examples), "      ",
+                              squeeze=False)
+            lines.append("")
+    lines += wrap(f"Any option can also be set for one remote with CLOUDSYNC_CONFIG_<REMOTE>_<KEY> "
+                  f"or in a connection string (:{spec.name},key=value:path).", "")
+    lines.append("")
     return "\n".join(lines)
 
 

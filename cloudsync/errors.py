@@ -49,6 +49,8 @@ Three class attributes drive the engine and the command line:
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AlreadyExists",
     "AuthError",
@@ -74,6 +76,7 @@ __all__ = [
     "NoRetryError",
     "NotFound",
     "ObjectNotFound",
+    "PartialListing",
     "PermissionDenied",
     "ProtocolError",
     "QuotaExceeded",
@@ -271,6 +274,18 @@ class ProtocolError(CloudsyncError):
 
 class NoRetryError(CloudsyncError):
     exit_code = ExitCode.NO_RETRY
+
+
+class PartialListing(NoRetryError):
+    """A directory was listed, but some of its entries could not be read (a broken or looping
+    symlink followed with ``-L``).  ``entries`` are the good ones; ``errors`` name each bad
+    entry's path.  Listers report the errors and go on with the entries, as rclone does."""
+
+    def __init__(self, entries: list[Any], errors: list[CloudsyncError], *, path: str | None = None):
+        last = errors[-1] if errors else None
+        super().__init__(str(last) if last is not None else "listing incomplete", path=path)
+        self.entries = entries
+        self.errors = errors
 
 
 class RootIsFile(NoRetryError, NotADirectoryError):

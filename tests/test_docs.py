@@ -30,14 +30,27 @@ def test_help_backend_lists_every_visible_option_with_flag_and_env() -> None:
     runner = CliRunner()
     for name in _installed():
         spec = get_spec(name)
-        result = runner.invoke(cli, ["help", "backend", name])
+        result = runner.invoke(cli, ["help", "backend", name, "--markdown"])
         assert result.exit_code == 0, result.output
+        text = runner.invoke(cli, ["help", "backend", name]).output
         for opt in spec.options:
             if opt.hidden:
                 assert f"`{opt.name}`" not in result.output
+                assert f"Config:   {opt.name}\n" not in text
                 continue
             assert f"`{opt.flag_name(name)}`" in result.output
             assert f"`{opt.env_name(name)}`" in result.output
+            assert f"  {opt.flag_name(name)}\n" in text
+            assert f"Env Var:  {opt.env_name(name)}\n" in text
+        # the terminal form fits an 80-column terminal
+        assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_help_without_argument_prints_the_overview() -> None:
+    result = CliRunner().invoke(cli, ["help"])
+    assert result.exit_code == 0
+    assert result.output == CliRunner().invoke(cli, ["--help"]).output
+    assert "copy" in result.output and "Commands:" in result.output
 
 
 def test_secret_options_are_never_documented_with_their_values() -> None:

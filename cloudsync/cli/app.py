@@ -236,6 +236,16 @@ class App:
         self._config: Config | None = None
         self._logging_ready = False
         self.command: str | None = None
+        #: errors a command reported and went on from (an unreadable entry of a listing):
+        #: the command ends with the last of them, after printing everything else
+        self.deferred_errors: list[BaseException] = []
+
+    def entry_error(self, err: BaseException, path: str) -> None:
+        """Log an error for one entry and go on; the command fails at its end (rclone)."""
+        where = (err.path if isinstance(err, CloudsyncError) else None) or path
+        text = err.message if isinstance(err, CloudsyncError) and err.message else str(err)
+        log.error("%s: %s", where, text) if where else log.error("%s", text)
+        self.deferred_errors.append(err)
 
     @property
     def verbosity(self) -> int:
@@ -337,7 +347,14 @@ def pass_app(f: F) -> F:
             from ..hashcache import configure
 
             configure(enabled=False)
-        return f(app, *args, **kwargs)
+        result = f(app, *args, **kwargs)
+        if app.deferred_errors:
+            n = len(app.deferred_errors)
+            last = app.deferred_errors[-1]
+            if n > 1 and isinstance(last, CloudsyncError):
+                last.cli_context = f"{app.command} with {n} errors: last error was"  # type: ignore[attr-defined]
+            raise last
+        return result
 
     wrapper.__name__ = f.__name__
     wrapper.__doc__ = f.__doc__
@@ -389,6 +406,9 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"{self.package}.{spec[0]}")
         command = getattr(module, spec[1])
         assert isinstance(command, click.Command)
+        from .examples import attach_examples
+
+        attach_examples(command, cmd_name)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -457,7 +477,8 @@ def _version() -> str:
 @click.group(
     cls=RootGroup,
     lazy=COMMANDS,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100,
+                      "show_default": True},
 )
 @click.version_option(_version(), "-V", "--version", prog_name="cloudsync",
                       message="%(prog)s v%(version)s")

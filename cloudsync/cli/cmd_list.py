@@ -71,7 +71,7 @@ def list_remote(
     if not recursive and depth < 0:
         depth = 1
     entries = walk(backend, "", filter=flt, max_depth=depth, recursive=recursive or depth != 1,
-                   files_only=files_only, dirs_only=dirs_only)
+                   files_only=files_only, dirs_only=dirs_only, on_error=app.entry_error)
     return Listing(backend, ((e.path, e) for e in entries))
 
 
@@ -296,7 +296,8 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
         flt = Filter.from_options(filters).bind_source(backend)
         items = ((e.path, e) for e in walk(backend, "", filter=flt,
                                            max_depth=depth, recursive=recursive or depth != 1,
-                                           files_only=files_only, dirs_only=dirs_only))
+                                           files_only=files_only, dirs_only=dirs_only,
+                                           on_error=app.entry_error))
     encode = formats.go_json_encoder()
     empty = True
 

@@ -193,10 +193,9 @@ def mime_type_of(entry: Entry) -> str:
         return "inode/directory"
     if entry.mime_type:
         return entry.mime_type
-    import mimetypes  # lazily: only listings with MIME types need its tables
+    from .mime import mime_type_by_name  # lazily: only listings with MIME types need its tables
 
-    guessed, _ = mimetypes.guess_type(entry.name, strict=False)
-    return guessed or "application/octet-stream"
+    return mime_type_by_name(entry.name)
 
 
 def go_json(value: Any, indent: str | None = None) -> str:

@@ -85,13 +85,17 @@ def check(src: Backend, dst: Backend, opts: CheckOptions, *,
 
 
 def walk(backend: Backend, path: str = "", *, filter: Filter | None = None, max_depth: int = -1,
-         recursive: bool = True, files_only: bool = False,
-         dirs_only: bool = False) -> Iterator[Entry]:
-    """Filtered listing below ``path`` (entry paths relative to the backend root)."""
+         recursive: bool = True, files_only: bool = False, dirs_only: bool = False,
+         on_error: Callable[[BaseException, str], None] | None = None) -> Iterator[Entry]:
+    """Filtered listing below ``path`` (entry paths relative to the backend root).
+
+    ``on_error(err, path)`` receives entries that could not be read (e.g. a broken symlink
+    followed with ``-L``) while the walk goes on; without it such a listing raises.
+    """
     from .listing import walk_tree
 
     return walk_tree(backend, path, filter=filter, max_depth=max_depth, recursive=recursive,
-                     files_only=files_only, dirs_only=dirs_only)
+                     files_only=files_only, dirs_only=dirs_only, on_error=on_error)
 
 
 def delete(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool = False) -> RunResult:

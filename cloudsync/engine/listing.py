@@ -11,10 +11,11 @@ one per directory) and served from the collected tree.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
+from ..errors import PartialListing
 from ..types import Entry
 from .retry import call_with_retries
 
@@ -31,11 +32,14 @@ _by_path = attrgetter("path")
 
 def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
               max_depth: int = -1, recursive: bool = True, files_only: bool = False,
-              dirs_only: bool = False, low_level_retries: int = 10) -> Iterator[Entry]:
+              dirs_only: bool = False, low_level_retries: int = 10,
+              on_error: Callable[[BaseException, str], None] | None = None) -> Iterator[Entry]:
     """Entries below ``path``, breadth first, sorted by name within each directory.
 
     ``filter`` paths are relative to ``path``; yielded paths are relative to the backend root.
     ``recursive=False`` is ``max_depth=1``.  A missing ``path`` raises DirNotFound.
+    ``on_error(err, path)`` receives the unreadable entries of a partial listing (a broken or
+    looping link with -L); the walk goes on with the rest.  Without it such a listing raises.
     """
     filt = filter
     if not recursive:
@@ -65,7 +69,14 @@ def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
             # handed out once: the walk visits each directory once, and memory is freed as
             # the walk goes
             return tree.pop(d, [])
-        return call_with_retries(lambda: list(backend.list(d)), low_level_retries)
+        try:
+            return call_with_retries(lambda: list(backend.list(d)), low_level_retries)
+        except PartialListing as part:
+            if on_error is None:
+                raise
+            for err in part.errors:
+                on_error(err, err.path or d)
+            return list(part.entries)
 
     markers = filt.exclude_if_present if filt is not None else ()
     queue: deque[tuple[str, int]] = deque([(prefix, 0)])

@@ -27,7 +27,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import DirNotFound, IsFileError, NameNotSupported, NotFound, ProtocolError
+from ..errors import (
+    DirNotFound,
+    IsFileError,
+    NameNotSupported,
+    NotFound,
+    PartialListing,
+    ProtocolError,
+)
 from ..log import notice
 from ..types import Entry, parent_of
 from .retry import call_with_retries
@@ -128,6 +135,9 @@ class Side:
         self._recursive = use_recursive
         self._tree: dict[str, list[Entry]] | None = None
         self._tree_lock = threading.Lock()
+        #: where entry errors of a partial listing go (set by :func:`march`); without it a
+        #: partial listing fails the whole directory
+        self.on_error: ErrorSink | None = None
 
     # -- raw listing -------------------------------------------------------------------------
     def _load_tree(self) -> dict[str, list[Entry]]:
@@ -166,7 +176,15 @@ class Side:
             if entries is None:
                 raise DirNotFound(path=path or None)
             return list(entries)
-        entries = call_with_retries(lambda: list(self.backend.list(path)), self.low_level_retries)
+        try:
+            entries = call_with_retries(lambda: list(self.backend.list(path)), self.low_level_retries)
+        except PartialListing as part:
+            if self.on_error is None:
+                raise
+            # rclone: each unreadable entry is an error of its own, the rest is listed
+            for err in part.errors:
+                self.on_error(err, err.path or path)
+            entries = list(part.entries)
         # Names come from a server (or a hostile file system): each must be one plain path
         # element below ``path``, or the listing is refused.  Skipping the entry instead would
         # make its destination twin look extra to `sync`, which would delete it.
@@ -313,6 +331,9 @@ def march(
     ``descend_dst_only`` False skips directories that exist only on the destination (copy).
     ``stop`` set ends the march early (fatal error elsewhere).
     """
+    for side in (src, dst):
+        if side is not None and side.on_error is None:
+            side.on_error = on_error
     workers = max(1, checkers)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudsync-list")
     lookahead = workers * 2

@@ -3,6 +3,7 @@ through both tools in identical fixtures and the lines a script would read must 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Callable
@@ -95,3 +96,24 @@ def test_check_reports_to_standard_output(tmp_path: Path, flags: tuple[str, ...]
     assert sorted(cs.out.splitlines()) == sorted(rc.out.splitlines())
     assert rc.out  # (the oracle did print something)
     assert not (tmp_path / "cloudsync" / "-").exists()
+
+
+MIME_NAMES = ["a.txt", "b.jpg", "c.tar.gz", "d.JSON", "e.md", "f.unknownext", "noext", ".bashrc",
+              "h.webp", "i.mkv", "k.heic", "m.py", "n.go", "o.svg", "p.ts", "q.HTML", "r.Mp3",
+              "s.csv", "t.docx", "u.zip", "v.", "w.css"]
+
+
+def test_lsjson_and_lsf_mime_types_are_rclones(tmp_path: Path) -> None:
+    def tree(work: Path) -> None:
+        (work / "m").mkdir()
+        for name in MIME_NAMES:
+            (work / "m" / name).write_bytes(b"x")
+
+    rc, cs = both(tmp_path, tree, "lsjson", "m")
+    assert cs.code == rc.code == 0
+    want = {i["Name"]: i["MimeType"] for i in json.loads(rc.out)}
+    got = {i["Name"]: i["MimeType"] for i in json.loads(cs.out)}
+    assert got == want
+    (tmp_path / "lsf").mkdir()
+    rc, cs = both(tmp_path / "lsf", tree, "lsf", "--format", "pm", "--separator", "|", "m")
+    assert sorted(cs.out.splitlines()) == sorted(rc.out.splitlines())

@@ -1,0 +1,79 @@
+"""One or more examples for every command's ``--help`` (rclone's help has them too).
+
+Kept apart from the commands so ``cloudsync --help`` imports nothing; attached to a command
+when it is loaded (see :class:`cloudsync.cli.app.LazyGroup`).
+"""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["EXAMPLES", "attach_examples"]
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "about": ("cloudsync about jotta:", "cloudsync about jotta: --json"),
+    "backend": ("cloudsync backend features jotta:",),
+    "backend features": ("cloudsync backend features jotta:",),
+    "cat": ("cloudsync cat jotta:notes/todo.txt", "cloudsync cat --head 100 jotta:logs/app.log"),
+    "check": ("cloudsync check ~/Pictures jotta:backup/Pictures",
+              "cloudsync check --one-way --combined - src/ jotta:dst"),
+    "cleanup": ("cloudsync cleanup jotta:",),
+    "completion": ("cloudsync completion bash > /etc/bash_completion.d/cloudsync",),
+    "config": ("cloudsync config", "cloudsync config create jotta jottacloud login_token=…"),
+    "config create": ("cloudsync config create jotta jottacloud login_token=…",
+                      "cloudsync config create scratch memory"),
+    "config delete": ("cloudsync config delete jotta",),
+    "config dump": ("cloudsync config dump",),
+    "config file": ("cloudsync config file",),
+    "config paths": ("cloudsync config paths",),
+    "config providers": ("cloudsync config providers",),
+    "config reconnect": ("cloudsync config reconnect jotta:",),
+    "config redacted": ("cloudsync config redacted jotta",),
+    "config show": ("cloudsync config show jotta",),
+    "config touch": ("cloudsync config touch",),
+    "config update": ("cloudsync config update jotta mountpoint=Sync",),
+    "copy": ("cloudsync copy ~/Pictures jotta:backup/Pictures -P",
+             "cloudsync copy --max-age 24h /var/log jotta:logs"),
+    "copyto": ("cloudsync copyto report.pdf jotta:docs/2024-report.pdf",),
+    "delete": ("cloudsync delete --min-age 30d jotta:tmp", "cloudsync delete --rmdirs jotta:old"),
+    "deletefile": ("cloudsync deletefile jotta:docs/old.pdf",),
+    "hashsum": ("cloudsync hashsum md5 jotta:backup", "cloudsync hashsum sha1 --download ./photos"),
+    "help": ("cloudsync help", "cloudsync help backend jottacloud"),
+    "help backend": ("cloudsync help backend jottacloud",),
+    "help backends": ("cloudsync help backends",),
+    "link": ("cloudsync link jotta:backup/Pictures/cat.jpg",),
+    "listremotes": ("cloudsync listremotes --long",),
+    "ls": ("cloudsync ls jotta:backup", "cloudsync ls --max-depth 1 ./photos"),
+    "lsd": ("cloudsync lsd jotta:", "cloudsync lsd -R jotta:backup"),
+    "lsf": ("cloudsync lsf -R jotta:backup", "cloudsync lsf --format tsp --separator ';' ./docs"),
+    "lsjson": ("cloudsync lsjson -R jotta:backup", "cloudsync lsjson --hash --files-only ./docs"),
+    "lsl": ("cloudsync lsl jotta:backup",),
+    "md5sum": ("cloudsync md5sum jotta:backup",),
+    "mkdir": ("cloudsync mkdir jotta:backup/2024",),
+    "move": ("cloudsync move ~/Inbox jotta:archive/inbox --delete-empty-src-dirs",),
+    "moveto": ("cloudsync moveto jotta:docs/draft.txt jotta:docs/final.txt",),
+    "obscure": ("cloudsync obscure hunter2", "echo secret | cloudsync obscure -"),
+    "purge": ("cloudsync purge jotta:old-backup",),
+    "rcat": ("tar c ~/docs | cloudsync rcat jotta:backup/docs.tar",),
+    "reveal": ("cloudsync reveal <obscured value>",),
+    "rmdir": ("cloudsync rmdir jotta:empty-folder",),
+    "rmdirs": ("cloudsync rmdirs jotta:backup --leave-root",),
+    "serve": ("cloudsync serve jottacloud --data /tmp/jfs --addr 127.0.0.1:8090",),
+    "serve jottacloud": ("cloudsync serve jottacloud --data /tmp/jfs --addr 127.0.0.1:8090",),
+    "sha1sum": ("cloudsync sha1sum jotta:backup",),
+    "size": ("cloudsync size jotta:backup", "cloudsync size --json ./photos"),
+    "sync": ("cloudsync sync ~/Pictures jotta:backup/Pictures -P",
+             "cloudsync sync --dry-run ./site jotta:www"),
+    "tree": ("cloudsync tree jotta:backup --max-depth 2",),
+    "version": ("cloudsync version",),
+}
+
+
+def attach_examples(command: click.Command, path: str) -> None:
+    """Give ``command`` (and the sub-commands of a group) an Examples epilog."""
+    examples = EXAMPLES.get(path)
+    if examples and not command.epilog and "Examples:" not in (command.help or ""):
+        command.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in examples)
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            attach_examples(sub, f"{path} {name}")
