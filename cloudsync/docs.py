@@ -82,7 +82,7 @@ def render_backend_text(spec: BackendSpec, width: int = 80) -> str:
                 help_text += " (secret: kept in the system keyring when one exists)"
             lines += wrap(help_text, "      ")
             lines += [f"      Config:   {opt.name}", f"      Env Var:  {opt.env_name(spec.name)}",
-                      f"      Type:     {opt.kind}", *wrap(f"Default:  {_default(opt)}", "      ", squeeze=False)]
+                      f"      Type:     {opt.kind}", *wrap(f"Default:  {opt.default_display()}", "      ", squeeze=False)]
             if opt.examples:
                 lines += wrap("Choices:  " + ", ".join(v for v, _ in opt.examples), "      ",
                               squeeze=False)

@@ -44,6 +44,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "help": ("cloudsync help", "cloudsync help backend jottacloud"),
     "help backend": ("cloudsync help backend jottacloud",),
     "help backends": ("cloudsync help backends",),
+    "help flags": ("cloudsync help flags", "cloudsync help flags --markdown > docs/flags.md"),
     "link": ("cloudsync link jotta:backup/Pictures/cat.jpg",),
     "listremotes": ("cloudsync listremotes --long",),
     "ls": ("cloudsync ls jotta:backup", "cloudsync ls --max-depth 1 ./photos"),
