@@ -4,6 +4,7 @@ through both tools in identical fixtures and the lines a script would read must 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -117,3 +118,77 @@ def test_lsjson_and_lsf_mime_types_are_rclones(tmp_path: Path) -> None:
     (tmp_path / "lsf").mkdir()
     rc, cs = both(tmp_path / "lsf", tree, "lsf", "--format", "pm", "--separator", "|", "m")
     assert sorted(cs.out.splitlines()) == sorted(rc.out.splitlines())
+
+
+def _links(work: Path) -> None:
+    (work / "L" / "d").mkdir(parents=True)
+    (work / "L" / "f").write_bytes(b"x")
+    (work / "L" / "d" / "g").write_bytes(b"y")
+    os.symlink("nowhere", work / "L" / "broken")
+    os.symlink("self", work / "L" / "self")
+
+
+def test_copy_links_broken_and_looping_symlinks_are_entry_errors(tmp_path: Path) -> None:
+    rc, cs = both(tmp_path, _links, "copy", "-L", "L", "out")
+    assert cs.code == rc.code == 6  # no-retry errors, as rclone's table
+    for tool in ("rclone", "cloudsync"):  # the rest is copied
+        assert (tmp_path / tool / "out" / "f").read_bytes() == b"x"
+        assert (tmp_path / tool / "out" / "d" / "g").read_bytes() == b"y"
+    for name in ("broken", "self"):
+        assert any(line.startswith(f"{name}: ") for line in cs.lines("ERROR")), cs.err
+    assert "Traceback" not in cs.err
+
+
+@pytest.mark.parametrize("command", ["lsf", "lsjson"])
+def test_listing_with_copy_links_lists_the_rest_and_fails_like_rclone(tmp_path: Path,
+                                                                      command: str) -> None:
+    rc, cs = both(tmp_path, _links, command, "-R", "-L", "L")
+    assert cs.code == rc.code == 6
+    if command == "lsf":
+        assert sorted(cs.out.splitlines()) == sorted(rc.out.splitlines()) == ["d/", "d/g", "f"]
+    else:
+        assert sorted(i["Path"] for i in json.loads(cs.out)) == \
+            sorted(i["Path"] for i in json.loads(rc.out))
+
+
+def test_copy_links_directory_loop_is_reported_not_followed(tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    (work / "L" / "d").mkdir(parents=True)
+    (work / "L" / "f").write_bytes(b"x")
+    os.symlink("..", work / "L" / "d" / "up")  # rclone follows this until paths get too long
+    out = subprocess.run([*cloudsync_command(), "copy", "-L", "L", "out"], cwd=work,
+                         env=_tool_env(tmp_path / "home"), capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 6, out.stderr
+    assert "d/up: symlink loop" in out.stderr
+    assert (work / "out" / "f").exists() and not (work / "out" / "d" / "up").exists()
+
+
+def test_rmdirs_keeps_what_filters_exclude_and_their_parents(tmp_path: Path) -> None:
+    def tree(work: Path) -> None:
+        for d in ("t/keep/inner", "t/drop/sub", "t/x/keep", "t/y"):
+            (work / d).mkdir(parents=True)
+
+    rc, cs = both(tmp_path, tree, "rmdirs", "t", "--include", "/drop/**")
+    assert cs.code == rc.code == 0
+
+    def dirs(tool: str) -> list[str]:
+        root = tmp_path / tool
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir())
+
+    assert dirs("cloudsync") == dirs("rclone")
+    assert "t/keep/inner" in dirs("cloudsync") and "t/drop" not in dirs("cloudsync")
+    # with an exclude rule rclone also keeps the excluded folders and their parents (it then
+    # fails trying to remove those parents; cloudsync knows they are not empty)
+    (tmp_path / "ex").mkdir()
+    rc, cs = both(tmp_path / "ex", tree, "rmdirs", "t", "--exclude", "keep/**")
+    assert cs.code == 0
+    assert sorted(p.name for p in (tmp_path / "ex" / "cloudsync" / "t").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "ex" / "rclone" / "t").iterdir()) == ["keep", "x"]
+
+
+def test_help_without_argument_is_the_overview_exit_0(tmp_path: Path) -> None:
+    rc, cs = both(tmp_path, lambda w: None, "help")
+    assert cs.code == rc.code == 0
+    assert "Available commands:" in rc.out and "Commands:" in cs.out
+    assert "  copy " in rc.out and "  copy " in cs.out
