@@ -60,6 +60,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "purge": ("cloudsync purge jotta:old-backup",),
     "rcat": ("tar c ~/docs | cloudsync rcat jotta:backup/docs.tar",),
     "reveal": ("cloudsync reveal <obscured value>",),
+    "restore": ("cloudsync restore jotta:docs/report.pdf --version 3",
+                "cloudsync restore jotta:photos --at 3d --to jotta:photos-3-days-ago"),
     "rmdir": ("cloudsync rmdir jotta:empty-folder",),
     "rmdirs": ("cloudsync rmdirs jotta:backup --leave-root",),
     "serve": ("cloudsync serve jottacloud --data /tmp/jfs --addr 127.0.0.1:8090",),
@@ -68,14 +70,33 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "size": ("cloudsync size jotta:backup", "cloudsync size --json ./photos"),
     "sync": ("cloudsync sync ~/Pictures jotta:backup/Pictures -P",
              "cloudsync sync --dry-run ./site jotta:www"),
+    "trash": ("cloudsync trash ls jotta:", "cloudsync trash restore jotta:docs/report.pdf"),
+    "trash empty": ("cloudsync trash empty jotta:",),
+    "trash ls": ("cloudsync trash ls jotta:docs",),
+    "trash restore": ("cloudsync trash restore jotta:docs/report.pdf",),
+    "trash rm": ("cloudsync trash rm jotta:docs/old.pdf",),
     "tree": ("cloudsync tree jotta:backup --max-depth 2",),
+    "versions": ("cloudsync versions jotta:docs/report.pdf",
+                 "cloudsync versions --json jotta:docs/report.pdf"),
     "version": ("cloudsync version",),
 }
 
 
+_PLACEHOLDERS = {"REMOTE": "remote:path", "SOURCE": "/path/to/source", "SRC": "/path/to/source",
+                 "DEST": "remote:backup", "DST": "remote:backup", "NAME": "myremote"}
+
+
+def _generated(command: click.Command, path: str) -> tuple[str, ...]:
+    """A command nobody wrote examples for still gets one: its arguments filled in."""
+    args = [p for p in command.params if isinstance(p, click.Argument)]
+    words = [_PLACEHOLDERS.get((a.human_readable_name or "").upper(),
+                               (a.human_readable_name or "ARG").upper()) for a in args]
+    return (" ".join(["cloudsync", path, *words]),)
+
+
 def attach_examples(command: click.Command, path: str) -> None:
     """Give ``command`` (and the sub-commands of a group) an Examples epilog."""
-    examples = EXAMPLES.get(path)
+    examples = EXAMPLES.get(path) or _generated(command, path)
     if examples and not command.epilog and "Examples:" not in (command.help or ""):
         command.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in examples)
     if isinstance(command, click.Group):
