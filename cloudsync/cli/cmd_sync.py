@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import IsDirError, IsFileError
+from ..errors import IsDirError, IsFileError, UsageError
 from .app import App, global_options, pass_app
 from .params import (
     REMOTE,
@@ -43,6 +43,13 @@ def _open_dst_dir(app: App, remote: str) -> Backend:
 
 def _backup(app: App, opts: SyncOptions) -> Backend | None:
     return app.open_dir(opts.backup_dir) if opts.backup_dir else None
+
+
+def _dests(app: App, opts: SyncOptions) -> list[Backend]:
+    """The --compare-dest / --copy-dest folders."""
+    if opts.compare_dest and opts.copy_dest:
+        raise UsageError("can't use --compare-dest with --copy-dest")
+    return [app.open_dir(remote) for remote in opts.copy_dest or opts.compare_dest]
 
 
 # The click commands are built on first access (module ``__getattr__``), one at a time: each
@@ -93,8 +100,9 @@ def _dir_transfer(app: App, name: str, source: str, dest: str, opts: SyncOptions
     src, src_file = app.open(source)
     dst = _open_dst_dir(app, dest)
     backup = _backup(app, opts)
-    _run_transfer(app, name, opts,
-                  lambda rep: op(src, dst, opts, reporter=rep, backup=backup, src_file=src_file))
+    dests = _dests(app, opts)
+    _run_transfer(app, name, opts, lambda rep: op(src, dst, opts, reporter=rep, backup=backup,
+                                                  src_file=src_file, dests=dests))
 
 
 def _transfer_or_watch(app: App, name: str, source: str, dest: str, opts: SyncOptions) -> None:
@@ -127,6 +135,8 @@ def _to_command(app: App, name: str, source: str, dest: str, opts: SyncOptions, 
     copy / move into DEST (rclone §A.1), backups and all."""
     from .. import engine
 
+    if opts.compare_dest or opts.copy_dest:
+        raise UsageError(f"{name} does not support --compare-dest or --copy-dest yet: use copy or move")
     src, src_file = app.open(source)
     if src_file is None:
         dst, leaf = app.open(dest)

@@ -54,6 +54,7 @@ from .retry import backoff_delay, call_with_retries, is_fatal, is_no_retry, retr
 
 if TYPE_CHECKING:
     from ..backend import Backend
+    from .dests import ExtraDests
     from .limits import Cutoff, TransferOrder
 
 __all__ = ["BoundedPool", "Executor", "Run"]
@@ -314,6 +315,8 @@ class Executor:
         # --order-by: a free transfer worker takes the best queued transfer; --check-first:
         # transfers wait in _held until every check is done (release_held)
         self._order: TransferOrder | None = None
+        #: --compare-dest / --copy-dest folders (None: not used)
+        self.dests: ExtraDests | None = None
         self._held: list[Action] | None = [] if self.opts.check_first else None
         cutoff = run.cutoff
         if cutoff is not None and cutoff.active and self._copy_is_transfer:
@@ -393,6 +396,49 @@ class Executor:
             self.run.checkers.submit(self.set_dir_modtime, DirTime(action.path, src.mtime_ns, size))
         else:  # mkdir / rmdir are run by the caller at the end of the run
             raise ValueError(f"cannot dispatch {action}")
+
+    def _settled_by_dests(self, action: Action, src: Entry) -> bool:
+        """--compare-dest / --copy-dest: True when a folder holds this file already, so it is
+        not transferred (compare) or is copied server-side from there (copy)."""
+        assert self.dests is not None
+        found = self.dests.find_equal(src)
+        if found is None:
+            return False
+        backend, other, same_modtime = found
+        stats = self.run.stats
+        size = max(src.size, 0)
+        if not self.dests.copy:
+            if self._debug:
+                log.debug("%s: Destination found in --compare-dest, skipping", src.path,
+                          extra={"object": src.path})
+            stats.add(total_transfers=-1, total_bytes=-size)  # queued, but no transfer
+        else:
+            dst_path = action.dst.path if action.dst is not None else action.path
+            if self.run.dry_run:
+                _dry("copy", src.path, src.size)
+                stats.add(transfers=1, bytes=size)
+                return True
+            cutoff = self.run.cutoff
+            if cutoff is not None and cutoff.active and not cutoff.may_start(src.size):
+                return True
+            if action.backup and action.dst is not None:
+                self._backup(action.dst)
+            new = call_with_retries(lambda: self.dst.copy(backend, other.path, dst_path), self.retries)
+            mtime = src.mtime_ns
+            if mtime is not None and new.mtime_ns != mtime and self.dst.has("set_modtime"):
+                with contextlib.suppress(Unsupported):  # (a copy keeps the folder's modtime)
+                    call_with_retries(lambda: self.dst.set_modtime(dst_path, mtime), self.retries)
+            stats.add(transfers=1, server_side_copies=1, server_side_copy_bytes=size, bytes=size)
+            self._log_done("Copied (server-side copy)", src, dst_path)
+            self._mark_filled(dst_path)
+        if self.move_mode and (self.dests.copy or same_modtime):
+            # (rclone keeps a source whose twin there differs in modtime only)
+            self._delete_source(src)
+        return True
+
+    def use_dests(self, dests: ExtraDests) -> None:
+        self.dests = dests
+        self._copy_batch = None  # every transfer must pass the check in transfer()
 
     def set_order(self, order: TransferOrder | None) -> None:
         self._order = order
@@ -602,6 +648,8 @@ class Executor:
             return
         src = action.src
         assert src is not None
+        if self.dests is not None and self._settled_by_dests(action, src):
+            return
         move = action.kind == "move"
         dst_path = action.dst.path if action.dst is not None else action.path
         replacing = action.dst is not None

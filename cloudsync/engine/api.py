@@ -6,7 +6,7 @@ builds the march, planner and executor, and a sync never the removal operations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ..events import Reporter, null_reporter
@@ -35,27 +35,33 @@ __all__ = [
 
 
 def copy(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = null_reporter,
-         backup: Backend | None = None, src_file: str | None = None) -> RunResult:
+         backup: Backend | None = None, src_file: str | None = None,
+         dests: Sequence[Backend] = ()) -> RunResult:
     """Copy the contents of ``src`` into ``dst``, skipping equal files; never deletes."""
     from .copy_sync import run_copy
 
-    return run_copy(src, dst, opts, "copy", reporter=reporter, backup=backup, src_file=src_file)
+    return run_copy(src, dst, opts, "copy", reporter=reporter, backup=backup, src_file=src_file,
+                    dests=dests)
 
 
 def sync(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = null_reporter,
-         backup: Backend | None = None, src_file: str | None = None) -> RunResult:
+         backup: Backend | None = None, src_file: str | None = None,
+         dests: Sequence[Backend] = ()) -> RunResult:
     """Make ``dst`` identical to ``src`` (deletions per §B.2)."""
     from .copy_sync import run_copy
 
-    return run_copy(src, dst, opts, "sync", reporter=reporter, backup=backup, src_file=src_file)
+    return run_copy(src, dst, opts, "sync", reporter=reporter, backup=backup, src_file=src_file,
+                    dests=dests)
 
 
 def move(src: Backend, dst: Backend, opts: SyncOptions, *, reporter: Reporter = null_reporter,
-         backup: Backend | None = None, src_file: str | None = None) -> RunResult:
+         backup: Backend | None = None, src_file: str | None = None,
+         dests: Sequence[Backend] = ()) -> RunResult:
     """Like copy, then delete each source file transferred or found equal."""
     from .copy_sync import run_copy
 
-    return run_copy(src, dst, opts, "move", reporter=reporter, backup=backup, src_file=src_file)
+    return run_copy(src, dst, opts, "move", reporter=reporter, backup=backup, src_file=src_file,
+                    dests=dests)
 
 
 def copyto(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: SyncOptions, *,

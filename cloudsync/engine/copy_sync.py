@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import (
@@ -18,6 +19,7 @@ from ..events import Reporter
 from ..log import notice
 from ..types import Entry
 from .act import Executor, Run, _dry
+from .dests import ExtraDests
 from .limits import Cutoff, TransferOrder, parse_order_by
 from .march import KeyFunc, Side, make_key, march, report_duplicate
 from .options import SyncOptions
@@ -79,12 +81,13 @@ def _dst_excluded_by_filter(src: Backend, dst: Backend, filt: Filter) -> bool:
 def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
              reporter: Reporter | None = None, backup: Backend | None = None,
              src_file: str | None = None, filt: Filter | None = None,
-             cancel: threading.Event | None = None) -> RunResult:
+             cancel: threading.Event | None = None, dests: Sequence[Backend] = ()) -> RunResult:
     """The engine behind copy, sync and move.
 
     ``filt`` replaces the filter built from ``opts.filters`` (watch mode narrows a run to the
     folders that changed); once ``cancel`` is set, transfers in flight are abandoned (nothing
-    half-written becomes visible) and no new work starts.
+    half-written becomes visible) and no new work starts.  ``dests``: the --compare-dest /
+    --copy-dest folders, on the destination's remote.
     """
     if filt is None:
         filt = build_filter(opts.filters).bind_source(src)
@@ -98,7 +101,7 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
             backend.set_concurrency(opts.transfers + opts.checkers)
             backend.set_low_level_retries(opts.low_level_retries)
     try:
-        result = _run(run, src, dst, opts, mode, filt, backup, src_file)
+        result = _run(run, src, dst, opts, mode, filt, backup, src_file, dests)
         if not opts.dry_run:
             # Temp files a killed earlier run left (the listings noted them; a file written
             # again already adopted its own): nothing of the tree, so they go now.
@@ -117,7 +120,7 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
 
 
 def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, filt: Filter,
-         backup: Backend | None, src_file: str | None) -> RunResult:
+         backup: Backend | None, src_file: str | None, dests: Sequence[Backend] = ()) -> RunResult:
     # --- safety checks before touching anything --------------------------------------------
     if mode != "copy" and overlaps(src, dst) and not _dst_excluded_by_filter(src, dst, filt):
         run.count_error(FatalError(OVERLAP_MESSAGE))
@@ -142,6 +145,13 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
     executor = Executor(run, src, dst, ctx, backup=backup, low_level_retries=opts.low_level_retries,
                         max_delete=max_delete, max_delete_size=opts.max_delete_size)
     executor.move_mode = mode == "move"
+    if dests:
+        try:
+            executor.use_dests(ExtraDests(list(dests), copy=bool(opts.copy_dest), src=src, dst=dst,
+                                          ctx=ctx, retries=opts.low_level_retries))
+        except FatalError as err:
+            run.count_error(err)
+            return _finish(run)
     try:
         order = parse_order_by(opts.order_by)
     except FatalError as err:

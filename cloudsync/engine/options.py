@@ -78,6 +78,13 @@ class SyncOptions:
     # backups: a remote string, resolved by the caller into the backup backend
     backup_dir: str | None = flag(None, "Make backups into hierarchy based in DIR.", metavar="REMOTE")
     suffix: str = flag("", "Suffix to add to changed files.", metavar="SUFFIX")
+    # other folders of the destination's remote, resolved by the caller into backends
+    compare_dest: tuple[str, ...] = flag(
+        (), "Include additional server-side paths during comparison (a file equal to the "
+            "source there is not transferred).", multiple=True, metavar="REMOTE")
+    copy_dest: tuple[str, ...] = flag(
+        (), "Implies --compare-dest but also copies files from paths into destination "
+            "(server-side).", multiple=True, metavar="REMOTE")
     suffix_keep_extension: bool = flag(False, "Preserve the extension when using --suffix.")
     # dirs
     create_empty_src_dirs: bool = flag(False, "Create empty source dirs on destination after sync.")

@@ -116,6 +116,25 @@ add(Scenario("no_traverse_ignored_by_sync", "8.2",
              cmds=(("sync", "src", "dst", "--no-traverse"),),
              src=FIVE, dst=_NT_DST, expect_dst=FIVE))
 
+# --compare-dest: a = equal in cmp (dst differs), b = differs in cmp, c = equal in dst,
+# d = same bytes in cmp with another modtime, e = only in cmp, z = only in dst
+_CD_SRC = {"a": F(b"aaa", T0), "b": F(b"bbb", T0), "c": F(b"ccc", T0), "d": F(b"same", T0)}
+_CD_DST = {"a": F(b"old", T0 + 5 * S), "c": F(b"ccc", T0), "z": F(b"zz", T0)}
+_CD_CMP = {"cmp/a": F(b"aaa", T0), "cmp/b": F(b"BBB", T0 - 9 * S), "cmp/d": F(b"same", T0 - 9 * S),
+           "cmp/e": F(b"e", T0)}
+add(Scenario("compare_dest_copy", "8.2", cmds=(("copy", "src", "dst", "--compare-dest", "cmp"),),
+             src=_CD_SRC, dst=_CD_DST, extra=_CD_CMP,
+             expect_dst={**_CD_DST, "b": F(b"bbb", T0)}))
+add(Scenario("compare_dest_sync", "8.2", cmds=(("sync", "src", "dst", "--compare-dest", "cmp"),),
+             src=_CD_SRC, dst=_CD_DST, extra=_CD_CMP,
+             expect_dst={"a": F(b"old", T0 + 5 * S), "b": F(b"bbb", T0), "c": F(b"ccc", T0)}))
+add(Scenario("compare_dest_move", "8.2", cmds=(("move", "src", "dst", "--compare-dest", "cmp"),),
+             src=_CD_SRC, dst=_CD_DST, extra=_CD_CMP,
+             expect_dst={**_CD_DST, "b": F(b"bbb", T0)}, expect_src={"d": F(b"same", T0)}))
+add(Scenario("compare_dest_dry_run", "8.2",
+             cmds=(("copy", "src", "dst", "--compare-dest", "cmp", "--dry-run"),),
+             src=_CD_SRC, dst=_CD_DST, extra=_CD_CMP, expect_dst=_CD_DST))
+
 
 @pytest.mark.parametrize("sc", [pytest.param(sc, id=sc.name) for sc in SCENARIOS])
 def test_flag_matches_rclone(sc: Scenario, tmp_path: Path) -> None:

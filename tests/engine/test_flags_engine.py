@@ -56,3 +56,30 @@ def test_order_by_bad_value_is_fatal_exit_7() -> None:
     r = engine.copy(src, MemoryBackend("m", "ob-dst"), SyncOptions(order_by="colour"))
     assert exit_code_for(r.final_error) == ExitCode.FATAL
     assert 'unknown --order-by comparison "colour"' in str(r.final_error)
+
+
+def test_copy_dest_copies_server_side_from_the_folder() -> None:
+    src = Faulty("f", "cpd/src")  # another backend type: its files stream
+    dst = MemoryBackend("m", "cpd/dst")
+    prev = MemoryBackend("m", "cpd/prev")
+    put(src, "same.bin", b"x" * 100, T1)
+    put(src, "other.bin", b"new", T1)
+    put(src, "retimed.bin", b"r", T2)
+    put(prev, "same.bin", b"x" * 100, T1)
+    put(prev, "other.bin", b"older", T1)
+    put(prev, "retimed.bin", b"r", T1)
+    r = engine.copy(src, dst, SyncOptions(copy_dest=("cpd/prev",)), dests=[prev])
+    assert r.final_error is None
+    got = tree(dst)
+    assert got["same.bin"] == (b"x" * 100, T1) and got["other.bin"][0] == b"new"
+    assert got["retimed.bin"] == (b"r", T2)  # copied from prev, given the source's modtime
+    assert r.stats.transfers == 3 and r.stats.server_side_copies == 2
+
+
+def test_extra_dests_must_be_on_the_destinations_remote() -> None:
+    src = MemoryBackend("m", "xr/src")
+    put(src, "a", b"a", T1)
+    other = Faulty("elsewhere", "xr/cmp")  # another backend type: no server-side path there
+    r = engine.copy(src, MemoryBackend("m", "xr/dst"), SyncOptions(compare_dest=("x",)),
+                    dests=[other])
+    assert exit_code_for(r.final_error) == ExitCode.FATAL
