@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -110,17 +111,37 @@ def format_rfc3339(ns: int, digits: int = 9, tz: _dt.tzinfo | None = _dt.UTC) ->
     the local time zone.
     """
     secs, frac = divmod(ns, 1_000_000_000)
+    if tz is None or tz is _dt.UTC:
+        # Listings print one of these per file: the C struct_time conversion is several times
+        # cheaper than datetime + astimezone + strftime, and gives the same fields.
+        try:
+            tm = _time.localtime(secs) if tz is None else _time.gmtime(secs)
+        except (OverflowError, OSError, ValueError):
+            tm = None
+        if tm is not None and 1000 <= tm.tm_year <= 9999:
+            text = _time.strftime("%Y-%m-%dT%H:%M:%S", tm)
+            if digits:
+                text += "." + f"{frac:09d}"[:digits]
+            return text + _utc_offset(tm.tm_gmtoff or 0)
+    return _format_rfc3339_datetime(secs, frac, digits, tz)
+
+
+def _format_rfc3339_datetime(secs: int, frac: int, digits: int, tz: _dt.tzinfo | None) -> str:
     when = _dt.datetime.fromtimestamp(secs, tz=_dt.UTC).astimezone(tz)
     text = when.strftime("%Y-%m-%dT%H:%M:%S")
     if digits:
         text += "." + f"{frac:09d}"[:digits]
     offset = when.utcoffset()
-    if offset is None or offset == _dt.timedelta(0):
-        return text + "Z"
-    total = int(offset.total_seconds())
+    return text + _utc_offset(0 if offset is None else int(offset.total_seconds()))
+
+
+def _utc_offset(total: int) -> str:
+    """``Z`` or ``+hh:mm`` / ``-hh:mm`` for an offset in seconds."""
+    if total == 0:
+        return "Z"
     sign = "+" if total >= 0 else "-"
     total = abs(total)
-    return f"{text}{sign}{total // 3600:02d}:{(total % 3600) // 60:02d}"
+    return f"{sign}{total // 3600:02d}:{(total % 3600) // 60:02d}"
 
 
 _SIZE_PREFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")

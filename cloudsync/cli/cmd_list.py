@@ -260,25 +260,35 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
     types = [normalise_hash(t) for t in hash_type]
     want_hash = with_hash or bool(types)
 
-    def item_for(backend: Backend, path: str, entry: Entry) -> dict[str, Any]:
-        hashes: dict[str, str] | None = None
-        if want_hash and not entry.is_dir:
-            hashes = {}
-            for t in types or [h for h in HASH_ORDER if h in backend.features.hashes] or sorted(backend.features.hashes):
-                try:
-                    hashes[t] = _hash_of(backend, entry.path, entry, t, False)
-                except HashUnsupported:
-                    continue
-        return formats.lsjson_item(entry, path, precision_ns=backend.features.precision_ns,
-                                   local_tz=backend.features.is_local, hashes=hashes,
+    def formatter(backend: Backend) -> Callable[[str, Entry], str]:
+        feats = backend.features
+        fmt = formats.LsjsonFormat(precision_ns=feats.precision_ns, local_tz=feats.is_local,
                                    no_modtime=no_modtime, no_mimetype=no_mimetype)
+        hash_types = (types or [h for h in HASH_ORDER if h in feats.hashes]
+                      or sorted(feats.hashes)) if want_hash else []
+
+        def item(path: str, entry: Entry) -> str:
+            hashes: dict[str, str] | None = None
+            if hash_types and not entry.is_dir:
+                hashes = {}
+                for t in hash_types:
+                    try:
+                        hashes[t] = _hash_of(backend, entry.path, entry, t, False)
+                    except HashUnsupported:
+                        continue
+            return fmt(entry, path, hashes)
+
+        return item
 
     out = sys.stdout
     if stat:
+        import json
+
         backend, leaf = app.open(remote)
         entry = backend.stat(leaf or "")
-        name = leaf or ""
-        out.write(formats.go_json(item_for(backend, name, entry), indent="\t") + "\n")
+        line = formatter(backend)(leaf or "", entry)
+        # (one object, indented: re-encoded from the one-line form, which is the reference)
+        out.write(formats.go_json(json.loads(line), indent="\t") + "\n")
         return
     # rclone prints "[" before listing, so a failure mid-way leaves "[\n" on stdout.
     backend, leaf = app.open(remote)
@@ -298,14 +308,14 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
                                            max_depth=depth, recursive=recursive or depth != 1,
                                            files_only=files_only, dirs_only=dirs_only,
                                            on_error=app.entry_error))
-    encode = formats.go_json_encoder()
+    item = formatter(backend)
     empty = True
 
     def lines() -> Iterator[str]:
         nonlocal empty
         for path, entry in items:
             empty = False
-            yield encode(item_for(backend, path, entry))
+            yield item(path, entry)
 
     _write_lines(lines(), sep=",\n", end="")
     out.write("]\n" if empty else "\n]\n")

@@ -4,8 +4,9 @@
 the counted errors (and rclone's choice of the final one), the stop flag set by fatal errors,
 the two pools (``--checkers`` for compare/hash/delete work, ``--transfers`` for copies) and the
 one-shot notices.  Work is handed to the pools through a semaphore so at most
-``workers + queue_limit`` items are ever pending: a tree of millions of files is processed in
-constant memory.
+``workers + --max-backlog`` items are ever pending in each: the march blocks when the checkers
+are that far behind, and the checkers when the transfers are, so a tree of millions of files
+is processed in constant memory.
 
 :class:`Executor` knows how to perform each action against a (src, dst, backup) triple:
 streaming copies in 1 MiB chunks with progress events and on-the-fly hashing, server-side
@@ -91,7 +92,7 @@ class BoundedPool:
 
     def __init__(self, workers: int, name: str,
                  on_error: Callable[[BaseException, tuple[Any, ...]], None],
-                 queue_limit: int = 1000) -> None:
+                 queue_limit: int = 10_000) -> None:
         self.workers = max(1, workers)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=name)
         self._slots = threading.BoundedSemaphore(self.workers + queue_limit)
@@ -137,7 +138,8 @@ class Run:
     """Shared state of one operation (stats, errors, pools, stop flag)."""
 
     def __init__(self, *, checkers: int = 8, transfers: int = 4, dry_run: bool = False,
-                 reporter: Reporter | None = None, stats: Stats | None = None) -> None:
+                 reporter: Reporter | None = None, stats: Stats | None = None,
+                 backlog: int = 10_000) -> None:
         self.stats = stats if stats is not None else Stats()
         self.errors: list[BaseException] = []
         self.dry_run = dry_run
@@ -154,8 +156,8 @@ class Run:
         self.ignore_errors = False
         #: set from outside (watch mode's SIGTERM): transfers in flight give up at their next read
         self.cancel: threading.Event | None = None
-        self.checkers = BoundedPool(checkers, "cloudsync-check", self._task_error)
-        self.transfers = BoundedPool(transfers, "cloudsync-xfer", self._task_error)
+        self.checkers = BoundedPool(checkers, "cloudsync-check", self._task_error, backlog)
+        self.transfers = BoundedPool(transfers, "cloudsync-xfer", self._task_error, backlog)
         if reporter is not None:
             reporter(RunStarted(self.stats))
 

@@ -99,7 +99,7 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
     from ..filters import Filter
 
     filt = Filter.from_options(opts.filters).bind_source(src)
-    run = Run(checkers=opts.checkers, transfers=1)
+    run = Run(checkers=opts.checkers, transfers=1, backlog=opts.max_backlog)
     for backend in (src, dst):
         # the checkers, plus one hashing helper each (--download)
         backend.set_concurrency(2 * opts.checkers + 1)

@@ -41,11 +41,11 @@ def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
     ``on_error(err, path)`` receives the unreadable entries of a partial listing (a broken or
     looping link with -L); the walk goes on with the rest.  Without it such a listing raises.
     """
-    filt = filter
+    filt = filter if filter is not None and filter.active else None
     if not recursive:
         max_depth = 1
-    if filt is not None and max_depth < 0 and filt.max_depth >= 0:
-        max_depth = filt.max_depth
+    if filter is not None and max_depth < 0 and filter.max_depth >= 0:
+        max_depth = filter.max_depth
     prefix = path.strip("/")
     cut = len(prefix) + 1 if prefix else 0
 

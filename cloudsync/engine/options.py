@@ -38,6 +38,10 @@ CHECKERS = Option("checkers", "Number of checkers to run in parallel.", 8, "int"
 IGNORE_CASE_SYNC = Option("ignore_case_sync", "Ignore case when synchronizing.", False, "bool")
 LOW_LEVEL_RETRIES = Option("low_level_retries", "Number of low level retries to do.", 10, "int",
                            parser=positive_int)
+#: rclone's bound on the queues between listing, checking and transferring: the listing can
+#: run this far ahead of the work, and no further (memory stays flat on any size of tree).
+MAX_BACKLOG = Option("max_backlog", "Maximum number of objects in sync or check backlog.", 10_000,
+                     "int", parser=positive_int)
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class SyncOptions:
     retries_sleep: float = flag(0.0, "Interval between retrying operations (0 to disable).",
                                 kind="duration", metavar="DURATION")
     low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
+    max_backlog: int = shared_flag(MAX_BACKLOG)
     # watch mode (copy/sync --watch, run by cloudsync.watch; a single engine run ignores them)
     watch: bool = flag(False, "Keep running: sync changes of the local SOURCE folder as they "
                        "happen.", commands=("copy", "sync"))
@@ -154,4 +159,5 @@ class CheckOptions:
                              metavar="FILE")
     ignore_case_sync: bool = shared_flag(IGNORE_CASE_SYNC)
     low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
+    max_backlog: int = shared_flag(MAX_BACKLOG)
     filters: FilterOptions = field(default_factory=FilterOptions)
