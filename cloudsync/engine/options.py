@@ -126,8 +126,6 @@ class SyncOptions:
         parser=lambda text: text.strip().lower())
     order_by: str = flag("", "Instructions on how to order the transfers, e.g. 'size,descending' "
                              "(size|name|modtime, ascending|descending).", metavar="ORDER")
-    max_backlog: int = flag(10000, "Maximum number of objects in sync or check backlog.",
-                            parser=positive_int)
     error_on_no_transfer: bool = flag(False, "Sets exit code 9 if no files are transferred.")
     inplace: bool = flag(False, "Accepted for rclone compatibility and changes nothing: cloudsync "
                                 "always writes to a temporary name and renames it into place, so "
