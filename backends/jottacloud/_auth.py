@@ -340,7 +340,11 @@ def call_token_endpoint(
         except requests.exceptions.SSLError as exc:
             raise ProtocolError(f"{context}: TLS verification failed ({_short(exc)})") from None
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            raise TransientError(f"{context}: network error ({_short(exc)})") from None
+            from ._http import network_cause
+
+            # one phrase ("connection refused by host:port"), never urllib3's object reprs
+            cause = network_cause(exc, token_url) or "network error"
+            raise TransientError(f"{context}: {cause}") from None
         except OAuth2Error as exc:
             # A 2xx answer oauthlib cannot use (no access_token, an embedded error…).
             raise ProtocolError(f"{context}: the token endpoint's answer is not a token ({exc.error})") from None

@@ -171,3 +171,13 @@ def test_error_line_names_operation_path_and_cause(srv: JottaServer) -> None:
     assert "while allocating upload for root/Photos/a.jpg" in text, text
     assert "connection reset" in text or "cut short" in text
     assert "\n" not in text and "(<" not in text and "ProtocolError(" not in text
+
+
+def test_token_endpoint_down_is_one_plain_line(srv: JottaServer) -> None:
+    b = make_backend(srv, token_url="http://127.0.0.1:9/token")
+    srv.expire_access_tokens()
+    with pytest.raises(TransientError) as info:
+        b.list("")
+    text = str(info.value)
+    assert "connection refused by 127.0.0.1:9" in text, text
+    assert "HTTPConnection" not in text and "0x" not in text and "Errno" not in text
