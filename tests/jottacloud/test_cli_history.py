@@ -169,3 +169,66 @@ def test_local_has_no_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     r = cs("versions", f"local:{tmp_path}/f.txt")
     assert r.exit_code != 0 and "keeps no file versions" in r.stderr
     assert "\n" not in r.stderr.strip()
+
+
+def test_incomplete_and_corrupt_versions_are_never_restorable(srv: JottaServer) -> None:
+    b = make_backend(srv)
+    _put(b, "u/a.bin", b"good content")
+    srv.state.put_metadata_only("Jotta/Archive/u/a.bin", size=1000, md5="0" * 32, state="CORRUPT")
+    srv.state.put_metadata_only("Jotta/Archive/u/never.bin", size=50, md5="1" * 32, state="INCOMPLETE")
+    listed = json.loads(cs("versions", "--json", "j:u/a.bin").stdout)
+    assert [(v["State"], v["Current"]) for v in listed] == [("CORRUPT", False), ("COMPLETED", True)]
+    table = cs("versions", "j:u/a.bin").stdout
+    assert "CORRUPT" in table and "current" in table
+    r = cs("restore", "--version", listed[0]["ID"], "j:u/a.bin")
+    assert r.exit_code == 6 and "CORRUPT" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert b.get("u/a.bin").read() == b"good content"
+    inc = json.loads(cs("versions", "--json", "j:u/never.bin").stdout)
+    assert [v["State"] for v in inc] == ["INCOMPLETE"]
+    assert cs("restore", "--version", inc[0]["ID"], "j:u/never.bin").exit_code == 6
+
+
+def test_trashed_folder_with_trashed_and_live_children(srv: JottaServer) -> None:
+    b = make_backend(srv)
+    _put(b, "p/early.txt", b"trashed before the folder")
+    _put(b, "p/late.txt", b"trashed with the folder")
+    b.delete("p/early.txt")
+    time.sleep(1.1)
+    b.purge("p")
+    r = cs("trash", "restore", "j:p")
+    assert r.exit_code == 0, r.output
+    # What went with the folder comes back; what was already gone stays in the trash.
+    assert b.get("p/late.txt").read() == b"trashed with the folder"
+    assert [i.path for i in b.trash("p")] == ["p/early.txt"]
+    # A live folder with a trashed child: restoring the folder brings the child back.
+    assert cs("trash", "restore", "j:p").exit_code == 0
+    assert b.get("p/early.txt").read() == b"trashed before the folder"
+    assert cs("trash", "restore", "j:p/late.txt").exit_code == 4  # live, not in the trash
+
+
+def test_folder_deleted_and_recreated_since(srv: JottaServer, tmp_path: Path) -> None:
+    b = make_backend(srv)
+    _put(b, "r/old.txt", b"old life")
+    at = _moment()
+    b.purge("r")
+    _put(b, "r/new.txt", b"new life")
+    out = tmp_path / "then"
+    assert cs("copy", "--jottacloud-version-at", at, "j:r", str(out)).exit_code == 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == {"old.txt": b"old life"}
+    # In place: the old file comes back beside the new one, which is kept.
+    assert cs("restore", "--at", at, "j:r").exit_code == 0
+    assert b.get("r/old.txt").read() == b"old life" and b.get("r/new.txt").read() == b"new life"
+
+
+def test_restricted_names_round_trip(srv: JottaServer) -> None:
+    b = make_backend(srv)
+    _put(b, "n/a:b?*.txt", b"v1")
+    _put(b, "n/a:b?*.txt", b"v2!")
+    listed = json.loads(cs("versions", "--json", "j:n/a:b?*.txt").stdout)
+    assert len(listed) == 2
+    assert cs("restore", "--version", listed[-1]["ID"], "j:n/a:b?*.txt").exit_code == 0
+    assert b.get("n/a:b?*.txt").read() == b"v1"
+    b.delete("n/a:b?*.txt")
+    assert "n/a:b?*.txt" in cs("trash", "ls", "j:n").stdout
+    assert cs("trash", "restore", "--to", "j:n/beside.txt", "j:n/a:b?*.txt").exit_code == 0
+    assert b.get("n/beside.txt").read() == b"v1"
