@@ -365,8 +365,11 @@ class HistoryView(Backend):
 
     def get(self, path: str, start: int = 0, end: int | None = None) -> BinaryIO:
         plain, v = self._resolve(path)
-        if v is None or (v.current and plain == path):
+        if v is None:
             return self.inner.get(plain, start, end)
+        if v.current and plain == path:
+            # Listed a moment ago: open it directly (JottaCloud: one request, no stat first).
+            return self.inner.open_entry(self._entry(plain, v), start, end)
         return self.inner.open_version(plain, v.id, start, end)
 
     def hash(self, path: str, hash_type: str) -> str:

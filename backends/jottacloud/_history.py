@@ -175,6 +175,8 @@ class JottaHistory:
                 continue
             if cur.updated_ns is not None and cur.updated_ns <= at_ns:
                 v: Version | None = _version(cur, not f.deleted)
+            elif cur.number == 1:
+                continue  # its first revision came later: the file did not exist yet
             else:
                 v = pick_version(self.versions(rel), at_ns)
             if v is not None:
