@@ -14,6 +14,7 @@ import click
 
 from ..errors import DirNotFound, NoRetryError, ObjectNotFound, Unsupported, UsageError
 from ..history import Version, format_time, parse_time
+from ..log import skipped_dry_run
 from ..types import join_path
 from . import formats
 from .app import App, global_options, pass_app
@@ -164,8 +165,7 @@ def _restore_one(backend: Backend, path: str, v: Version, to: str | None, dry_ru
                            path=path)
     dest = to or path
     if dry_run:
-        log.log(25, "Skipped restore as --dry-run is set (size %d)", v.size, extra={"object": dest})
-        click.echo(f"would restore {path} version {v.id} ({format_time(v.stored_ns)}) -> {dest}")
+        skipped_dry_run(log, f"restore of version {v.id} ({format_time(v.stored_ns)})", dest, v.size)
         return
     if to is None and v.current:
         click.echo(f"{path}: version {v.id} is already the current one", err=True)
@@ -249,7 +249,8 @@ def trash_restore(app: App, remotes: tuple[str, ...], to: str | None, dry_run: b
             if not items:
                 raise ObjectNotFound("not in the trash", path=path)
             for i in items:
-                click.echo(f"would restore {i.path}{'/' if i.is_dir else ''}")
+                dest = i.path if target is None else join_path(target, i.path[len(path):].lstrip("/"))
+                skipped_dry_run(log, "restore from the trash", dest, -1 if i.is_dir else i.size)
             continue
         restored = backend.restore_trash(path, target)
         click.echo(f"restored {len(restored)} file{'s' if len(restored) != 1 else ''} from the trash: "
@@ -271,7 +272,7 @@ def trash_rm(app: App, remotes: tuple[str, ...], dry_run: bool) -> None:
         if not path:
             raise UsageError("trash rm needs a path; 'cloudsync trash empty REMOTE:' empties it all")
         if dry_run:
-            click.echo(f"would remove {path} from the trash for good")
+            skipped_dry_run(log, "removal from the trash", path)
             continue
         backend.remove_trash(path)
 
@@ -284,6 +285,6 @@ def trash_rm(app: App, remotes: tuple[str, ...], dry_run: bool) -> None:
 def trash_empty(app: App, remote: str, dry_run: bool) -> None:
     backend, _, _ = _open(app, remote, "trash")
     if dry_run:
-        click.echo("would empty the trash")
+        skipped_dry_run(log, "emptying the trash", remote)
         return
     backend.cleanup()

@@ -64,7 +64,7 @@ def test_versions_and_restore_version(srv: JottaServer) -> None:
     listed = json.loads(cs("versions", "--json", "j:docs/a.txt").stdout)
     assert [v["MD5"] for v in listed] == [_md5(b"three"), _md5(b"two!"), _md5(b"one")]
     dry = cs("restore", "--dry-run", "--version", listed[-1]["ID"], "j:docs/a.txt")
-    assert dry.exit_code == 0 and "would restore" in dry.stdout
+    assert dry.exit_code == 0 and "Skipped restore of version" in dry.stderr
     assert b.get("docs/a.txt").read() == b"three"
     r = cs("restore", "--version", listed[-1]["ID"], "j:docs/a.txt")
     assert r.exit_code == 0, r.output
@@ -90,6 +90,9 @@ def test_trash_restore_of_a_folder_of_50_files(srv: JottaServer) -> None:
     ls = cs("trash", "ls", "j:")
     assert ls.exit_code == 0 and ls.stdout.strip().endswith("photos/")
     assert len(cs("trash", "ls", "-R", "j:").stdout.strip().splitlines()) == 56
+    dry = cs("trash", "restore", "--dry-run", "j:photos")
+    assert dry.exit_code == 0 and dry.stderr.count("Skipped restore from the trash") == 56
+    assert [i.path for i in b.trash("")] == ["photos"]
     r = cs("trash", "restore", "j:photos")
     assert r.exit_code == 0, r.output
     assert "restored 50 files" in r.stdout
@@ -232,3 +235,22 @@ def test_restricted_names_round_trip(srv: JottaServer) -> None:
     assert "n/a:b?*.txt" in cs("trash", "ls", "j:n").stdout
     assert cs("trash", "restore", "--to", "j:n/beside.txt", "j:n/a:b?*.txt").exit_code == 0
     assert b.get("n/beside.txt").read() == b"v1"
+
+
+def test_memory_trash_refuses_to_overwrite_a_new_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUDSYNC_CONFIG", str(tmp_path / "c.conf"))
+    from cloudsync.backends.memory import MemoryBackend
+
+    root = f"hist-{tmp_path.name}"
+    b = MemoryBackend(":memory", root)
+    _put(b, "a.txt", b"old")
+    b.delete("a.txt")
+    _put(b, "a.txt", b"new, only copy")
+    r = cs("trash", "restore", f":memory:{root}/a.txt")
+    assert r.exit_code == 1 and "a newer file now lives at this path" in r.stderr
+    assert "--to" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert b.get("a.txt").read() == b"new, only copy"
+    assert cs("trash", "restore", "--to", f":memory:{root}/old.txt", f":memory:{root}/a.txt").exit_code == 0
+    assert b.get("old.txt").read() == b"old"
+    assert cs("versions", f":memory:{root}/a.txt").exit_code == 0
+    assert cs("trash", "ls", "--json", f":memory:{root}").exit_code == 0
