@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fsspec.spec import AbstractBufferedFile
 
+from ..errors import CloudsyncError
 from ..types import PutInfo
+from .filesystem import translate
 
 if TYPE_CHECKING:
     from ..backend import Backend
@@ -248,6 +250,9 @@ class CloudsyncFile(AbstractBufferedFile):  # type: ignore[misc]
             if final:
                 self._upload.finish()
                 self.fs.invalidate_cache(self.path)
+        except CloudsyncError as exc:
+            self._upload.abort()
+            raise translate(exc, self.path) from None
         except BaseException:
             self._upload.abort()
             raise
@@ -256,6 +261,8 @@ class CloudsyncFile(AbstractBufferedFile):  # type: ignore[misc]
     def _put(self, stream: BinaryIO, size: int) -> None:
         try:
             self.backend.put(self.backend_path, stream, PutInfo(size=size, mtime_ns=time.time_ns()))
+        except CloudsyncError as exc:
+            raise translate(exc, self.path) from None
         finally:
             self.fs.invalidate_cache(self.path)
 

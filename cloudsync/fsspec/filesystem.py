@@ -19,6 +19,7 @@ refresh token is shared through that config under a cross-process lock (see
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
 import threading
 from collections.abc import Mapping
@@ -26,7 +27,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from fsspec.spec import AbstractFileSystem
 
-from ..errors import CloudsyncError, ConfigError, DirNotFound, IsFileError, NotFound
+from ..errors import (
+    CloudsyncError,
+    ConfigError,
+    DirNotFound,
+    IsFileError,
+    NotFound,
+    QuotaExceeded,
+)
+from ..history import ReadOnlyHistory
 from ..types import MD5, Entry, PutInfo
 
 if TYPE_CHECKING:
@@ -48,7 +57,8 @@ def _raw_option(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, _dt.datetime):
-        return value.isoformat()
+        # A naive datetime means local time, as everywhere else in Python.
+        return value.astimezone(_dt.UTC).isoformat()
     return str(value)
 
 
@@ -61,9 +71,14 @@ def translate(exc: BaseException, path: str) -> BaseException:
     """
     if isinstance(exc, OSError | NotImplementedError | ValueError):
         return exc
+    message = str(exc) if path in str(exc) else f"{path}: {exc}"
     if isinstance(exc, ConfigError):
-        return ValueError(f"{path}: {exc}")
-    return OSError(f"{path}: {exc}" if path not in str(exc) else str(exc))
+        return ValueError(message)
+    if isinstance(exc, ReadOnlyHistory):  # version_at / versions views refuse writes
+        return PermissionError(errno.EROFS, message)
+    if isinstance(exc, QuotaExceeded):
+        return OSError(errno.ENOSPC, message)
+    return OSError(message)
 
 
 class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]

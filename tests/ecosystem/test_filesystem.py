@@ -254,3 +254,34 @@ def test_revoked_token_names_reconnect(srv: JottaServer, conf: str) -> None:
     for secret in json.loads(old).values():
         if isinstance(secret, str) and len(secret) > 12:
             assert secret not in message
+
+
+def test_version_at_storage_option_reads_the_past_and_refuses_writes(srv: JottaServer, conf: str) -> None:
+    import datetime as dt
+    import time
+
+    fs = jfs(conf)
+    fs.pipe("v/doc.txt", b"first draft")
+    time.sleep(1.1)  # JottaCloud stores revision times in seconds
+    between = dt.datetime.now(dt.UTC)
+    time.sleep(1.1)
+    fs.pipe("v/doc.txt", b"final text")
+    past = jfs(conf, version_at=between)  # a datetime, as Python callers have it
+    assert past.cat("v/doc.txt") == b"first draft"
+    assert fs.cat("v/doc.txt") == b"final text"
+    with pytest.raises(PermissionError, match="version-at"):
+        past.pipe("v/doc.txt", b"rewrite history")
+    with pytest.raises(PermissionError), past.open("v/new.txt", "wb") as f:
+        f.write(b"x")
+    assert fs.cat("v/doc.txt") == b"final text"
+
+
+def test_write_to_a_full_account_is_enospc(srv: JottaServer, conf: str) -> None:
+    import errno
+
+    srv.set_capacity(10)
+    fs = jfs(conf)
+    with pytest.raises(OSError) as info:
+        fs.pipe("full.bin", os.urandom(1000))
+    assert info.value.errno == errno.ENOSPC and "full.bin" in str(info.value)
+    assert not fs.exists("full.bin")
