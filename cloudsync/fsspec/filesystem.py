@@ -18,11 +18,12 @@ refresh token is shared through that config under a cross-process lock (see
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import errno
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fsspec.spec import AbstractFileSystem
@@ -121,34 +122,36 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ paths
     @classmethod
+    def _after_protocol(cls, path: Any) -> tuple[str, str | None]:
+        """``(path as text, what follows "cloudsync://" or "cloudsync::")``; None: no protocol."""
+        text = os.fspath(path) if not isinstance(path, str) else path
+        for proto in cls._protocols():
+            for sep in ("://", "::"):
+                if text.startswith(proto + sep):
+                    return text, text[len(proto) + len(sep):]
+        return text, None
+
+    @classmethod
     def _strip_protocol(cls, path: Any) -> Any:
         if isinstance(path, list):
             return [cls._strip_protocol(p) for p in path]
-        text = os.fspath(path) if not isinstance(path, str) else path
-        for proto in cls._protocols():
-            if text.startswith(proto + "://"):
-                text = text[len(proto) + 3:]
-                break
-            if text.startswith(proto + "::"):
-                text = text[len(proto) + 2:]
-                break
-        return text.strip("/")
+        text, rest = cls._after_protocol(path)
+        return (text if rest is None else rest).strip("/")
 
     def _strip_bound(self, path: Any) -> Any:
         """``_strip_protocol`` of a filesystem bound to one remote: ``cloudsync://jotta/a`` → ``a``."""
         if isinstance(path, list):
             return [self._strip_bound(p) for p in path]
-        text = os.fspath(path) if not isinstance(path, str) else path
-        for proto in self._protocols():
-            if text.startswith(proto + "://"):
-                host, _, rest = text[len(proto) + 3:].partition("/")
-                if host.rstrip(":") != self.remote:
-                    raise ValueError(
-                        f"{text}: names remote {host!r}, but this filesystem is bound to remote "
-                        f"{self.remote!r} (create one without remote= to use several remotes)"
-                    )
-                return rest.strip("/")
-        return type(self)._strip_protocol(text)
+        text, rest = self._after_protocol(path)
+        if rest is None:
+            return text.strip("/")
+        host, _, inner = rest.partition("/")
+        if host.rstrip(":") != self.remote:
+            raise ValueError(
+                f"{text}: names remote {host!r}, but this filesystem is bound to remote "
+                f"{self.remote!r} (create one without remote= to use several remotes)"
+            )
+        return inner.strip("/")
 
     @classmethod
     def _protocols(cls) -> tuple[str, ...]:
@@ -386,6 +389,17 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 path = self._parent(path)
         super().invalidate_cache(path)
 
+    @contextlib.contextmanager
+    def _changing(self, path: str) -> Iterator[None]:
+        """Around a change of ``path``: cloudsync errors become the standard Python ones, and
+        the cached listings the change makes stale are dropped (whatever the outcome)."""
+        try:
+            yield
+        except CloudsyncError as exc:
+            raise translate(exc, path) from None
+        finally:
+            self.invalidate_cache(path)
+
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
         path = self._strip_protocol(path)
         backend, inner = self._resolve(path)
@@ -393,12 +407,8 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return
         if not create_parents and not self.isdir(self._parent(path)):
             raise FileNotFoundError(f"{self._parent(path)}: parent directory does not exist")
-        try:
+        with self._changing(path):
             backend.mkdir(inner)
-        except CloudsyncError as exc:
-            raise translate(exc, path) from None
-        finally:
-            self.invalidate_cache(path)
 
     def makedirs(self, path: str, exist_ok: bool = False) -> None:
         path = self._strip_protocol(path)
@@ -409,12 +419,8 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def rmdir(self, path: str) -> None:
         path = self._strip_protocol(path)
         backend, inner = self._resolve(path)
-        try:
+        with self._changing(path):
             backend.rmdir(inner)
-        except CloudsyncError as exc:
-            raise translate(exc, path) from None
-        finally:
-            self.invalidate_cache(path)
 
     # ------------------------------------------------------------------ files
     def _open(self, path: str, mode: str = "rb", block_size: int | None = None,
@@ -470,24 +476,14 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
         backend, inner = self._resolve(path)
         if mode == "create" and self.exists(path):
             raise FileExistsError(f"{path}: already exists")
-        try:
+        with self._changing(path):
             backend.put(inner, io.BytesIO(value), PutInfo(size=len(value), mtime_ns=time.time_ns()))
-        except CloudsyncError as exc:
-            raise translate(exc, path) from None
-        finally:
-            self.invalidate_cache(path)
 
     def rm_file(self, path: str) -> None:
         path = self._strip_protocol(path)
         backend, inner = self._resolve(path)
-        try:
+        with self._changing(path):
             backend.delete(inner)
-        except NotFound:
-            raise FileNotFoundError(f"{path}: no such file") from None
-        except CloudsyncError as exc:
-            raise translate(exc, path) from None
-        finally:
-            self.invalidate_cache(path)
 
     def _rm(self, path: str) -> None:
         if self.isdir(path):
@@ -501,12 +497,8 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
             stripped = self._strip_protocol(path)
             backend, inner = self._resolve(stripped)
             if inner and backend.has("purge") and self.isdir(stripped):
-                try:
+                with self._changing(stripped):
                     backend.purge(inner)  # one request where the backend can
-                except CloudsyncError as exc:
-                    raise translate(exc, stripped) from None
-                finally:
-                    self.invalidate_cache(stripped)
                 return
         paths = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
         # Children before their parents: backends refuse to remove non-empty directories.
@@ -518,7 +510,7 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
         path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
         src, src_inner, entry = self._entry(path1)
         dst, dst_inner = self._resolve(path2)
-        try:
+        with self._changing(path2):
             if entry.is_dir:
                 dst.mkdir(dst_inner)
             elif dst.has("copy") and dst.same_remote(src):
@@ -527,10 +519,6 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 with src.open_entry(entry) as stream:
                     info = PutInfo(size=entry.size, mtime_ns=entry.mtime_ns, hashes=entry.hashes)
                     dst.put(dst_inner, stream, info)
-        except CloudsyncError as exc:
-            raise translate(exc, path2) from None
-        finally:
-            self.invalidate_cache(path2)
 
     def mv(self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None,
            **kwargs: Any) -> None:
@@ -551,20 +539,13 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
         dst, dst_inner = self._resolve(p2)
         if not src_inner or not dst_inner or not dst.same_remote(src) or self.exists(p2):
             return False  # into an existing directory etc.: fsspec's generic rules decide
-        try:
+        if not (dst.has("dir_move") and recursive) if entry.is_dir else not dst.has("move"):
+            return False
+        with self._changing(p1), self._changing(p2):
             if entry.is_dir:
-                if not recursive or not dst.has("dir_move"):
-                    return False
                 dst.dir_move(src, src_inner, dst_inner)
             else:
-                if not dst.has("move"):
-                    return False
                 dst.move(src, src_inner, dst_inner)
-        except CloudsyncError as exc:
-            raise translate(exc, p1) from None
-        finally:
-            self.invalidate_cache(p1)
-            self.invalidate_cache(p2)
         return True
 
     @staticmethod

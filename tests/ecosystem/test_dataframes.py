@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,19 +13,6 @@ pytest.importorskip("pyarrow")
 pytest.importorskip("fsspec")
 
 from cloudsync.jottaserver.testing import JottaServer  # noqa: E402
-
-from .support import jotta_remote, write_config  # noqa: E402
-
-
-@pytest.fixture
-def srv() -> Iterator[JottaServer]:
-    with JottaServer() as server:
-        yield server
-
-
-@pytest.fixture
-def conf(srv: JottaServer, tmp_path: Path) -> str:
-    return str(write_config(tmp_path / "cloudsync.conf", {"jotta": jotta_remote(srv)}))
 
 
 def frame(n: int, offset: int = 0) -> pd.DataFrame:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,19 +15,7 @@ fsspec = pytest.importorskip("fsspec")
 from cloudsync.fsspec import CloudsyncFileSystem, JottacloudFileSystem  # noqa: E402
 from cloudsync.jottaserver.testing import JottaServer  # noqa: E402
 
-from .support import jotta_remote, write_config  # noqa: E402
-
-
-@pytest.fixture
-def srv() -> Iterator[JottaServer]:
-    with JottaServer() as server:
-        yield server
-
-
-@pytest.fixture
-def conf(srv: JottaServer, tmp_path: Path) -> str:
-    return str(write_config(tmp_path / "cloudsync.conf",
-                            {"jotta": jotta_remote(srv), "mem": {"type": "memory"}}))
+from .support import write_config  # noqa: E402
 
 
 def jfs(conf: str, **kw: object) -> CloudsyncFileSystem:
