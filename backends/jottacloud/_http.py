@@ -450,7 +450,7 @@ class JottaHttp:
         refreshed = False
         attempt = 0
         ambiguous = False  # an earlier try may have reached the server
-        what = f"{op or _default_op(method)} {_short_path(path)}"
+        what = (op or _default_op(method)) + (f" {path}" if path else "")
         while True:
             hdrs: dict[str, str] = dict(headers or {})
             bearer = ""
@@ -515,6 +515,8 @@ class JottaHttp:
                 continue
             if isinstance(err, TransientError) and retry:
                 err.low_level_retried = True
+                if what not in err.message:  # an HTTP status: say what was being done
+                    err.message = f"{err.message} while {what}"
                 if attempts > 1:
                     err.message = f"{err.message} (gave up after {attempts} tries)"
             raise err

@@ -227,7 +227,7 @@ class JottaBackend(HistoryCapabilities):
     def customer_info(self) -> _api.CustomerInfo:
         data = self.http.get_json(
             "GET", self.endpoints.api_url + "account/v1/customer", what="customer info",
-            op="looking up the account for",
+            op="looking up the account",
         )
         return _api.CustomerInfo.from_json(data)
 
