@@ -301,6 +301,17 @@ class HistoryView(Backend):
                 extra.append(self._entry(name, v))
         return out + extra
 
+    def _listed(self, path: str) -> Entry:
+        """``path`` as the listing of its parent shows it (the past view has nothing else)."""
+        try:
+            listing = self.list(parent_of(path))
+        except DirNotFound:
+            raise ObjectNotFound(path=path) from None
+        for entry in listing:
+            if self._key(entry.path) == self._key(path):
+                return entry
+        raise ObjectNotFound(path=path)
+
     def _resolve(self, path: str) -> tuple[str, Version | None]:
         """(plain path, version) for ``path``; the version None means "the current file"."""
         key = self._key(path)
@@ -312,17 +323,9 @@ class HistoryView(Backend):
             plain = base[0] if base is not None and known is not None and not known.current else path
             return plain, known
         if self.at_ns is not None:
-            parent = parent_of(path)
-            try:
-                listing = self.list(parent)
-            except DirNotFound:
-                raise ObjectNotFound(path=path) from None
-            for entry in listing:
-                if self._key(entry.path) == self._key(path):
-                    if entry.is_dir:
-                        raise IsDirError(path=path)
-                    return self._resolve(path)
-            raise ObjectNotFound(path=path)
+            if self._listed(path).is_dir:
+                raise IsDirError(path=path)
+            return self._resolve(path)  # listing it remembered its version
         try:
             entry = self.inner.stat(path)
             if entry.is_dir:
@@ -349,15 +352,7 @@ class HistoryView(Backend):
             except ObjectNotFound:
                 pass
         else:
-            parent = parent_of(path)
-            try:
-                listing = self.list(parent)
-            except DirNotFound:
-                raise ObjectNotFound(path=path) from None
-            for entry in listing:
-                if self._key(entry.path) == self._key(path):
-                    return replace(entry, path=path)
-            raise ObjectNotFound(path=path)
+            return replace(self._listed(path), path=path)
         _, v = self._resolve(path)
         if v is None:
             return self.inner.stat(path)

@@ -90,6 +90,14 @@ def test_config_import_of_a_remote_rclone_created_works_at_once(tmp_path: Path) 
 def test_rclone_sees_a_version_cloudsync_restored(tmp_path: Path) -> None:
     """Three uploads, ``cloudsync versions`` lists three, ``cloudsync restore --version`` brings
     the first back, and the unmodified rclone reads the first content as current."""
+    report = _run_driver(tmp_path, "rclone_history_driver.py")
+    assert report["failures"] == []
+    assert report["steps"] >= 8
+
+
+def _run_driver(tmp_path: Path, driver: str) -> dict[str, object]:
+    """Run one of the namespace drivers next to this file; its JSON report (skips where the
+    machine lacks rclone, openssl or user namespaces)."""
     rclone = _rclone()
     if rclone is None:
         pytest.skip("rclone binary not installed")
@@ -101,10 +109,9 @@ def test_rclone_sees_a_version_cloudsync_restored(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     out = subprocess.run(
-        ["unshare", "-rnm", sys.executable, str(DRIVER.with_name("rclone_history_driver.py")),
-         str(work), rclone, str(ca), str(cert), str(key)],
+        ["unshare", "-rnm", sys.executable, str(DRIVER.with_name(driver)), str(work), rclone,
+         str(ca), str(cert), str(key)],
         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report["failures"] == []
-    assert report["steps"] >= 8
+    report: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return report
