@@ -96,6 +96,7 @@ class Watcher:
         self._dev = st.st_dev
         self._ino = st.st_ino
         self._watched: tuple[int, int] = (0, 0)  # files, folders (for -P)
+        self._hashed_before = self._cached_before = 0  # hash counters at the last pass
 
     # -- signals --------------------------------------------------------------------------
     def request_stop(self, raise_in_pass: bool = True) -> None:
@@ -339,9 +340,14 @@ class Watcher:
         if result is None:
             return
         stats = result.stats.snapshot()
+        from ..hashcache import counters
+
+        hashed, cached = counters()
         record = {"pass": self.passes, "kind": "full" if batch.full else "incremental",
                   "folders": len(batch.dirs) + len(batch.trees), "moves": moved,
-                  "elapsed": round(elapsed, 3)}
+                  "elapsed": round(elapsed, 3), "files_hashed": hashed - self._hashed_before,
+                  "hashes_from_cache": cached - self._cached_before}
+        self._hashed_before, self._cached_before = hashed, cached
         text = (f"Watch pass {self.passes} ({batch.describe()}): "
                 f"{stats.get('transfers', 0)} transferred, {moved} moved, "
                 f"{stats.get('deletes', 0)} deleted, {stats.get('errors', 0)} errors "
