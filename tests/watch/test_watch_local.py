@@ -239,3 +239,48 @@ def test_progress_shows_a_live_status_line(tmp_path: Path) -> None:
         t.join(10)
     last = status.getvalue().strip().rsplit("\r", 1)[-1]
     assert "Watching 2 files in 2 folders; queued 0; in flight 0" in last
+
+
+@pytest.mark.parametrize("how", ["sleep", "watch-warning"])
+def test_wake_from_sleep_or_a_failed_watch_rescans(tmp_path: Path, how: str,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    from cloudsync.watch import loop
+
+    caplog.set_level(logging.INFO, logger="cloudsync")
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    old(src / "a.txt", "a")
+    w = Watcher(LocalBackend("local", str(src)), LocalBackend("local", str(dst)), SyncOptions(),
+                "sync", watch=WatchOptions(delay=0.2, tick=0.1))
+    t = threading.Thread(target=w.run)
+    t.start()
+    try:
+        wait_until(lambda: "a.txt" in _files(dst), 30, "first pass")
+        if how == "sleep":
+            # the wall clock jumping ahead of the monotonic one is what a suspend looks like
+            monkeypatch.setattr(loop, "SLEEP_JUMP_S", -1.0)
+            reason = "the machine woke from sleep"
+        else:
+            # watchdog reports a dropped queue or a watch it could not add only in its log
+            logging.getLogger("watchdog.observers.inotify_c").warning(
+                "Inotify queue overflowed; filesystem events were lost")
+            reason = "file system events lost"
+        wait_until(lambda: reason in caplog.text, 10, "a full re-scan")
+    finally:
+        w.request_stop(raise_in_pass=False)
+        t.join(10)
+    assert not t.is_alive()
+
+
+def test_usual_flags_keep_their_meaning_backup_dir_and_filters(tmp_path: Path) -> None:
+    src, dst, old_dir = tmp_path / "src", tmp_path / "dst", tmp_path / "old"
+    old(src / "a.txt", "a")
+    old(src / "skip.log", "excluded")
+    with WatchProcess(["sync", str(src), str(dst), "--watch", "--watch-delay", "0.3s",
+                       "--backup-dir", str(old_dir), "--exclude", "*.log"], tmp_path / "w.log") as w:
+        wait_until(lambda: "a.txt" in _files(dst), 30, "initial pass", w.proc, w.log)
+        (src / "a.txt").unlink()
+        wait_until(lambda: _files(old_dir) == {"a.txt": "a"}, 10, "backup of the deleted file",
+                   w.proc, w.log)
+        assert w.stop() == 0
+    assert "skip.log" not in _files(dst) and "a.txt" not in _files(dst)
