@@ -71,6 +71,7 @@ class Sample:
     seconds: float
     max_rss: int  # bytes
     rc: int
+    cpu: float = 0.0  # user + system seconds of the tool's process tree
 
 
 @dataclass
@@ -218,7 +219,7 @@ _, status, ru = os.wait4(pid, 0)
 elapsed = time.perf_counter() - t0
 with open(out, "w") as fh:
     json.dump({"rc": os.waitstatus_to_exitcode(status), "seconds": elapsed,
-               "max_rss_kib": ru.ru_maxrss}, fh)
+               "max_rss_kib": ru.ru_maxrss, "cpu": ru.ru_utime + ru.ru_stime}, fh)
 """
 
 
@@ -241,7 +242,7 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> Sample:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-5:]
         log(f"  ! {' '.join(argv[:2])}… exited {rc}: " + " | ".join(tail))
     # ru_maxrss is in KiB on Linux
-    return Sample(float(info["seconds"]), int(info["max_rss_kib"]) * 1024, rc)
+    return Sample(float(info["seconds"]), int(info["max_rss_kib"]) * 1024, rc, float(info["cpu"]))
 
 
 @dataclass(frozen=True)

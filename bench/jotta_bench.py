@@ -20,8 +20,9 @@ dedupes uploads by md5, so old bytes would turn uploads into no-ops) in 10 folde
 
 The tools alternate (the order flips every run), ``--runs`` times each; the figures are
 medians: wall time, HTTP requests counted at the server while the tool ran, and peak RSS of
-the tool's process (``wait4``, via bench_local's wrapper).  Every figure is also shown as a
-cloudsync/rclone ratio.  Targets: time ratio ≤ 1.0 and requests ≤ rclone's on every workload.
+the tool's process (``wait4``, via bench_local's wrapper), and its CPU seconds (user + system,
+also from ``wait4``: steadier than wall time on a shared, loaded machine; the server's own CPU
+is not in it).  Every figure is also shown as a cloudsync/rclone ratio.  Targets: time ratio ≤ 1.0 and requests ≤ rclone's on every workload.
 The table goes to ``bench/results/jotta.md``.  ``--profile`` then runs cloudsync once per
 workload under py-spy (``pip install py-spy``) and prints the top frames.
 """
@@ -68,6 +69,10 @@ class Cell:
     @property
     def seconds(self) -> float:
         return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
 
     @property
     def rss(self) -> int:
@@ -154,6 +159,7 @@ def inside(args: argparse.Namespace) -> int:
     home = Path(env["HOME"])
     prog = {"cloudsync": [str(args.cloudsync)], "rclone": [str(args.rclone), "--ca-cert", str(args.ca)]}
     cells = {(w, t): Cell() for w in WORKLOADS for t in TOOLS}
+    args.load = [os.getloadavg()[0]]
     with JottaServer(user="bench", host="127.0.0.1", port=443, tls_cert=args.cert,
                      tls_key=args.key, public_url="https://api.jottacloud.com",
                      access_token_lifetime=7 * 24 * 3600.0) as srv:
@@ -201,10 +207,11 @@ def inside(args: argparse.Namespace) -> int:
                     cell.samples.append(s)
                     cell.requests.append(len(reqs))
                     cell.kinds = _kinds(reqs)
-                    log(f"  run {i + 1} {wl:8s} {tool:9s} {s.seconds:7.3f} s  {len(reqs):5d} requests"
-                        f"  rss {s.max_rss / MB:6.1f} MB")
+                    log(f"  run {i + 1} {wl:8s} {tool:9s} {s.seconds:7.3f} s  cpu {s.cpu:6.3f} s  "
+                        f"{len(reqs):5d} requests  rss {s.max_rss / MB:6.1f} MB")
         if args.profile:
             _profile(args, work, env, prog["cloudsync"], args_for)
+    args.load.append(os.getloadavg()[0])
     text = render(cells, args, prog["rclone"])
     write_atomic(args.out, text)
     print(text)
@@ -244,10 +251,13 @@ def render(cells: dict[tuple[str, str], Cell], args: argparse.Namespace, rclone:
         f"- {args.files:,} files × {args.size // 1024} KiB in {FOLDERS} folders, fresh random bytes "
         f"every run; {args.runs} runs per tool, alternating; medians; default flags for both "
         "(4 transfers, 8 checkers); one TLS front (port 443, throw-away CA) for both",
+        f"- machine: {os.cpu_count()} CPUs; load average (1 min) {args.load[0]:.1f} at the start, "
+        f"{args.load[-1]:.1f} at the end",
         "",
         "| workload | cloudsync | rclone | time ratio | requests cloudsync / rclone | "
-        "request ratio | peak RSS cloudsync / rclone | RSS ratio | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "request ratio | peak RSS cloudsync / rclone | RSS ratio | CPU s cloudsync / rclone | "
+        "CPU ratio | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for wl in WORKLOADS:
         cs, rc = cells[(wl, "cloudsync")], cells[(wl, "rclone")]
@@ -255,7 +265,8 @@ def render(cells: dict[tuple[str, str], Cell], args: argparse.Namespace, rclone:
             f"| {TITLES[wl]} | {cs.seconds:.2f} s | {rc.seconds:.2f} s | "
             f"{cs.seconds / rc.seconds:.2f} | {cs.nreq:,} / {rc.nreq:,} | "
             f"{cs.nreq / max(rc.nreq, 1):.2f} | {cs.rss / MB:.1f} / {rc.rss / MB:.1f} MB | "
-            f"{cs.rss / max(rc.rss, 1):.2f} | {'met' if _ok(cells, wl) else 'MISSED'} |")
+            f"{cs.rss / max(rc.rss, 1):.2f} | {cs.cpu:.2f} / {rc.cpu:.2f} | "
+            f"{cs.cpu / max(rc.cpu, 1e-9):.2f} | {'met' if _ok(cells, wl) else 'MISSED'} |")
     lines += ["", "Requests by kind (last run):", ""]
     for wl in WORKLOADS:
         for tool in TOOLS:
