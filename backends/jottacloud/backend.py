@@ -464,6 +464,8 @@ class JottaBackend(HistoryCapabilities):
             tail = server_path.rstrip("/")[len(prefix) + 1 :]
             return self.encoder.decode_path(tail)
 
+        # The files of one folder come one after the other: resolve their parent once.
+        last_parent = ("", "")
         try:
             for chunk in resp.iter_content(chunk_size=64 * 1024):
                 for item in parser.feed(chunk):
@@ -472,7 +474,9 @@ class JottaBackend(HistoryCapabilities):
                         if sub:
                             yield Entry(path=join_path(path, sub), is_dir=True)
                     else:
-                        parent = rel(item.parent) or ""
+                        if item.parent != last_parent[0] or not last_parent[0]:
+                            last_parent = (item.parent, rel(item.parent) or "")
+                        parent = last_parent[1]
                         yield Entry(
                             path=join_path(path, parent, self.encoder.decode(item.name)),
                             is_dir=False,
