@@ -123,6 +123,16 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120)
 
 
+def _remote(srv: JottaServer, conf: Path) -> dict[str, str]:
+    """The environment of a CLI whose config holds remote "jotta:" on ``srv``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDSYNC_")}
+    env.update(CLOUDSYNC_CONFIG=str(conf), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    r = _cli(env, "config", "create", "jotta", "jottacloud", f"login_token={srv.mint_login_token()}",
+             f"jfs_url={srv.jfs_url}", f"api_url={srv.api_url}")
+    assert r.returncode == 0, r.stderr
+    return env
+
+
 def test_cli_noop_resync_is_one_liststream_request(srv: JottaServer, tmp_path: Path) -> None:
     src = tmp_path / "photos"
     for i in range(FILES):
@@ -130,11 +140,7 @@ def test_cli_noop_resync_is_one_liststream_request(srv: JottaServer, tmp_path: P
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(os.urandom(200))
     conf = tmp_path / "cloudsync.conf"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDSYNC_")}
-    env.update(CLOUDSYNC_CONFIG=str(conf), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-    r = _cli(env, "config", "create", "jotta", "jottacloud", f"login_token={srv.mint_login_token()}",
-             f"jfs_url={srv.jfs_url}", f"api_url={srv.api_url}")
-    assert r.returncode == 0, r.stderr
+    env = _remote(srv, conf)
     r = _cli(env, "sync", str(src), "jotta:backup")
     assert r.returncode == 0, r.stderr
     assert "account" in conf.read_text()  # the account name is cached for later runs
@@ -155,11 +161,7 @@ def test_cli_sync_onto_a_file_is_refused_without_a_probe(srv: JottaServer, tmp_p
     src.mkdir()
     (src / "a.txt").write_bytes(b"a")
     conf = tmp_path / "cloudsync.conf"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDSYNC_")}
-    env.update(CLOUDSYNC_CONFIG=str(conf), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-    r = _cli(env, "config", "create", "jotta", "jottacloud", f"login_token={srv.mint_login_token()}",
-             f"jfs_url={srv.jfs_url}", f"api_url={srv.api_url}")
-    assert r.returncode == 0, r.stderr
+    env = _remote(srv, conf)
     r = _cli(env, "sync", str(src), "jotta:afile.bin")
     assert r.returncode != 0
     assert "is a file not a directory" in r.stderr and "Traceback" not in r.stderr
