@@ -70,6 +70,8 @@ def test_versions_and_restore_version(srv: JottaServer) -> None:
     assert r.exit_code == 0, r.output
     assert b.get("docs/a.txt").read() == b"one"
     assert len(b.versions("docs/a.txt")) == 4  # the replaced content stays in the history
+    listing = cs("lsf", "--jottacloud-versions", "j:docs").stdout.split()
+    assert "a.txt" in listing and sum(n.startswith("a-v") and n.endswith(".txt") for n in listing) == 3
     bad = cs("restore", "--version", "99", "j:docs/a.txt")
     assert bad.exit_code == 4 and "version 99 not found" in bad.stderr
     assert cs("versions", "j:docs/missing.txt").exit_code == 4
@@ -162,6 +164,13 @@ def test_restore_folder_at_time_in_place(srv: JottaServer) -> None:
     assert r.exit_code == 0, r.output
     assert b.get("w/a.txt").read() == b"a1" and b.get("w/b.txt").read() == b"b1"
     assert b.get("w/c.txt").read() == b"new"  # created later: left alone
+    beside = cs("restore", "--at", at, "--to", "j:w-then", "j:w")
+    assert beside.exit_code == 0, beside.output
+    assert sorted(e.path for e in b.list_recursive("w-then")) == ["w-then/a.txt", "w-then/b.txt"]
+    _put(b, "w/a.txt", b"a3 once more")
+    one = cs("restore", "--at", at, "j:w/a.txt")
+    assert one.exit_code == 0 and b.get("w/a.txt").read() == b"a1"
+    assert cs("restore", "--at", at, "j:w/c.txt").exit_code == 4  # created later
     assert cs("restore", "--at", "2001-01-01T00:00:00Z", "j:w").exit_code == 4
     assert cs("restore", "--at", "yesterday-ish", "j:w").exit_code == 2
 
