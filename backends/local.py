@@ -340,6 +340,18 @@ def _translate(exc: OSError, path: str, *, missing: type[CloudsyncError] = Objec
     return CloudsyncError(reason, path=path)
 
 
+def _refuse_special(mode: int, path: str) -> None:
+    """A FIFO, device or socket named as a file to read is refused at once: reading one would
+    wait for ever or never end (rclone hangs on them)."""
+    if statmod.S_ISREG(mode) or statmod.S_ISDIR(mode):
+        return
+    kind = ("a FIFO (named pipe)" if statmod.S_ISFIFO(mode)
+            else "a character device" if statmod.S_ISCHR(mode)
+            else "a block device" if statmod.S_ISBLK(mode)
+            else "a socket" if statmod.S_ISSOCK(mode) else "not a regular file")
+    raise NoRetryError(f"is {kind}, not a regular file: refusing to read it", path=path)
+
+
 # ---------------------------------------------------------------------------- backend
 class LocalBackend(Backend):
     type_name = "local"
@@ -590,14 +602,23 @@ class LocalBackend(Backend):
             if not self.skip_links:
                 notice(log, "%s: Can't follow symlink without -L/--copy-links", path)
             raise ObjectNotFound(path=path)
+        _refuse_special(st.st_mode, path)
         return self._entry(path, st)
 
     # ------------------------------------------------------------------ reading
     def get(self, path: str, start: int = 0, end: int | None = None) -> BinaryIO:
         try:
-            f = open(self._os_path(path), "rb", buffering=0)  # noqa: SIM115 - caller closes it
+            # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below);
+            # it changes nothing for regular files
+            fd = os.open(self._os_path(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as exc:
             raise _translate(exc, path) from None
+        try:
+            _refuse_special(os.fstat(fd).st_mode, path)
+        except BaseException:
+            os.close(fd)
+            raise
+        f = io.FileIO(fd, "rb", closefd=True)
         try:
             if start > 0:
                 f.seek(start)

@@ -83,6 +83,11 @@ AUTH_CODE_TIMEOUT = 300.0
 
 
 def reconnect_hint(remote: str) -> str:
+    """A command that gives ``remote`` a new login and works for it."""
+    if remote.startswith(":"):
+        # an on-the-fly remote has no config section to reconnect
+        return ("give it a new personal login token in its login_token option, or save a remote "
+                'and log in with "cloudsync config create NAME jottacloud"')
     return f'run "cloudsync config reconnect {remote}:"'
 
 
@@ -338,7 +343,10 @@ def call_token_endpoint(
                 "a captive portal or proxy is intercepting the connection?"
             ) from None
         except requests.exceptions.SSLError as exc:
-            raise ProtocolError(f"{context}: TLS verification failed ({_short(exc)})") from None
+            from ._http import tls_reason
+
+            raise ProtocolError(f"{context}: TLS verification failed for {_host_of(token_url)}: "
+                                f"{tls_reason(exc)}") from None
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             from ._http import network_cause
 
@@ -353,6 +361,12 @@ def call_token_endpoint(
         token = _api.TokenResponse.from_json(dict(raw))
         return _api.StoredToken.from_response(token).with_refresh_fallback(previous_refresh)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _host_of(url: str) -> str:
+    from ._http import _host
+
+    return _host(url)
 
 
 def _short(exc: BaseException) -> str:

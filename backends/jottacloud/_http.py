@@ -477,7 +477,9 @@ class JottaHttp:
                 )
             except requests.exceptions.SSLError as exc:
                 # Never retried and never "fixed" by turning verification off.
-                raise ProtocolError(f"TLS verification failed for {_host(url)}: {_short(exc)}") from None
+                raise ProtocolError(f"TLS verification failed for {_host(url)}: {tls_reason(exc)}",
+                                    hint="check the system's CA certificates, or whether a proxy "
+                                    "intercepts the connection") from None
             except requests.RequestException as exc:
                 cause = network_cause(exc, url)
                 if cause is None:
@@ -602,6 +604,28 @@ def _host(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url).netloc or url[:40]
+
+
+def tls_reason(exc: BaseException) -> str:
+    """The certificate problem itself ("self-signed certificate", "hostname mismatch"…),
+    dug out of the exceptions requests and urllib3 wrap around it, never their raw text."""
+    import re
+    import ssl
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return e.verify_message or "certificate verify failed"
+        if isinstance(e, ssl.SSLError) and e.reason:
+            return str(e.reason).lower().replace("_", " ")
+        inner = getattr(e, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in e.args if isinstance(a, BaseException)), None)
+        e = inner or e.__cause__ or e.__context__
+    found = re.search(r"\[SSL(?:: [A-Z_]+)?\] ([^(\"']+)", str(exc))
+    return found.group(1).strip().rstrip(":") if found else "the TLS handshake failed"
 
 
 def _short(exc: BaseException) -> str:

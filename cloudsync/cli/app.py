@@ -266,8 +266,20 @@ class App:
             return
         from ..log import setup_logging
 
-        setup_logging(self.verbosity, log_file=self.settings.log_file,
-                      json_log=self.settings.use_json_log, stream=sys.stderr)
+        try:
+            setup_logging(self.verbosity, log_file=self.settings.log_file,
+                          json_log=self.settings.use_json_log, stream=sys.stderr)
+        except OSError as exc:
+            # one line on stderr (rclone: "Failed to open log file"), exit 1
+            setup_logging(self.verbosity, json_log=self.settings.use_json_log, stream=sys.stderr)
+            self._logging_ready = True
+            from ..errors import ConfigError
+
+            err = ConfigError(f"{exc.strerror or exc}: {self.settings.log_file}",
+                              hint="create its folder first" if isinstance(exc, FileNotFoundError)
+                              else "give another --log-file")
+            err.cli_context = "open log file"  # type: ignore[attr-defined]
+            raise err from None
         self._logging_ready = True
 
     @property

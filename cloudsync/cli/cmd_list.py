@@ -198,6 +198,7 @@ def lsf(app: App, remote: str, fmt: str, separator: str | None, use_csv: bool, d
 
     # One formatter per format letter, chosen once: the per-entry work is only the calls.
     def path_of(path: str, entry: Entry) -> str:
+        path = formats.valid_utf8(path)  # always valid UTF-8 (the copy itself keeps the bytes)
         shown = ("/" + path) if absolute else path
         return shown + "/" if entry.is_dir and dir_slash else shown
 

@@ -219,10 +219,16 @@ def link(app: App, remote: str, expire: str | None, unlink: bool) -> None:
             seconds = parse_duration(expire)
         except ValueError:
             raise UsageError(f"invalid value for --expire: {expire!r}") from None
+    if not backend.has("public_link"):
+        raise Unsupported(f"{backend} doesn't support public links")
     try:
         url = backend.public_link(leaf or "", expire=seconds, unlink=unlink)
-    except Unsupported:
-        raise Unsupported(f"{backend} doesn't support public links") from None
+    except Unsupported as err:
+        if seconds is not None:
+            # the backend has links, just not expiring ones: say that, not "no links at all"
+            raise Unsupported(f"--expire is not supported: {err.message or err}",
+                              hint="leave out --expire") from None
+        raise
     if url:
         click.echo(url)
 

@@ -26,6 +26,7 @@ __all__ = [
     "size_suffix",
     "stats_text",
     "tree_lines",
+    "valid_utf8",
 ]
 
 def byte_unit(n: float) -> str:
@@ -241,7 +242,8 @@ class LsjsonFormat:
     def __call__(self, entry: Entry, path: str, hashes: Mapping[str, str] | None = None) -> str:
         """The object for ``entry``, listed as ``path``, on one line."""
         q = self._quote
-        name = path.rsplit("/", 1)[-1] if path else entry.name
+        path = valid_utf8(path)  # always valid UTF-8 (the copy itself keeps the bytes)
+        name = path.rsplit("/", 1)[-1] if path else valid_utf8(entry.name)
         parts = ['{"Path":', q(path), ',"Name":', q(name), ',"Size":', str(entry.size)]
         if not self._no_mimetype:
             parts += (',"MimeType":', q(mime_type_of(entry)))
@@ -261,6 +263,18 @@ class LsjsonFormat:
             parts += (',"ID":', q(entry.id))
         parts.append("}")
         return _go_escapes("".join(parts))
+
+
+def valid_utf8(text: str) -> str:
+    """``text`` as valid UTF-8 for output: each byte a file name had that is not UTF-8 (kept
+    by Python as a lone surrogate) becomes U+FFFD, as rclone shows such names."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def csv_field(text: str, sep: str) -> str:

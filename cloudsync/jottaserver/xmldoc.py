@@ -237,6 +237,11 @@ class Docs:
         _stamp(root)
         root.add(t("path", parent, preserve=True))
         root.add(t("abspath", parent, preserve=True))
+        if node.public_uri:
+            # a shared folder carries its share id like a file (protocol notes: PublicLink)
+            root.add(t("publicURI", node.public_uri))
+            if node.share_path:
+                root.add(t("publicSharePath", node.share_path, preserve=True))
         self._children(root, node.mp_id, node.id, f"{parent}/{node.name}")
         return serialize(root)
 

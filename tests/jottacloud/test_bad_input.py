@@ -282,3 +282,23 @@ def test_name_the_service_cannot_hold(srv: JottaServer, tmp_path: Path) -> None:
     assert_one_clear_line(r, ExitCode.NO_RETRY, "255")
     assert srv.state.read("Jotta/Archive/names/fine.txt") == b"fine"
     assert_no_secret(r, secrets_of(tmp_path))
+
+
+def test_revoked_token_of_an_on_the_fly_remote_advises_what_works(
+        srv: JottaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudsync.config import Config
+
+    make_remote(srv)
+    conf = Config.load(str(tmp_path / "cloudsync.conf"))
+    old, token_url = conf.get("j", "token"), conf.get("j", "token_url")
+    assert old and token_url
+    srv.expire_access_tokens()
+    assert cs("lsjson", "j:").exit_code == 0  # rotates the refresh token: the old one is stale
+    monkeypatch.setenv("CLOUDSYNC_JOTTACLOUD_TOKEN", old)
+    monkeypatch.setenv("CLOUDSYNC_JOTTACLOUD_TOKEN_URL", token_url)
+    srv.expire_access_tokens()
+    r = cs("lsjson", ":jottacloud:")
+    line = assert_one_clear_line(r, ExitCode.FATAL, "Stale token", "login_token option",
+                                 '"cloudsync config create NAME jottacloud"')
+    assert "config reconnect" not in line  # there is no config section to reconnect
+    assert_no_secret(r, secrets_of(tmp_path, StoredToken.from_json(old).refresh_token))
