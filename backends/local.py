@@ -614,7 +614,10 @@ class LocalBackend(Backend):
         except OSError as exc:
             raise _translate(exc, path) from None
         try:
-            _refuse_special(os.fstat(fd).st_mode, path)
+            mode = os.fstat(fd).st_mode
+            if statmod.S_ISDIR(mode):
+                raise IsDirError(path=path)
+            _refuse_special(mode, path)
         except BaseException:
             os.close(fd)
             raise

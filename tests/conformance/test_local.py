@@ -236,14 +236,14 @@ def test_unreadable_file_fails_that_file_only(b: LocalBackend, root: Path,
     (root / "ok.txt").write_bytes(b"ok")
     (root / "locked.txt").write_bytes(b"no")
 
-    real_open = open
+    real_open = os.open  # (reads open with os.open: a FIFO must not block the open)
 
     def fake_open(path: Any, *args: Any, **kw: Any) -> Any:
         if str(path).endswith("locked.txt"):
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, *args, **kw)
 
-    monkeypatch.setattr(local_mod, "open", fake_open, raising=False)
+    monkeypatch.setattr(local_mod.os, "open", fake_open)
     assert {e.path for e in b.list("")} == {"ok.txt", "locked.txt"}
     with pytest.raises(PermissionDenied) as info:
         b.get("locked.txt")
