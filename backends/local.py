@@ -674,7 +674,10 @@ class LocalBackend(Backend):
                 if deterministic and exc.errno == errno.ELOOP:
                     continue  # a symlink planted at our temp name: never write through it
                 raise _translate(exc, path) from None
-            if not deterministic or _fcntl is None:
+            if _fcntl is None:
+                return fd, tmp
+            if not deterministic:
+                _lock_temp(fd)  # (a fresh file: ours) so no cleanup takes it for a leftover
                 return fd, tmp
             try:
                 ok = _lock_temp(fd)

@@ -102,6 +102,33 @@ def test_listing_hides_temp_files_and_sync_end_removes_stale_ones(tmp_path: Path
         assert live.read_bytes() == b"in progress" and (dst / "busy.txt").read_bytes() == b"b"
 
 
+def test_second_writer_temp_file_is_locked_too(tmp_path: Path) -> None:
+    from cloudsync.backends.local import _remove_if_stale
+
+    b = LocalBackend("l", str(tmp_path))
+    live = tmp_path / _temp_name("f.txt")
+    live.write_bytes(b"")
+    seen: list[Path] = []
+
+    class Spy(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buf: bytearray) -> int:  # type: ignore[override]
+            if seen:
+                return 0
+            seen.extend(p for p in tmp_path.iterdir() if p.name.endswith(".partial") and p != live)
+            # a cleanup by another process while this writer works must leave its file alone
+            assert seen and not _remove_if_stale(str(seen[0])) and seen[0].exists()
+            buf[:1] = b"x"
+            return 1
+
+    with open(live, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        b.put("f.txt", Spy(), PutInfo(size=1, mtime_ns=T))
+    assert (tmp_path / "f.txt").read_bytes() == b"x" and not seen[0].exists()
+
+
 @pytest.mark.parametrize("name", ["a.txt", "é" * 120])
 def test_temp_name_is_deterministic_and_recognised(name: str) -> None:
     from cloudsync.backends.local import _is_temp_name
