@@ -28,11 +28,12 @@ from typing import Any, BinaryIO
 
 from .backend import Backend, Readable
 from .errors import (
-    CloudsyncError,
     ConfigError,
     DirNotFound,
     HashUnsupported,
     IsDirError,
+    IsFileError,
+    NoRetryError,
     ObjectNotFound,
 )
 from .options import Option, parse_duration
@@ -229,8 +230,9 @@ def wrap_history(backend: Backend, options: Mapping[str, Any]) -> Backend:
     return HistoryView(backend, at_ns=at_ns, show_versions=show)
 
 
-class ReadOnlyHistory(CloudsyncError):
-    """A write to a remote shown as it was in the past (or with its old versions)."""
+class ReadOnlyHistory(NoRetryError):
+    """A write to a remote shown as it was in the past (or with its old versions): retrying
+    cannot help."""
 
 
 class HistoryView(Backend):
@@ -276,7 +278,12 @@ class HistoryView(Backend):
     def list(self, path: str) -> builtins.list[Entry]:
         out: builtins.list[Entry] = []
         if self.at_ns is not None:
-            for entry, v in self.inner.list_at(path, self.at_ns):
+            try:
+                past = self.inner.list_at(path, self.at_ns)
+            except IsFileError:
+                # A file now, but no folder then (or a file that did not exist yet).
+                raise DirNotFound(path=path or "/") from None
+            for entry, v in past:
                 if not entry.is_dir:
                     self._remember(entry.path, v)
                 out.append(entry)

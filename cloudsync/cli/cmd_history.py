@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import DirNotFound, NoRetryError, ObjectNotFound, Unsupported, UsageError
+from ..errors import DirNotFound, IsDirError, NoRetryError, ObjectNotFound, Unsupported, UsageError
 from ..history import Version, format_time, parse_time
 from ..log import skipped_dry_run
 from ..types import join_path
@@ -44,7 +44,7 @@ def _open(app: App, remote: str, cap: str) -> tuple[Backend, str, str]:
     backend = app.open_dir(top)
     if not backend.has(cap):
         what = "file versions" if cap == "versions" else "a trash"
-        raise Unsupported(f"{backend} keeps no {what}")
+        raise Unsupported(f"{backend.type_name} remote {top} keeps no {what}")
     return backend, top, path
 
 
@@ -78,7 +78,11 @@ def versions(app: App, remote: str, as_json: bool) -> None:
     backend, _, path = _open(app, remote, "versions")
     if not path:
         raise UsageError("versions needs a file path, not the remote's top")
-    found = backend.versions(path)
+    try:
+        found = backend.versions(path)
+    except IsADirectoryError:
+        raise IsDirError("versions are kept per file and this is a folder", path=path,
+                         hint="'cloudsync restore REMOTE:folder --at TIME' restores a folder") from None
     if as_json:
         click.echo(formats.go_json([_version_json(v) for v in found], indent="\t"))
         return
