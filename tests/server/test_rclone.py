@@ -66,22 +66,7 @@ def test_unmodified_rclone_runs_without_a_single_error(tmp_path: Path) -> None:
 def test_config_import_of_a_remote_rclone_created_works_at_once(tmp_path: Path) -> None:
     """A jottacloud remote made (and used) by the real rclone, imported plain and encrypted,
     copies with cloudsync at once, without a login of its own."""
-    rclone = _rclone()
-    if rclone is None:
-        pytest.skip("rclone binary not installed")
-    if not shutil.which("openssl"):
-        pytest.skip("openssl not available")
-    if not _can_unshare():
-        pytest.skip("cannot create user/network/mount namespaces here")
-    ca, cert, key = _make_certs(tmp_path)
-    work = tmp_path / "work"
-    work.mkdir()
-    out = subprocess.run(
-        ["unshare", "-rnm", sys.executable, str(DRIVER.with_name("rclone_import_driver.py")),
-         str(work), rclone, str(ca), str(cert), str(key)],
-        capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = _run_driver(tmp_path, "rclone_import_driver.py")
     assert report["failures"] == []
     assert report["steps"] >= 6
 
