@@ -56,7 +56,7 @@ from .retry import backoff_delay, call_with_retries, is_fatal, is_no_retry, retr
 if TYPE_CHECKING:
     from ..backend import Backend
     from .dests import ExtraDests
-    from .limits import Cutoff, TransferOrder
+    from .limits import BwLimit, Cutoff, TransferOrder
 
 __all__ = ["BoundedPool", "Executor", "Run"]
 
@@ -152,6 +152,8 @@ class Run:
         self._notices: set[str] = set()
         #: --max-transfer / --max-duration with --cutoff-mode (None: no limit)
         self.cutoff: Cutoff | None = None
+        #: --bwlimit (None: no limit)
+        self.bwlimit: BwLimit | None = None
         #: --ignore-errors: deletions go ahead even after errors
         self.ignore_errors = False
         #: set from outside (watch mode's SIGTERM): transfers in flight give up at their next read
@@ -236,12 +238,14 @@ class _Source(HashingReader):
     writes reuse our digests instead of hashing the same bytes a second time.
     """
 
-    __slots__ = ("_path", "_run")
+    __slots__ = ("_direction", "_path", "_run")
 
-    def __init__(self, stream: BinaryIO, path: str, run: Run, hash_types: tuple[str, ...]) -> None:
+    def __init__(self, stream: BinaryIO, path: str, run: Run, hash_types: tuple[str, ...],
+                 direction: tuple[bool, bool] = (True, True)) -> None:
         super().__init__(stream, hash_types)
         self._path = path
         self._run = run
+        self._direction = direction  # (upload to a remote, download from one), for --bwlimit
 
     def read(self, n: int = -1, /) -> bytes:
         run = self._run
@@ -258,6 +262,9 @@ class _Source(HashingReader):
             size = len(data)
             run.stats.add(bytes=size)
             run.emit(TransferProgress(self._path, size))
+            if run.bwlimit is not None:
+                up, down = self._direction
+                run.bwlimit.take(size, upload=up, download=down)
         return data
 
     def digests(self) -> dict[str, str]:
@@ -321,10 +328,12 @@ class Executor:
         self.dests: ExtraDests | None = None
         self._held: list[Action] | None = [] if self.opts.check_first else None
         cutoff = run.cutoff
-        if cutoff is not None and cutoff.active and self._copy_is_transfer:
-            # local copies stream while a limit is set, so a hard limit can stop one midway
+        limited = (cutoff is not None and cutoff.active) or run.bwlimit is not None
+        if limited and self._copy_is_transfer:
+            # local copies stream while a limit is set (as rclone's always do), so a hard
+            # limit can stop one midway and --bwlimit paces it
             self._server_copy = False
-        if self._held is not None or (cutoff is not None and cutoff.active):
+        if self._held is not None or limited:
             self._copy_batch = None
         # both sides on local disks: small files are hashed in the march thread (see check)
         self._inline_hash = src.features.is_local and dst.features.is_local
@@ -756,7 +765,8 @@ class Executor:
         attempt = 1
         while True:
             stream = call_with_retries(lambda: self.src.open_entry(src), self.retries)
-            reader = _Source(stream, src.path, self.run, hash_types)
+            reader = _Source(stream, src.path, self.run, hash_types,
+                             (not self.dst.features.is_local, not self.src.features.is_local))
             try:
                 new = self.dst.put(dst_path, reader, info)
                 break

@@ -20,7 +20,7 @@ from ..log import notice
 from ..types import Entry
 from .act import Executor, Run, _dry
 from .dests import ExtraDests
-from .limits import Cutoff, TransferOrder, parse_order_by
+from .limits import Cutoff, TransferOrder, bandwidth_limit, parse_order_by
 from .march import KeyFunc, Side, make_key, march, report_duplicate
 from .options import SyncOptions
 from .plan import CHECKSUM_FALLBACK_NOTICE, Context, Mode, Phase, Planner
@@ -94,6 +94,7 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
     run = Run(checkers=opts.checkers, transfers=opts.transfers, dry_run=opts.dry_run,
               reporter=reporter, backlog=opts.max_backlog)
     run.cutoff = Cutoff(run, opts)
+    run.bwlimit = bandwidth_limit(opts)
     run.cancel = cancel
     run.ignore_errors = opts.ignore_errors
     for backend in (src, dst, backup):

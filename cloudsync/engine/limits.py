@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .options import SyncOptions
     from .plan import Action
 
-__all__ = ["Cutoff", "TransferOrder", "parse_order_by"]
+__all__ = ["BwLimit", "Cutoff", "TransferOrder", "bandwidth_limit", "parse_bwlimit", "parse_order_by", "rate_at"]
 
 log = logging.getLogger("cloudsync.engine")
 
@@ -188,3 +188,153 @@ class _Reversed:
         return isinstance(other, _Reversed) and bool(self.value == other.value)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+# ------------------------------------------------------------------------------ --bwlimit
+
+_DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+#: (tx, rx) bytes per second; -1 = unlimited
+Rate = tuple[int, int]
+
+
+def _rate(text: str) -> Rate:
+    from ..options import parse_size
+
+    def one(part: str) -> int:
+        part = part.strip()
+        if not part:
+            raise ValueError("empty string")
+        return -1 if part.lower() == "off" else parse_size(part, default_unit="k")
+
+    if ":" in text:
+        tx, rx = text.split(":", 1)
+        return one(tx), one(rx)
+    value = one(text)
+    return value, value
+
+
+def parse_bwlimit(text: str) -> list[tuple[int | None, int, Rate]]:
+    """rclone's ``--bwlimit``: ``1M``, ``10M:100k`` (upload:download), ``off``, or a timetable
+    ``"08:00,512k 12:00,10M Sat-00:00,off"`` → ``[(weekday or None, minute of day, rate)]``."""
+    text = text.strip()
+    if not text:
+        return [(None, 0, (-1, -1))]
+    if "," not in text:
+        return [(None, 0, _rate(text))]
+    table: list[tuple[int | None, int, Rate]] = []
+    for item in text.split():
+        when, sep, rate = item.partition(",")
+        if not sep:
+            raise ValueError(f"invalid timetable entry {item!r}")
+        day: int | None = None
+        if "-" in when:
+            name, when = when.split("-", 1)
+            if name.lower()[:3] not in _DAYS:
+                raise ValueError(f"invalid weekday in {item!r}")
+            day = _DAYS[name.lower()[:3]]
+        hh, colon, mm = when.partition(":")
+        if not colon or not hh.isdigit() or not mm.isdigit() or int(hh) > 23 or int(mm) > 59:
+            raise ValueError(f"invalid time in {item!r}")
+        table.append((day, int(hh) * 60 + int(mm), _rate(rate)))
+    return table
+
+
+def rate_at(table: list[tuple[int | None, int, Rate]], when: time.struct_time) -> Rate:
+    """The entry in force at ``when``: the latest one at or before it, the week (entries with
+    a day) or the day (without) wrapping round."""
+    now_day = when.tm_min + 60 * when.tm_hour
+    now_week = when.tm_wday * 1440 + now_day
+    best: tuple[int, Rate] | None = None
+    latest: tuple[int, Rate] | None = None
+    for day, minute, rate in table:
+        position = minute if day is None else day * 1440 + minute
+        current = now_day if day is None else now_week
+        if position <= current and (best is None or position - current >= best[0]):
+            best = (position - current, rate)
+        # (the wrap-round candidate: the entry latest in its cycle)
+        span = 1440 if day is None else 7 * 1440
+        offset = position - span - current
+        if latest is None or offset >= latest[0]:
+            latest = (offset, rate)
+    chosen = best if best is not None else latest
+    assert chosen is not None
+    return chosen[1]
+
+
+def _rate_text(rate: Rate) -> str:
+    from ..types import size_suffix
+
+    def one(v: int) -> str:
+        return "off" if v < 0 else "".join(size_suffix(v))
+
+    return one(rate[0]) if rate[0] == rate[1] else f"{one(rate[0])}:{one(rate[1])}"
+
+
+class BwLimit:
+    """The ``--bwlimit`` token buckets shared by every transfer of a run.
+
+    One limit (``1M``) throttles all transfer bytes.  Separate upload:download limits
+    (``10M:1M``) throttle what goes to a remote and what comes from one, as rclone applies
+    them on the network; a copy between local disks is then not limited, as in rclone.
+    """
+
+    def __init__(self, table: list[tuple[int | None, int, Rate]],
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep,
+                 now: Callable[[], time.struct_time] = time.localtime) -> None:
+        self._table = table
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        self._lock = threading.Lock()
+        self._rate: Rate = (-1, -1)
+        self._checked = -1e18
+        self._tokens = [0.0, 0.0]  # tx, rx
+        self._last = clock()
+        self._refresh(force=True)
+
+    def _refresh(self, force: bool = False) -> None:
+        t = self._clock()
+        if not force and t - self._checked < 1.0:
+            return
+        self._checked = t
+        rate = rate_at(self._table, self._now())
+        if rate != self._rate:
+            if force:
+                if rate != (-1, -1):
+                    log.info("Starting bandwidth limiter at %s Byte/s", _rate_text(rate))
+            else:
+                log.info("Scheduled bandwidth change. Limit set to %s Byte/s", _rate_text(rate))
+            self._rate = rate
+
+    def take(self, n: int, *, upload: bool, download: bool) -> None:
+        """Account ``n`` bytes just moved; sleep as long as the limit says."""
+        with self._lock:
+            self._refresh()
+            tx, rx = self._rate
+            now = self._clock()
+            elapsed, self._last = now - self._last, now
+            wait = 0.0
+            for i, (rate, applies) in enumerate(((tx, upload), (rx, download))):
+                if rate <= 0:
+                    continue
+                if tx == rx and i == 1:
+                    break  # one total limit (the same value both ways): one bucket
+                if tx != rx and not applies:
+                    continue
+                tokens = min(self._tokens[i] + elapsed * rate, rate / 10) - n
+                self._tokens[i] = tokens
+                if tokens < 0:
+                    wait = max(wait, -tokens / rate)
+        if wait > 0:
+            self._sleep(wait)
+
+
+def bandwidth_limit(opts: SyncOptions) -> BwLimit | None:
+    """The run's ``--bwlimit`` limiter, or None when there is no limit at any time."""
+    if not opts.bwlimit.strip():
+        return None
+    table = parse_bwlimit(opts.bwlimit)
+    if all(rate == (-1, -1) for _, _, rate in table):
+        return None
+    return BwLimit(table)

@@ -16,7 +16,7 @@ from ..errors import (
 from ..events import Reporter
 from ..types import Entry
 from .act import Executor, Run, _dry
-from .limits import Cutoff
+from .limits import Cutoff, bandwidth_limit
 from .listing import walk_tree
 from .options import SyncOptions
 from .plan import Action, Context, decide_file
@@ -41,6 +41,7 @@ def copy_to(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: Sync
     """copyto / moveto: one file to a new name (rclone's CopyFile / MoveFile)."""
     run = Run(checkers=1, transfers=1, dry_run=opts.dry_run, reporter=reporter)
     run.cutoff = Cutoff(run, opts)
+    run.bwlimit = bandwidth_limit(opts)
     try:
         _copy_to(run, src, src_path, dst, dst_path, opts, move, backup)
         run.join()

@@ -27,6 +27,13 @@ def _size_kib(text: str) -> int:
     return parse_size(text, default_unit="k")
 
 
+def _bwlimit(text: str) -> str:
+    from .limits import parse_bwlimit
+
+    parse_bwlimit(text)  # refuse a bad value on the command line, as rclone does
+    return text
+
+
 def _off_duration(text: str) -> float:
     """A duration where 0 (and rclone's ``off``) means no limit."""
     return 0.0 if text.strip().lower() == "off" else parse_duration(text)
@@ -118,6 +125,10 @@ class SyncOptions:
     # limits / misc
     max_transfer: int = flag(-1, "Maximum size of data to transfer (every copy counts, server-side "
                                  "and local ones too).", kind="size", parser=_size_kib, metavar="SIZE")
+    bwlimit: str = flag("", "Bandwidth limit in KiB/s, or use suffix B|K|M|G|T|P, 'UP:DOWN' for "
+                            "separate upload and download limits, or a timetable "
+                            "('08:00,512k 12:00,10M Sat-00:00,off').", default_text="off",
+                        parser=_bwlimit, metavar="BwTimetable")
     max_duration: float = flag(0.0, "Maximum duration cloudsync will transfer data for (0 = off).",
                                kind="duration", parser=_off_duration, metavar="DURATION")
     cutoff_mode: Literal["hard", "soft", "cautious"] = flag(

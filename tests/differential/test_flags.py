@@ -204,3 +204,24 @@ def test_stats_log_level_as_rclone(flags: tuple[str, ...], tmp_path: Path) -> No
     # the final stats block: shown or not, and at which level
     assert got.stderr.count("Transferred:") == want.stderr.count("Transferred:")
     assert _LEVEL.findall(got.stderr) == _LEVEL.findall(want.stderr)
+
+
+@pytest.mark.parametrize("value", ["100K", "100K:100K", "1M:100K", "off", "Mon-00:00,100K",
+                                   "23:59,100K", "08:00,1M 07:00,2M", "bogus", "10K:"])
+def test_bwlimit_accepts_and_reports_as_rclone(value: str, tmp_path: Path) -> None:
+    want, got = _both(tmp_path, "copy", "src/f1.bin", "dst", "-v", "--bwlimit", value)
+    assert got.returncode == want.returncode
+    start = re.compile(r"Starting bandwidth limiter at (\S+) Byte/s")
+    assert start.findall(got.stderr) == start.findall(want.stderr)
+
+
+def test_bwlimit_paces_a_local_copy_like_rclone(tmp_path: Path) -> None:
+    # 2,000,000 bytes at 1 MiB/s: at least 1.5 s for both (a lower bound: load cannot break it)
+    import time
+
+    for name, cmd in (("rclone", RCLONE), ("cloudsync", cloudsync_command())):
+        assert cmd is not None
+        t = time.monotonic()
+        out = _run(tmp_path, name, cmd, "copy", "src/big.bin", "dst", "--bwlimit", "1M")
+        assert out.returncode == 0, out.stderr
+        assert time.monotonic() - t >= 1.5, name

@@ -83,3 +83,43 @@ def test_extra_dests_must_be_on_the_destinations_remote() -> None:
     r = engine.copy(src, MemoryBackend("m", "xr/dst"), SyncOptions(compare_dest=("x",)),
                     dests=[other])
     assert exit_code_for(r.final_error) == ExitCode.FATAL
+
+
+def test_bwlimit_timetable_picks_the_entry_in_force() -> None:
+    import time as _time
+
+    from cloudsync.engine.limits import parse_bwlimit, rate_at
+
+    def at(wday: int, hh: int, mm: int) -> _time.struct_time:
+        return _time.struct_time((2026, 1, 1, hh, mm, 0, wday, 1, 0))
+
+    table = parse_bwlimit("08:00,512k 12:00,10M 23:00,off")
+    assert rate_at(table, at(3, 9, 0)) == (512 * 1024, 512 * 1024)
+    assert rate_at(table, at(3, 12, 0)) == (10 << 20, 10 << 20)
+    assert rate_at(table, at(3, 7, 59)) == (-1, -1)  # yesterday's 23:00 entry
+    week = parse_bwlimit("Mon-08:00,1M Fri-18:00,2M:100k")
+    assert rate_at(week, at(2, 10, 0)) == (1 << 20, 1 << 20)  # Wednesday
+    assert rate_at(week, at(0, 7, 0)) == (2 << 20, 100 * 1024)  # Monday before 08:00: Friday's
+    assert parse_bwlimit("100")[0][2] == (100 * 1024, 100 * 1024)  # KiB without a suffix
+
+
+def test_bwlimit_paces_bytes_and_separate_limits_skip_local_copies() -> None:
+    from cloudsync.engine.limits import BwLimit, parse_bwlimit
+
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        clock[0] += s
+
+    lim = BwLimit(parse_bwlimit("100K"), clock=lambda: clock[0], sleep=sleep)
+    for _ in range(10):
+        lim.take(10 * 1024, upload=False, download=False)
+    assert 0.9 <= clock[0] <= 1.0  # 100 KiB at 100 KiB/s
+    split = BwLimit(parse_bwlimit("1M:100K"), clock=lambda: clock[0], sleep=sleep)
+    before = clock[0]
+    split.take(100 * 1024, upload=False, download=False)  # local to local: not limited
+    assert clock[0] == before
+    split.take(100 * 1024, upload=False, download=True)  # a download: the 100K side
+    assert clock[0] - before >= 0.9
