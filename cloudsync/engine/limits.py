@@ -55,7 +55,9 @@ class Cutoff:
         #: set when the deadline passed: in hard mode every read fails from then on
         self.expired = threading.Event()
         self._timer: threading.Timer | None = None
+        self._deadline: float | None = None
         if opts.max_duration > 0:
+            self._deadline = time.monotonic() + opts.max_duration
             deadline = time.time() + opts.max_duration
             log.info("Transfer session %s deadline: %s", self.mode.upper(),
                      time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(deadline)))
@@ -68,9 +70,21 @@ class Cutoff:
         return self.mode == "hard"
 
     def _expire(self) -> None:
-        self.expired.set()
+        with self._lock:
+            if self.expired.is_set():
+                return
+            self.expired.set()
         # fatal in every mode (as rclone): nothing new starts; hard mode also cuts reads
         self.run.count_error(DurationExceeded(MAX_DURATION_MESSAGE))
+
+    def _over_time(self) -> bool:
+        """The deadline passed (checked on the clock too: the timer thread may not have run)."""
+        if self.expired.is_set():
+            return True
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            self._expire()
+            return True
+        return False
 
     def close(self) -> None:
         """End of the run: stop the deadline timer, and wait for it if it is firing right now,
@@ -85,12 +99,12 @@ class Cutoff:
             return
         if 0 <= self.max_transfer <= self.run.stats.bytes:
             raise TransferLimitExceeded(MAX_TRANSFER_MESSAGE, path=path)
-        if self.expired.is_set():
+        if self._over_time():
             raise DurationExceeded(MAX_DURATION_MESSAGE, path=path)
 
     def may_start(self, size: int) -> bool:
         """May a transfer of ``size`` bytes start now?  Refusals are counted (once)."""
-        if self.expired.is_set():
+        if self._over_time():
             return False
         limit = self.max_transfer
         if limit < 0:
