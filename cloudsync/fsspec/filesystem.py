@@ -291,7 +291,9 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 listing = [self._dir_info(r.name) for r in self.config.remotes()]
             else:
                 listing = self._list(remote, inner, path)
-            self.dircache[path] = listing
+            if not (len(listing) == 1 and listing[0]["name"] == path
+                    and listing[0]["type"] == "file"):
+                self.dircache[path] = listing  # a directory's listing (not a file's own entry)
         if detail:
             return list(listing)
         return sorted(item["name"] for item in listing)
@@ -315,6 +317,38 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise translate(exc, path) from None
         return sorted((self._info(remote, e) for e in entries), key=lambda d: d["name"])
 
+    def find(self, path: str, maxdepth: int | None = None, withdirs: bool = False,
+             detail: bool = False, **kwargs: Any) -> Any:
+        """Everything below ``path``: one recursive listing where the backend has one
+        (JottaCloud: a single streamed request for a whole tree), which also fills the listing
+        cache of every directory in it; otherwise fsspec's directory-by-directory walk."""
+        path = self._strip_protocol(path)
+        remote, inner = self._split(path)
+        backend = self.backend(remote) if remote else None
+        if maxdepth is not None or backend is None or not backend.has("list_recursive"):
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+        try:
+            entries = list(backend.list_recursive(inner))
+        except (NotFound, NotADirectoryError):
+            # A file, or nothing at all: fsspec's own rules for those.
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+        except CloudsyncError as exc:
+            raise translate(exc, path) from None
+        infos = [self._info(remote, e) for e in entries]
+        listings: dict[str, list[dict[str, Any]]] = {path: []}
+        for info in infos:
+            if info["type"] == "directory":
+                listings.setdefault(info["name"], [])
+        for info in infos:
+            listings.setdefault(self._parent(info["name"]), []).append(info)
+        for name, listing in listings.items():
+            self.dircache[name] = sorted(listing, key=lambda d: d["name"])
+        out = {info["name"]: info for info in infos if withdirs or info["type"] != "directory"}
+        if withdirs and path:
+            out[path] = self.info(path)
+        names = sorted(out)
+        return {name: out[name] for name in names} if detail else names
+
     def _entry(self, path: str) -> tuple[Backend, str, Entry]:
         backend, inner = self._resolve(path)
         try:
@@ -337,6 +371,8 @@ class CloudsyncFileSystem(AbstractFileSystem):  # type: ignore[misc]
             for item in cached:
                 if item["name"] == path:
                     return dict(item)
+        if path in self.dircache:  # listed as a directory: no need to ask again
+            return self._dir_info(path)
         _, _, entry = self._entry(path)
         return self._info(remote, entry)
 

@@ -272,3 +272,25 @@ def test_write_to_a_full_account_is_enospc(srv: JottaServer, conf: str) -> None:
         fs.pipe("full.bin", os.urandom(1000))
     assert info.value.errno == errno.ENOSPC and "full.bin" in str(info.value)
     assert not fs.exists("full.bin")
+
+
+def test_find_is_one_recursive_listing_that_fills_the_cache(srv: JottaServer, conf: str) -> None:
+    for i in range(12):
+        srv.state.put_file(f"Jotta/Archive/tree/d{i % 3}/e{i % 2}/f{i}.txt", b"x" * i)
+    fs = jfs(conf)
+    fs.info("tree")  # the account lookup of a first use, out of the count below
+    srv.clear_request_log()
+    files = fs.find("tree")
+    assert len(files) == 12 and files == sorted(files)
+    assert [e.query for e in srv.request_log] == ["mode=liststream"]  # one request for the tree
+    dirs = ["tree/d0", "tree/d1", "tree/d2", *(f"tree/d{a}/e{b}" for a in range(3) for b in range(2))]
+    assert fs.find("tree", withdirs=True) == sorted([*files, "tree", *dirs])
+    srv.clear_request_log()
+    # The listing cache now holds every directory of the tree: no request for these.
+    assert fs.ls("tree/d1/e0", detail=False) == ["tree/d1/e0/f10.txt", "tree/d1/e0/f4.txt"]
+    assert fs.du("tree", maxdepth=3) == sum(range(12))
+    assert sorted(fs.glob("tree/*/*/f1*.txt")) == ["tree/d1/e0/f10.txt", "tree/d1/e1/f1.txt",
+                                                   "tree/d2/e1/f11.txt"]
+    assert srv.request_log == []
+    assert fs.find("tree/d0/e0/f0.txt") == ["tree/d0/e0/f0.txt"]  # a file finds itself
+    assert fs.find("tree/none") == []
