@@ -86,8 +86,10 @@ def _fd_budget() -> int:
 class BoundedPool:
     """A thread pool whose ``submit`` blocks once ``workers + queue_limit`` items are pending.
 
-    Exceptions escaping a task are handed to ``on_error`` (never lost, never re-raised).
-    :meth:`join` waits until everything submitted so far has finished.
+    An item is one object: a task working on many (a batch of small copies) is submitted with
+    :meth:`submit_weighted` and takes as many slots, so the bound holds in objects, whatever
+    the batching.  Exceptions escaping a task are handed to ``on_error`` (never lost, never
+    re-raised).  :meth:`join` waits until everything submitted so far has finished.
     """
 
     def __init__(self, workers: int, name: str,
@@ -95,31 +97,48 @@ class BoundedPool:
                  queue_limit: int = 10_000) -> None:
         self.workers = max(1, workers)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=name)
-        self._slots = threading.BoundedSemaphore(self.workers + queue_limit)
+        self._capacity = self.workers + max(0, queue_limit)
+        self._slots = threading.BoundedSemaphore(self._capacity)
         self._pending = 0
         self._cond = threading.Condition()
         self._on_error = on_error
 
+    @property
+    def capacity(self) -> int:
+        """Objects that may be pending (running or queued) at once."""
+        return self._capacity
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._slots.acquire()
+        self._submit(1, fn, args)
+
+    def submit_weighted(self, weight: int, fn: Callable[..., Any], *args: Any) -> None:
+        """Submit a task that stands for ``weight`` objects (at most the whole capacity)."""
+        self._submit(max(1, min(weight, self._capacity)), fn, args)
+
+    def _submit(self, weight: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        # Slot by slot: only workers release slots, and they never wait on the pool, so a
+        # submitter holding part of its weight always gets the rest.
+        for _ in range(weight):
+            self._slots.acquire()
         with self._cond:
             self._pending += 1
         try:
-            self._pool.submit(self._run, fn, args)
+            self._pool.submit(self._run, fn, args, weight)
         except BaseException:
-            self._done()
+            self._done(weight)
             raise
 
-    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], weight: int) -> None:
         try:
             fn(*args)
         except BaseException as err:  # every failure is counted, none is lost
             self._on_error(err, args)
         finally:
-            self._done()
+            self._done(weight)
 
-    def _done(self) -> None:
-        self._slots.release()
+    def _done(self, weight: int) -> None:
+        for _ in range(weight):
+            self._slots.release()
         with self._cond:
             self._pending -= 1
             if self._pending == 0:
@@ -343,6 +362,8 @@ class Executor:
         # each file of a running batch holds an open temp file: all running batches together
         # stay within an eighth of the open-files limit
         self._batch_size = max(8, min(BATCH_SIZE, _fd_budget() // run.transfers.workers))
+        # and a batch never holds more than the transfer queue may (--max-backlog)
+        self._batch_size = min(self._batch_size, run.transfers.capacity)
 
     # -- dispatch ------------------------------------------------------------------------------
     def dispatch(self, action: Action, *, batchable: bool = False) -> None:
@@ -594,7 +615,7 @@ class Executor:
         """Hand the held-back small copies to the transfer pool (see ``dispatch``)."""
         if self._pending:
             batch, self._pending = self._pending, []
-            self.run.transfers.submit(self.transfer_batch, batch)
+            self.run.transfers.submit_weighted(len(batch), self.transfer_batch, batch)
 
     def transfer_batch(self, actions: list[Action]) -> None:
         """Server-side copies of small files through the destination's ``copy_batch``.

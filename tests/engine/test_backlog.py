@@ -142,3 +142,45 @@ def test_max_backlog_flag_reaches_the_engine(monkeypatch: pytest.MonkeyPatch,
     r = CliRunner().invoke(cli, ["check", str(tmp_path / "src"), str(tmp_path / "dst")],
                            env={"CLOUDSYNC_MAX_BACKLOG": "3"})
     assert seen == [3, 3]
+
+
+def test_batched_local_copies_count_per_file_against_the_backlog(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    # small local copies travel in batches; a batch takes one queue slot per file, so the
+    # march still stops --max-backlog files ahead of the copying
+    from cloudsync.backends.local import LocalBackend
+
+    src_dir = tmp_path / "src"
+    for i in range(FILES):
+        (src_dir / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
+        (src_dir / f"d{i % 3}" / f"f{i:02d}").write_bytes(b"x" * i)
+    src, dst = LocalBackend("local", str(src_dir)), LocalBackend("local", str(tmp_path / "dst"))
+    release, started = threading.Event(), threading.Event()
+    real_batch = LocalBackend.copy_batch
+
+    def stalled_batch(self: LocalBackend, *args: Any) -> Any:
+        started.set()
+        assert release.wait(30)
+        return real_batch(self, *args)
+
+    monkeypatch.setattr(LocalBackend, "copy_batch", stalled_batch)
+    dispatched: list[str] = []
+    real_dispatch = Executor.dispatch
+
+    def counting(self: Executor, action: Any, **kw: Any) -> None:
+        dispatched.append(action.path)
+        real_dispatch(self, action, **kw)
+
+    monkeypatch.setattr(Executor, "dispatch", counting)
+    backlog = 9
+    capacity = 1 + backlog  # one transfer worker
+    thread, result = _in_thread(lambda: engine.copy(
+        src, dst, SyncOptions(transfers=1, checkers=1, max_backlog=backlog)))
+    assert started.wait(10)
+    # one batch of `capacity` files running, the next one gathered and waiting for its slots
+    assert _settles(lambda: len(dispatched), 2 * capacity) == 2 * capacity
+    release.set()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert result[0].stats.transfers == FILES and result[0].final_error is None
+    assert sum(1 for p in (tmp_path / "dst").rglob("f*")) == FILES
