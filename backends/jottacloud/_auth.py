@@ -389,7 +389,7 @@ def refresh_grant(
     """``grant_type=refresh_token`` through requests-oauthlib (``REFRESH_TOKEN`` for legacy)."""
     from oauthlib.oauth2 import WebApplicationClient
 
-    from ._http import TIMEOUT
+    from cloudsync.net import timeouts
 
     session = oauth_session(WebApplicationClient(client_id))
     if legacy:
@@ -404,7 +404,7 @@ def refresh_grant(
             if client_secret:
                 extra["client_secret"] = client_secret
         result: Mapping[str, Any] = session.refresh_token(
-            token_url, refresh_token=refresh_token, auth=auth, timeout=TIMEOUT, **extra
+            token_url, refresh_token=refresh_token, auth=auth, timeout=timeouts(), **extra
         )
         return result
 
@@ -456,7 +456,7 @@ class AuthFlows:
         """
         from oauthlib.oauth2 import LegacyApplicationClient
 
-        from ._http import TIMEOUT
+        from cloudsync.net import timeouts
 
         wk = self.discover(login_token.well_known_link)
         # The scope goes with this one request, not on the session: Keycloak grants more than
@@ -467,7 +467,7 @@ class AuthFlows:
         def call(auth: Any, include_client_id: bool) -> Mapping[str, Any]:
             result: Mapping[str, Any] = session.fetch_token(
                 wk.token_endpoint, username=login_token.username, password=login_token.auth_token,
-                include_client_id=True, scope=STANDARD_SCOPE, timeout=TIMEOUT,
+                include_client_id=True, scope=STANDARD_SCOPE, timeout=timeouts(),
             )
             return result
 
@@ -592,7 +592,7 @@ class CodeFlow:
 
     def exchange(self, code: str) -> _api.StoredToken:
         """Trade the authorization code (plus the PKCE verifier) for a token."""
-        from ._http import TIMEOUT
+        from cloudsync.net import timeouts
 
         session = self._session
         # The requested scope was sent with the authorization URL; Keycloak grants a superset
@@ -602,7 +602,7 @@ class CodeFlow:
         def call(auth: Any, include_client_id: bool) -> Mapping[str, Any]:
             result: Mapping[str, Any] = session.fetch_token(
                 self.wk.token_endpoint, code=code, auth=auth, include_client_id=include_client_id,
-                timeout=TIMEOUT,
+                timeout=timeouts(),
             )
             return result
 

@@ -39,6 +39,7 @@ from cloudsync.errors import (
     QuotaExceeded,
     TransientError,
 )
+from cloudsync.net import timeouts
 
 from . import _api
 
@@ -69,8 +70,6 @@ USER_AGENT = "cloudsync/0.1 (jottacloud)"
 #: Connections kept per host when nobody said how many threads will call (rclone's defaults:
 #: 4 transfers + 8 checkers).
 DEFAULT_POOL_SIZE = 12
-# (connect, read) seconds: a stalled server must not hang a transfer forever.
-TIMEOUT = (60.0, 300.0)
 
 # ----------------------------------------------------------------------------- redaction
 
@@ -472,7 +471,7 @@ class JottaHttp:
                     headers=hdrs,
                     data=json_body if json_body is not None else data,
                     stream=stream,
-                    timeout=TIMEOUT,
+                    timeout=timeouts(),  # --contimeout, --timeout
                     allow_redirects=method == "GET",
                 )
             except requests.exceptions.SSLError as exc:

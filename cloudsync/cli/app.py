@@ -25,7 +25,7 @@ from click.core import ParameterSource
 
 from ..errors import CloudsyncError, ExitCode, exit_code_for
 from ..log import NOTICE
-from ..options import flag, flag_options
+from ..options import flag, flag_options, parse_duration
 from .flags import click_params
 
 if TYPE_CHECKING:
@@ -105,6 +105,10 @@ class Settings:
     stats_log_level: str | None = flag(None, "Log level to show --stats output DEBUG|INFO|NOTICE|ERROR.",
                                        exclusive=True, default_text="INFO",
                                        examples=(("DEBUG", ""), ("INFO", ""), ("NOTICE", ""), ("ERROR", "")))
+    contimeout: float = flag(60.0, "Connect timeout (0 = none).", kind="duration", metavar="DURATION",
+                             parser=parse_duration)
+    timeout: float = flag(300.0, "IO idle timeout (0 = none).", kind="duration", metavar="DURATION",
+                          parser=parse_duration)
     human_readable: bool = flag(False, "Print sizes in human readable format (ls, lsl, lsd: 1.953Ki).")
     progress: bool = flag(False, "Show progress during transfer (on a terminal).", short="-P")
     disable: tuple[str, ...] = flag(
@@ -119,6 +123,9 @@ class Settings:
     backend_flags: dict[str, dict[str, str]] = field(default_factory=dict)
     explicit: set[str] = field(default_factory=set)
 
+
+#: name → declaration of each global flag (values given as text are parsed to their kind)
+_SETTINGS_OPTIONS = {opt.name: opt for _, opt in flag_options(Settings)}
 
 _SETTINGS_KEY = "cloudsync.settings"
 _APP_KEY = "cloudsync.app"
@@ -141,6 +148,12 @@ def _store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any
     given = source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
     if not given:
         return value
+    option = _SETTINGS_OPTIONS.get(name)
+    if option is not None and isinstance(value, str) and option.kind in ("duration", "size", "int"):
+        try:
+            value = option.parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     if name == "verbose":
         value = max(settings.verbose, int(value or 0))
     elif name == "disable":
@@ -355,6 +368,10 @@ def pass_app(f: F) -> F:
         # "config create", "copy" …: what "Failed to <command>" names.
         app.command = " ".join(ctx.command_path.split()[1:]) or None
         app.setup_logging()
+        if {"timeout", "contimeout"} & app.settings.explicit:
+            from ..net import set_timeouts
+
+            set_timeouts(app.settings.contimeout, app.settings.timeout)
         if app.settings.no_hash_cache:
             from ..hashcache import configure
 
