@@ -20,7 +20,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ..engine.options import SyncOptions
     from ..engine.result import RunResult
     from ..events import Reporter
+    from ..types import Entry
 
 __all__ = ["WatchGone", "WatchOptions", "Watcher"]
 
@@ -95,6 +96,7 @@ class Watcher:
         st = os.stat(self.root)
         self._dev = st.st_dev
         self._ino = st.st_ino
+        self._guard_listings(src)
         self._watched: tuple[int, int] = (0, 0)  # files, folders (for -P)
         self._hashed_before = self._cached_before = 0  # hash counters at the last pass
 
@@ -130,6 +132,28 @@ class Watcher:
         if st.st_dev != self._dev or st.st_ino != self._ino:
             raise WatchGone("the watched folder was replaced or unmounted: stopped, and nothing "
                             "was deleted at the destination", path=self.root)
+
+    def _guard_listings(self, src: Backend) -> None:
+        """Make every listing of the watched folder prove, once it is complete, that it read
+        the folder we watch.  The check at the top of each pass is not enough: a folder
+        unmounted between that check and the listing reads as the empty mount point, and
+        ``sync`` would then delete everything at the destination.  A listing that fails this
+        check is a listing error, so the engine deletes nothing."""
+        plain_list = src.list
+        plain_recursive = src.list_recursive
+
+        def guarded_list(path: str) -> Iterable[Entry]:
+            entries = list(plain_list(path))
+            self._check_root()
+            return entries
+
+        def guarded_recursive(path: str) -> Iterator[Entry]:
+            yield from plain_recursive(path)
+            self._check_root()
+
+        # Instance attributes: capabilities are read from the class, so none changes.
+        src.list = guarded_list  # type: ignore[method-assign]
+        src.list_recursive = guarded_recursive  # type: ignore[method-assign]
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> int:

@@ -18,6 +18,7 @@ from cloudsync.engine.options import SyncOptions
 from cloudsync.errors import PermissionDenied
 from cloudsync.watch import Watcher, WatchOptions
 from cloudsync.watch.changes import Changes, Move
+from cloudsync.watch.loop import WatchGone
 
 from .support import WatchProcess, old, wait_until
 
@@ -284,3 +285,45 @@ def test_usual_flags_keep_their_meaning_backup_dir_and_filters(tmp_path: Path) -
                    w.proc, w.log)
         assert w.stop() == 0
     assert "skip.log" not in _files(dst) and "a.txt" not in _files(dst)
+
+
+class _UnmountedDuringListing(LocalBackend):
+    """A source whose folder is swapped for an empty one (what an unmount looks like: the
+    bare mount point) while a full pass lists it, after the pass's own root check."""
+
+    def __init__(self, name: str, root: str, armed: threading.Event) -> None:
+        super().__init__(name, root)
+        self.armed = armed
+        self.swapped = False
+
+    def list(self, path: str):  # type: ignore[no-untyped-def]
+        if self.armed.is_set() and not self.swapped and path == "":
+            self.swapped = True
+            real = Path(self.root)
+            real.rename(real.with_name("src-was-mounted"))
+            real.mkdir()  # the empty mount point
+        return super().list(path)
+
+
+def test_folder_unmounted_during_a_pass_deletes_nothing(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    old(src / "a.txt", "a")
+    old(src / "d/b.txt", "b")
+    armed = threading.Event()
+    backend = _UnmountedDuringListing("local", str(src), armed)
+    backend.disable("list_recursive")  # the pass lists folder by folder, through list()
+    w = Watcher(backend, LocalBackend("local", str(dst)), SyncOptions(), "sync",
+                watch=WatchOptions(delay=0.2, tick=0.1))
+    t = threading.Thread(target=w.run)
+    t.start()
+    try:
+        wait_until(lambda: len(_files(dst)) == 2, 30, "first pass")
+        armed.set()
+        w.changes.lost("test: re-scan")  # the next pass lists the root again
+        t.join(20)
+    finally:
+        w.request_stop(raise_in_pass=False)
+        t.join(10)
+    assert backend.swapped
+    assert isinstance(w.exit_error, WatchGone)
+    assert _files(dst) == {"a.txt": "a", "d/b.txt": "b"}  # nothing deleted
