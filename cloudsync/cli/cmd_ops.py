@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..errors import IsDirError, Unsupported, UsageError
+from ..errors import CloudsyncError, DirNotFound, IsDirError, Unsupported, UsageError
 from ..log import skipped_dry_run
 from ..types import PutInfo, Usage
 from . import formats
@@ -49,7 +49,13 @@ def rmdir(app: App, remote: str, dry_run: bool) -> None:
     if dry_run:
         skipped_dry_run(log, "remove directory", leaf)
         return
-    backend.rmdir(leaf)
+    try:
+        backend.rmdir(leaf)
+    except DirNotFound as err:
+        # rclone 1.75 reports a missing directory here as a plain rmdir failure (exit 1), not
+        # as "directory not found" (exit 3) the way listings do.
+        raise CloudsyncError("directory not found", path=err.path or leaf or remote,
+                             hint="nothing to remove") from None
 
 
 @click.command("rmdirs", help="Remove empty directories under the path (and the path unless --leave-root).")

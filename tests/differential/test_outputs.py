@@ -192,3 +192,10 @@ def test_help_without_argument_is_the_overview_exit_0(tmp_path: Path) -> None:
     assert cs.code == rc.code == 0
     assert "Available commands:" in rc.out and "Commands:" in cs.out
     assert "  copy " in rc.out and "  copy " in cs.out
+
+
+def test_rmdir_of_a_missing_folder_exits_as_rclone(tmp_path: Path) -> None:
+    rc, cs = both(tmp_path, lambda w: None, "rmdir", "nope")
+    assert cs.code == rc.code == 1
+    assert "nope" in cs.err and "directory not found" in cs.err
+    assert "Traceback" not in cs.err
