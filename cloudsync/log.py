@@ -21,16 +21,18 @@ def notice(logger: logging.Logger, msg: str, *args: object, **kwargs: object) ->
     logger.log(NOTICE, msg, *args, **kwargs)  # type: ignore[arg-type]
 
 
-def skipped_dry_run(logger: logging.Logger, action: str, path: str, size: int = -1) -> None:
+def skipped_dry_run(logger: logging.Logger, action: str, path: str, size: int = -1,
+                    flag: str = "--dry-run") -> None:
     """rclone's ``<path>: Skipped <action> as --dry-run is set (size N)`` NOTICE, with the
-    structured ``skipped``/``size``/``object`` fields ``--use-json-log`` emits."""
+    structured ``skipped``/``size``/``object`` fields ``--use-json-log`` emits.  ``flag`` is
+    ``--interactive`` for an action the user declined."""
     if size < 0:  # directories and unknown sizes: rclone leaves the size out
-        notice(logger, "%s: Skipped %s as --dry-run is set", path, action,
+        notice(logger, "%s: Skipped %s as %s is set", path, action, flag,
                extra={"skipped": action, "object": path})
         return
     from .types import size_suffix
 
-    notice(logger, "%s: Skipped %s as --dry-run is set (size %s)", path, action,
+    notice(logger, "%s: Skipped %s as %s is set (size %s)", path, action, flag,
            "".join(size_suffix(size)), extra={"skipped": action, "size": size, "object": path})
 
 

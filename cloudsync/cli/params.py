@@ -85,6 +85,12 @@ def build_sync_options(kw: dict[str, Any]) -> SyncOptions:
     """Pop the sync and filter flags from a command's kwargs and build :class:`SyncOptions`."""
     filters = build_filter_options(kw)
     result: SyncOptions = build_options(SyncOptions, kw, filters=filters)
+    if result.interactive and not result.dry_run:
+        import dataclasses
+
+        from .interactive import current_asker
+
+        result = dataclasses.replace(result, confirm=current_asker(create=True))
     return result
 
 

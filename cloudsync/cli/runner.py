@@ -208,6 +208,14 @@ def finish(
     show_stats: bool = True,
 ) -> None:
     """Log the final stats (rclone's rule) and exit with the right code."""
+    from .interactive import current_asker
+
+    asker = current_asker()
+    if asker is not None and asker.exit_code is not None:
+        # -i: the user quit, or there was no answer to read -- rclone exits there, no stats
+        raise SystemExit(asker.exit_code)
+    # rclone shows the final stats of an -i run as it does a dry run's
+    dry_run = dry_run or asker is not None
     if "cloudsync.hashcache" in sys.modules:  # (-vv: how many files were read to hash them)
         sys.modules["cloudsync.hashcache"].log_summary()
     failed = result.final_error is not None

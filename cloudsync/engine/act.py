@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from .dests import ExtraDests
     from .limits import BwLimit, Cutoff, TransferOrder
 
-__all__ = ["BoundedPool", "Executor", "Run"]
+__all__ = ["BoundedPool", "Confirm", "Executor", "Run", "StopRun"]
 
 log = logging.getLogger("cloudsync.engine")
 
@@ -153,12 +153,21 @@ class BoundedPool:
         self._pool.shutdown(wait=True)
 
 
+class StopRun(Exception):
+    """Raised by a confirm hook to end the run at once (-i's "q", or no answer to read)."""
+
+
+#: -i/--interactive: ``confirm(action, path)`` -> do it?  (``action`` as rclone words it:
+#: ``copy``, ``delete``, ``set directory modification time`` …)
+Confirm = Callable[[str, str], bool]
+
+
 class Run:
     """Shared state of one operation (stats, errors, pools, stop flag)."""
 
     def __init__(self, *, checkers: int = 8, transfers: int = 4, dry_run: bool = False,
                  reporter: Reporter | None = None, stats: Stats | None = None,
-                 backlog: int = 10_000) -> None:
+                 backlog: int = 10_000, confirm: Confirm | None = None) -> None:
         self.stats = stats if stats is not None else Stats()
         self.errors: list[BaseException] = []
         self.dry_run = dry_run
@@ -177,10 +186,45 @@ class Run:
         self.ignore_errors = False
         #: set from outside (watch mode's SIGTERM): transfers in flight give up at their next read
         self.cancel: threading.Event | None = None
+        #: -i/--interactive: asked before each change (None: nothing is asked)
+        self.confirm = confirm
+        # one question at a time, whichever worker thread asks
+        self._confirm_lock = threading.Lock()
         self.checkers = BoundedPool(checkers, "cloudsync-check", self._task_error, backlog)
         self.transfers = BoundedPool(transfers, "cloudsync-xfer", self._task_error, backlog)
         if reporter is not None:
             reporter(RunStarted(self.stats))
+
+    # -- dry run and -i -----------------------------------------------------------------------
+    @property
+    def may_skip(self) -> bool:
+        """Some change may be skipped (a dry run, or the user is asked before each one)."""
+        return self.dry_run or self.confirm is not None
+
+    def skip(self, action: str, path: str, size: int = -1) -> bool:
+        """rclone's SkipDestructive: True when ``action`` on ``path`` must not be done.
+
+        A dry run skips everything; with a confirm hook (-i) the user is asked, one question
+        at a time.  Either way the skip is logged (``Skipped copy as --dry-run is set``) and
+        the caller accounts for it as if done, as rclone does.  A hook raising
+        :class:`StopRun` ends the run: nothing more is changed or asked.
+        """
+        if self.dry_run:
+            skipped_dry_run(log, action, path, size)
+            return True
+        if self.confirm is None:
+            return False
+        with self._confirm_lock:
+            if self.stop.is_set():
+                return True
+            try:
+                ok = self.confirm(action, path)
+            except StopRun:
+                self.stop.set()
+                return True
+        if not ok:
+            skipped_dry_run(log, action, path, size, "--interactive")
+        return not ok
 
     # -- errors --------------------------------------------------------------------------------
     def _task_error(self, err: BaseException, args: tuple[Any, ...] = ()) -> None:
@@ -398,7 +442,7 @@ class Executor:
                 self.run.transfers.submit(self._transfer_next)
                 return
             if (batchable and self._copy_batch is not None and kind == "copy"
-                    and not action.backup and not self.run.dry_run and action.src is not None
+                    and not action.backup and not self.run.may_skip and action.src is not None
                     and 0 <= action.src.size <= BATCH_FILE_MAX):
                 pending = self._pending
                 pending.append(action)
@@ -446,8 +490,7 @@ class Executor:
             stats.add(total_transfers=-1, total_bytes=-size)  # queued, but no transfer
         else:
             dst_path = action.dst.path if action.dst is not None else action.path
-            if self.run.dry_run:
-                _dry("copy", src.path, src.size)
+            if self.run.skip("copy", src.path, src.size):
                 stats.add(transfers=1, bytes=size)
                 return True
             cutoff = self.run.cutoff
@@ -578,8 +621,8 @@ class Executor:
     def update_modtime(self, action: Action) -> None:
         src, dst = action.src, action.dst
         assert src is not None and dst is not None and src.mtime_ns is not None
-        if self.run.dry_run:
-            _dry("update modification time", dst.path, dst.size)
+        if self.run.skip("update modification time", dst.path, dst.size):
+            pass  # (skip logged it)
         else:
             try:
                 call_with_retries(lambda: self.dst.set_modtime(dst.path, src.mtime_ns or 0), self.retries)
@@ -686,12 +729,11 @@ class Executor:
         dst_path = action.dst.path if action.dst is not None else action.path
         replacing = action.dst is not None
         stats = self.run.stats
-        if self.run.dry_run:
-            if action.backup and action.dst is not None:
-                # rclone would first move the existing file into the backup (a "check")
-                _dry("move", action.dst.path, action.dst.size)
-                stats.add(checks=1, total_checks=1)
-            _dry("move" if move else "copy", src.path, src.size)
+        if self.run.dry_run and action.backup and action.dst is not None:
+            # rclone would first move the existing file into the backup (a "check")
+            _dry("move", action.dst.path, action.dst.size)
+            stats.add(checks=1, total_checks=1)
+        if self.run.skip("move" if move else "copy", src.path, src.size):
             stats.add(transfers=1, bytes=max(src.size, 0))
             if move:
                 stats.add(renames=1)  # rclone counts every move, server-side or not
@@ -884,8 +926,9 @@ class Executor:
                       extra={"object": dst.path})
             self.run.count_error(err, dst.path, log_it=False)
             return
-        if self.run.dry_run:
-            _dry("move into backup dir" if action.kind == "backup" else "delete", dst.path, dst.size)
+        if self.run.skip("move into backup dir" if action.kind == "backup" else "delete", dst.path,
+                         dst.size):
+            pass  # (skip logged it)
         elif action.kind == "backup":
             self._backup(dst)
         else:
@@ -903,8 +946,7 @@ class Executor:
             return
         src = action.src
         assert src is not None
-        if self.run.dry_run:
-            _dry("delete", src.path, src.size)
+        if self.run.skip("delete", src.path, src.size):
             self.run.stats.add(deletes=1, checks=1, total_checks=1)
         else:
             self._delete_source(src)
@@ -961,8 +1003,7 @@ class Executor:
         """
         parent = parent_of(dst.path)
         new_path = join_path(parent, name)
-        if self.run.dry_run:
-            _dry("rename", dst.path, dst.size)
+        if self.run.skip("rename", dst.path, dst.size):
             return dataclasses.replace(dst, path=new_path)
         if not self.dst.has("move"):
             return dst
@@ -986,8 +1027,7 @@ class Executor:
         """
         parent = parent_of(dst.path)
         new_path = join_path(parent, name)
-        if self.run.dry_run:
-            _dry("rename", dst.path, -1)
+        if self.run.skip("rename", dst.path, -1):
             return dst  # (not renamed: keep listing it under the name it really has)
         if not self.dst.has("dir_move"):
             return dst
@@ -1012,8 +1052,7 @@ class Executor:
 
     # -- directories ---------------------------------------------------------------------------
     def mkdir(self, path: str) -> None:
-        if self.run.dry_run:
-            _dry("make directory", path, -1)
+        if self.run.skip("make directory", path, -1):
             return
         log.info("%s: Making directory", path, extra={"object": path})
         try:
@@ -1025,8 +1064,7 @@ class Executor:
         """Copy one source directory modtime (rclone's SetDirModTime; not counted in stats)."""
         if self.run.stop.is_set():
             return
-        if self.run.dry_run:
-            _dry("set directory modification time", item.path, item.size)
+        if self.run.skip("set directory modification time", item.path, item.size):
             return
         try:
             call_with_retries(lambda: self.dst.set_dir_modtime(item.path, item.mtime_ns),
@@ -1058,8 +1096,7 @@ class Executor:
     def rmdir(self, path: str, backend: Backend | None = None) -> bool:
         """Remove an empty directory; failures are expected (not empty) and only logged."""
         target = backend if backend is not None else self.dst
-        if self.run.dry_run:
-            _dry("remove directory", path, -1)
+        if self.run.skip("remove directory", path, -1):
             self.run.stats.add(deleted_dirs=1)
             return True
         try:

@@ -92,7 +92,7 @@ def run_copy(src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, *,
     if filt is None:
         filt = build_filter(opts.filters).bind_source(src)
     run = Run(checkers=opts.checkers, transfers=opts.transfers, dry_run=opts.dry_run,
-              reporter=reporter, backlog=opts.max_backlog)
+              reporter=reporter, backlog=opts.max_backlog, confirm=opts.confirm)
     run.cutoff = Cutoff(run, opts)
     run.bwlimit = bandwidth_limit(opts)
     run.cancel = cancel

@@ -15,7 +15,7 @@ from ..errors import (
 )
 from ..events import Reporter
 from ..types import Entry
-from .act import Executor, Run, _dry
+from .act import Executor, Run
 from .limits import Cutoff, bandwidth_limit
 from .listing import walk_tree
 from .options import SyncOptions
@@ -39,7 +39,7 @@ def copy_to(src: Backend, src_path: str, dst: Backend, dst_path: str, opts: Sync
             move: bool, reporter: Reporter | None = None,
             backup: Backend | None = None) -> RunResult:
     """copyto / moveto: one file to a new name (rclone's CopyFile / MoveFile)."""
-    run = Run(checkers=1, transfers=1, dry_run=opts.dry_run, reporter=reporter)
+    run = Run(checkers=1, transfers=1, dry_run=opts.dry_run, reporter=reporter, confirm=opts.confirm)
     run.cutoff = Cutoff(run, opts)
     run.bwlimit = bandwidth_limit(opts)
     try:
@@ -113,8 +113,7 @@ def _copy_to(run: Run, src: Backend, src_path: str, dst: Backend, dst_path: str,
         return
     if move:
         # equal: just remove the source (rclone's DeleteFile: one delete, one check)
-        if run.dry_run:
-            _dry("delete", s.path, s.size)
+        if run.skip("delete", s.path, s.size):
             run.stats.add(deletes=1, checks=1, total_checks=1)
         else:
             try:
@@ -129,8 +128,7 @@ def _copy_to(run: Run, src: Backend, src_path: str, dst: Backend, dst_path: str,
 def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_path: str, *,
                       move: bool, backup: bool) -> None:
     run.stats.add(total_transfers=1, total_bytes=max(s.size, 0))
-    if run.dry_run:
-        _dry("move" if move else "copy", s.path, s.size)
+    if run.skip("move" if move else "copy", s.path, s.size):
         run.stats.add(transfers=1, bytes=max(s.size, 0), renames=1 if move else 0)
         return
     if run.cutoff is not None and run.cutoff.active and not run.cutoff.may_start(s.size):
@@ -153,7 +151,7 @@ def delete_files(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool
     from ..filters import Filter
 
     filt = Filter.from_options(opts.filters).bind_source(backend)
-    run = Run(checkers=opts.checkers, transfers=1, dry_run=opts.dry_run)
+    run = Run(checkers=opts.checkers, transfers=1, dry_run=opts.dry_run, confirm=opts.confirm)
     run.ignore_errors = True  # delete has no "errors suppress deletes" rule
     ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
     ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries,
@@ -178,14 +176,13 @@ def delete_files(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool
 
 def purge_dir(backend: Backend, path: str, opts: SyncOptions) -> RunResult:
     """``purge``: delete ``path`` and everything in it, ignoring filters."""
-    run = Run(checkers=opts.checkers, transfers=1, dry_run=opts.dry_run)
+    run = Run(checkers=opts.checkers, transfers=1, dry_run=opts.dry_run, confirm=opts.confirm)
     run.ignore_errors = True
     ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
     ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries)
     retries = opts.low_level_retries
     try:
-        if opts.dry_run:
-            _dry("purge directory", path or str(backend), -1)
+        if run.skip("purge directory", path or str(backend), -1):
             return run.result()
         if backend.has("purge"):
             try:
@@ -224,7 +221,7 @@ def remove_empty_dirs(backend: Backend, path: str, opts: SyncOptions, *,
     from ..filters import Filter
 
     filt = Filter.from_options(opts.filters).bind_source(backend)
-    run = Run(checkers=1, transfers=1, dry_run=opts.dry_run)
+    run = Run(checkers=1, transfers=1, dry_run=opts.dry_run, confirm=opts.confirm)
     ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
     ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries)
     try:

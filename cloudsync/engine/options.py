@@ -9,11 +9,14 @@ help, parsing); the CLI generates the click options, ``CLOUDSYNC_<FLAG>`` variab
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import UsageError
 from ..filters import FilterOptions
 from ..options import Option, flag, parse_duration, parse_size, positive_int, shared_flag
+
+if TYPE_CHECKING:
+    from .act import Confirm
 
 __all__ = ["CheckOptions", "FilterOptions", "SyncOptions"]
 
@@ -56,6 +59,8 @@ class SyncOptions:
     """Flags shared by copy, sync, move (and copyto/moveto, delete, purge, rmdirs)."""
 
     dry_run: bool = flag(False, "Do a trial run with no permanent changes.", short="-n")
+    interactive: bool = flag(False, "Enable interactive mode: ask before each change (copy, "
+                                    "delete, set directory modification time …).", short="-i")
     # transfer decision (§B.1)
     checksum: bool = flag(False, "Check for changes with size & checksum (if available).", short="-c")
     size_only: bool = shared_flag(SIZE_ONLY)
@@ -143,6 +148,8 @@ class SyncOptions:
                                 "no reader ever sees a half-written file.")
     check_first: bool = flag(False, "Do all the checks before starting transfers.")
     filters: FilterOptions = field(default_factory=FilterOptions)
+    #: asked before each change; the CLI sets it for -i (the engine never prompts by itself)
+    confirm: Confirm | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.size_only and self.checksum:
