@@ -41,6 +41,19 @@ def _settles(count: Callable[[], int], expected: int) -> int:
     return count()
 
 
+def _count_dispatches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths the march hands to the executor, in order (a list that fills as it goes)."""
+    dispatched: list[str] = []
+    real_dispatch = Executor.dispatch
+
+    def counting(self: Executor, action: Any, **kw: Any) -> None:
+        dispatched.append(action.path)
+        real_dispatch(self, action, **kw)
+
+    monkeypatch.setattr(Executor, "dispatch", counting)
+    return dispatched
+
+
 def _in_thread(fn: Callable[[], RunResult]) -> tuple[threading.Thread, list[RunResult]]:
     out: list[RunResult] = []
     t = threading.Thread(target=lambda: out.append(fn()), daemon=True)
@@ -62,14 +75,7 @@ def test_copy_march_waits_when_the_transfer_backlog_is_full(
             return _real(*args)
 
         monkeypatch.setattr(dst, method, stalled)
-    dispatched: list[str] = []
-    real_dispatch = Executor.dispatch
-
-    def counting(self: Executor, action: Any, **kw: Any) -> None:
-        dispatched.append(action.path)
-        real_dispatch(self, action, **kw)
-
-    monkeypatch.setattr(Executor, "dispatch", counting)
+    dispatched = _count_dispatches(monkeypatch)
     opts = SyncOptions(transfers=1, checkers=1, max_backlog=backlog)
     thread, result = _in_thread(lambda: engine.copy(src, dst, opts))
     assert started.wait(10)
@@ -164,14 +170,7 @@ def test_batched_local_copies_count_per_file_against_the_backlog(
         return real_batch(self, *args)
 
     monkeypatch.setattr(LocalBackend, "copy_batch", stalled_batch)
-    dispatched: list[str] = []
-    real_dispatch = Executor.dispatch
-
-    def counting(self: Executor, action: Any, **kw: Any) -> None:
-        dispatched.append(action.path)
-        real_dispatch(self, action, **kw)
-
-    monkeypatch.setattr(Executor, "dispatch", counting)
+    dispatched = _count_dispatches(monkeypatch)
     backlog = 9
     capacity = 1 + backlog  # one transfer worker
     thread, result = _in_thread(lambda: engine.copy(
