@@ -875,6 +875,12 @@ class Executor:
                     self.filled.add(parent)
                     parent = parent_of(parent)
 
+    def note_written(self, path: str) -> None:
+        """A file appeared at ``path`` without a transfer (a --track-renames move)."""
+        if self._track_modified:
+            self.modified_dirs.add(parent_of(path))
+        self._mark_filled(path)
+
     def _mark_filled(self, path: str) -> None:
         parent = parent_of(path)
         with self._filled_lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -9,11 +10,13 @@ from typing import TYPE_CHECKING
 
 from ..errors import (
     CantDirMove,
+    CloudsyncError,
     DirExists,
     FatalError,
     IsFileError,
     NotFound,
     Unsupported,
+    UsageError,
 )
 from ..events import Reporter
 from ..log import notice
@@ -24,6 +27,8 @@ from .limits import Cutoff, TransferOrder, bandwidth_limit, parse_order_by
 from .march import KeyFunc, Side, make_key, march, report_duplicate
 from .options import SyncOptions
 from .plan import CHECKSUM_FALLBACK_NOTICE, Context, Mode, Phase, Planner
+from .rename_act import track_renames
+from .renames import parse_strategy, why_ignored
 from .result import RunResult
 from .retry import call_with_retries
 
@@ -139,6 +144,26 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
     if opts.no_traverse and mode == "sync":
         log.error("--no-traverse can't be used with sync: ignoring it")
 
+    strategy = None
+    try:
+        strategy = parse_strategy(opts.track_renames_strategy)
+    except UsageError as err:  # rclone: an error of the run (exit 1), whatever the command
+        run.count_error(CloudsyncError(err.message))
+        return run.result()
+    tracking = False
+    if opts.track_renames:
+        if mode == "sync" and opts.delete_mode == "before":
+            run.count_error(FatalError("can't use --delete-before with --track-renames"))
+            return run.result()
+        ctx = Context.build(opts, src.features, dst.features, dst.capabilities())
+        reason = why_ignored(strategy, sync=mode == "sync", dst_can_move=dst.has("move"),
+                             hash_type=ctx.hash_type, window=ctx.window)
+        if reason is not None:
+            log.error("%s: %s", dst, reason, extra={"object": str(dst)})
+        else:
+            tracking = True
+            if opts.delete_mode != "after":  # renames need the deletions after the transfers
+                opts = dataclasses.replace(opts, delete_mode="after")
     ctx = Context.build(opts, src.features, dst.features, dst.capabilities())
     if ctx.checksum_fallback:
         run.notice_once(CHECKSUM_FALLBACK_NOTICE)
@@ -216,6 +241,8 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
             break
         previous = planner
         planner = Planner(ctx, mode, backup=backup is not None, phase=phase)
+        if tracking:
+            planner.held_new = []
         if previous is not None:
             # --delete-before: the delete pass saw the destination-only dirs to prune
             planner.dst_only_dirs = previous.dst_only_dirs
@@ -229,6 +256,8 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
 
     if planner is None:  # stopped before the march began (e.g. --max-duration already over)
         return _finish(run)
+    if tracking and planner.held_new is not None and not run.stop.is_set():
+        track_renames(run, executor, planner, strategy)
     # --- deletions after the transfers --------------------------------------------------------
     if mode == "sync" and opts.delete_mode == "after" and not run.stop.is_set():
         _delete_candidates(run, executor, planner, dst, opts)

@@ -91,6 +91,10 @@ class SyncOptions:
     max_delete_size: int = flag(-1, "When synchronizing, limit the total size of deletes.",
                                 kind="size", parser=_size_kib, metavar="SIZE")
     ignore_errors: bool = flag(False, "Delete even if there are I/O errors.")
+    track_renames: bool = flag(False, "When synchronizing, track file renames and do a server-side "
+                                      "move if possible.")
+    track_renames_strategy: str = flag("hash", "Strategies to use when synchronizing using "
+                                       "track-renames hash|modtime|leaf.", metavar="STRATEGY")
     # backups: a remote string, resolved by the caller into the backup backend
     backup_dir: str | None = flag(None, "Make backups into hierarchy based in DIR.", metavar="REMOTE")
     suffix: str = flag("", "Suffix to add to changed files.", metavar="SUFFIX")

@@ -292,6 +292,9 @@ class Planner:
         self.dirs_with_files: set[str] = set()
         self._last_dir: str | None = None
         self._dir_times = ctx.dir_modtimes and phase != "delete"
+        #: sync --track-renames: new files are held here (not dispatched) until the march is
+        #: done and they were matched against the destination-only files; None: not tracking
+        self.held_new: list[Action] | None = None
 
     @property
     def deletes(self) -> bool:
@@ -343,7 +346,11 @@ class Planner:
         action = decide_file(src, dst, self.ctx)
         if dst is None and dst_path is not None:
             action.path = dst_path
-        return self.adjust(action)
+        action = self.adjust(action)
+        if dst is None and self.held_new is not None and action.kind == "copy":
+            self.held_new.append(action)
+            return None
+        return action
 
     def adjust(self, action: Action) -> Action:
         """Mode-specific touches on a decided action (move, backup)."""
