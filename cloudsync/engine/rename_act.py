@@ -8,7 +8,6 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from .act import _dry
 from .renames import Strategy, match_renames, needs_hash
 from .retry import call_with_retries
 
@@ -103,8 +102,9 @@ def _move(run: Run, executor: Executor, dst: Entry, new_path: str) -> bool:
     """Server-side move of destination file ``dst`` to ``new_path``; False when it failed."""
     size = max(dst.size, 0)
     stats = run.stats
-    if run.dry_run:
-        _dry(f"move to {new_path}", dst.path, dst.size)
+    if run.skip(f"move to {new_path}", dst.path, dst.size):
+        # (--dry-run, or "no" at -i: accounted as done, and the old name is not deleted, as
+        # rclone's Move reports success there)
         stats.add(renames=1, bytes=size, checks=1, total_checks=1)
     else:
         backend = executor.dst
