@@ -15,7 +15,7 @@ Hash strings are lower-case hex, as in :class:`~cloudsync.types.Entry`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from .errors import HashUnsupported
 from .types import MD5, SHA1
@@ -172,3 +172,17 @@ def hash_file(path: str, types: Iterable[str] = (MD5,), chunk_size: int = CHUNK_
                 break
             mh.update(view[:n])
     return mh.hexdigests()
+
+
+def read_full(stream: IO[bytes], n: int) -> bytes:
+    """Up to ``n`` bytes, fewer only at the end of the stream: raw and network streams may
+    return short reads, and a caller comparing or slicing blocks needs whole ones."""
+    parts: list[bytes] = []
+    left = n
+    while left > 0:
+        data = stream.read(left)
+        if not data:
+            break
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)

@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING
 
 from ..errors import CloudsyncError, DirNotFound
+from ..hashing import read_full
 from ..log import notice
 from ..types import Entry
 from .act import Run
@@ -311,8 +312,8 @@ def _contents_equal(src: Backend, s: Entry, dst: Backend, d: Entry, retries: int
         b = call_with_retries(lambda: dst.open_entry(d), retries)
         try:
             while True:
-                x = _read_full(a, CHUNK)
-                y = _read_full(b, CHUNK)
+                x = read_full(a, CHUNK)
+                y = read_full(b, CHUNK)
                 if x != y:
                     return False
                 if not x:
@@ -321,15 +322,3 @@ def _contents_equal(src: Backend, s: Entry, dst: Backend, d: Entry, retries: int
             b.close()
     finally:
         a.close()
-
-
-def _read_full(stream: IO[bytes], n: int) -> bytes:
-    parts: list[bytes] = []
-    left = n
-    while left > 0:
-        data = stream.read(left)
-        if not data:
-            break
-        parts.append(data)
-        left -= len(data)
-    return b"".join(parts)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from fsspec.spec import AbstractBufferedFile
 
 from ..errors import CloudsyncError
+from ..hashing import read_full
 from ..types import PutInfo
 from .filesystem import translate
 
@@ -43,19 +44,6 @@ DEFAULT_READAHEAD = 256 << 10
 STREAM_CHUNK = 1 << 20
 #: Write block size: bytes gathered before they are handed to the upload thread.
 WRITE_BLOCK = 4 << 20
-
-
-def _read_exactly(stream: BinaryIO, n: int) -> bytes:
-    """Up to ``n`` bytes (fewer only at end of stream): raw streams may return short reads."""
-    parts: list[bytes] = []
-    left = n
-    while left > 0:
-        chunk = stream.read(left)
-        if not chunk:
-            break
-        parts.append(chunk)
-        left -= len(chunk)
-    return b"".join(parts)
 
 
 class RangeReader:
@@ -100,14 +88,14 @@ class RangeReader:
             self._stream_pos = start
         if self._stream is not None:
             want = max(end - start, STREAM_CHUNK)
-            data = _read_exactly(self._stream, min(want, self.size - start))
+            data = read_full(self._stream, min(want, self.size - start))
             self._stream_pos += len(data)
             if self._stream_pos >= self.size:
                 self._close_stream()  # fully read: its connection goes back to the pool
         else:
             stop = min(self.size, max(end, start + self.readahead))
             with self._open(start, stop) as stream:
-                data = _read_exactly(stream, stop - start)
+                data = read_full(stream, stop - start)
         self._buf, self._buf_start = data, start
         return head + data[:end - start]
 

@@ -20,6 +20,26 @@ def running_server(**kwargs: Any) -> Iterator[JottaServer]:
         yield srv
 
 
+def cs(*args: str) -> Any:
+    """Run the CLI in-process (click's runner); returns its ``Result``."""
+    from click.testing import CliRunner
+
+    from cloudsync.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def server_with_remote_j(monkeypatch: Any, config_dir: Any) -> Iterator[JottaServer]:
+    """A running offline server and a config (in ``config_dir``) with remote ``j:`` logged in
+    to it with a login token; for ``yield from`` in a fixture."""
+    with running_server() as server:
+        monkeypatch.setenv("CLOUDSYNC_CONFIG", str(config_dir / "cloudsync.conf"))
+        r = cs("config", "create", "j", "jottacloud", f"login_token={server.mint_login_token()}",
+               f"jfs_url={server.jfs_url}", f"api_url={server.api_url}")
+        assert r.exit_code == 0, r.output
+        yield server
+
+
 def token_json(srv: JottaServer, realm: str = "jottacloud") -> str:
     """A stored-token JSON for a fresh login, issued without HTTP."""
     return StoredToken.from_response(TokenResponse.from_json(srv.issue_tokens(realm))).to_json()

@@ -8,27 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from cloudsync.jottaserver.testing import JottaServer
 
-from .support import make_backend, put_bytes, running_server, settled_log
+from .support import cs, make_backend, put_bytes, server_with_remote_j, settled_log
 
 
 @pytest.fixture
 def srv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[JottaServer]:
-    with running_server() as server:
-        monkeypatch.setenv("CLOUDSYNC_CONFIG", str(tmp_path / "cloudsync.conf"))
-        r = cs("config", "create", "j", "jottacloud", f"login_token={server.mint_login_token()}",
-               f"jfs_url={server.jfs_url}", f"api_url={server.api_url}")
-        assert r.exit_code == 0, r.output
-        yield server
-
-
-def cs(*args: str) -> Result:
-    from cloudsync.cli import cli
-
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    yield from server_with_remote_j(monkeypatch, tmp_path)
 
 
 def test_delete_one_jotta_file(srv: JottaServer) -> None:
