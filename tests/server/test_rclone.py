@@ -42,22 +42,7 @@ def _make_certs(d: Path) -> tuple[Path, Path, Path]:
 
 @pytest.mark.slow
 def test_unmodified_rclone_runs_without_a_single_error(tmp_path: Path) -> None:
-    rclone = _rclone()
-    if rclone is None:
-        pytest.skip("rclone binary not installed")
-    if not shutil.which("openssl"):
-        pytest.skip("openssl not available")
-    if not _can_unshare():
-        pytest.skip("cannot create user/network/mount namespaces here")
-    ca, cert, key = _make_certs(tmp_path)
-    work = tmp_path / "work"
-    work.mkdir()
-    out = subprocess.run(
-        ["unshare", "-rnm", sys.executable, str(DRIVER), str(work), rclone, str(ca), str(cert),
-         str(key)],
-        capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = _run_driver(tmp_path, DRIVER.name)
     assert report["failures"] == []
     assert report["steps"] >= 20
 
