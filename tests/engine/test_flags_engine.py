@@ -3,6 +3,9 @@ these pin what cannot be seen from the outside, such as which requests are made)
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from cloudsync.backends.memory import MemoryBackend
 
 from cloudsync import engine
@@ -123,3 +126,33 @@ def test_bwlimit_paces_bytes_and_separate_limits_skip_local_copies() -> None:
     assert clock[0] == before
     split.take(100 * 1024, upload=False, download=True)  # a download: the 100K side
     assert clock[0] - before >= 0.9
+
+
+def test_max_duration_over_stops_every_transfer_even_before_the_timer_thread_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under load the deadline timer's thread may run long after the deadline: the engine must
+    # read the clock itself before each transfer (rclone: nothing is copied, no dst is made).
+    from cloudsync.engine import limits
+
+    class LateTimer:  # the timer thread that never got the CPU in time
+        def __init__(self, interval: float, function: Any) -> None:
+            self.daemon = False
+
+        def start(self) -> None:
+            pass
+
+        def cancel(self) -> None:
+            pass
+
+        def join(self) -> None:
+            pass
+
+    monkeypatch.setattr(limits.threading, "Timer", LateTimer)
+    for mode in ("hard", "soft", "cautious"):
+        src = MemoryBackend("m", f"md-{mode}-src")
+        for i in range(5):
+            put(src, f"f{i}.bin", b"x" * 100, T1)
+        dst = MemoryBackend("m", f"md-{mode}-dst")
+        r = engine.copy(src, dst, SyncOptions(max_duration=1e-9, cutoff_mode=mode))
+        assert exit_code_for(r.final_error) == ExitCode.DURATION_EXCEEDED, mode
+        assert r.stats.transfers == 0 and tree(dst) == {}, mode
