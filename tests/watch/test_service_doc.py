@@ -56,7 +56,10 @@ def _run_as_service(argv: list[str], home: Path, srv: JottaServer, log: Path) ->
     env = {"HOME": str(home)}
     with WatchProcess(argv[1:], log, env) as w:  # (argv[0] is the cloudsync executable)
         def files() -> set[str]:
-            return {p for p in srv.state.files() if p.startswith("Jotta/Archive/backup/")}
+            # uploaded = a completed revision: the node exists from the upload's first request,
+            # and a SIGTERM then abandons the upload in flight (nothing partial is kept)
+            return {p for p, info in srv.state.files().items()
+                    if p.startswith("Jotta/Archive/backup/") and info.size is not None}
 
         wait_until(lambda: "Jotta/Archive/backup/Documents/letters/a.txt" in files(), 30,
                    "initial upload", w.proc, w.log)
