@@ -388,6 +388,9 @@ class HistoryView(Backend):
     def set_concurrency(self, threads: int) -> None:
         self.inner.set_concurrency(threads)
 
+    def set_low_level_retries(self, tries: int) -> None:
+        self.inner.set_low_level_retries(tries)
+
     def close(self) -> None:
         self.inner.close()
 

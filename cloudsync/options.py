@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .backend import Backend
 
 __all__ = [
+    "LOW_LEVEL_RETRIES",
     "BackendSpec",
     "ConfigAccess",
     "Option",
@@ -274,6 +275,12 @@ def flag(default: Any, help: str, *, kind: str | None = None, **meta: Any) -> An
 def shared_flag(option: Option) -> Any:
     """A field for a flag already declared by another options class (same :class:`Option`)."""
     return field(default=option.default, metadata={"option": option})
+
+
+#: ``--low-level-retries``: a global flag, since every command's requests are retried (the
+#: CLI's ``Settings`` field); the engine's options carry its value for the runs they describe.
+LOW_LEVEL_RETRIES = Option("low_level_retries", "Number of low level retries to do.", 10, "int",
+                           parser=positive_int)
 
 
 def flag_options(cls: type) -> list[tuple[str, Option]]:

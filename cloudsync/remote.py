@@ -312,7 +312,8 @@ def _target(
                    spec.name == "local")
 
 
-def _build(target: _Target, root: str, config: Config | None, disable: Iterable[str]) -> Backend:
+def _build(target: _Target, root: str, config: Config | None, disable: Iterable[str],
+           low_level_retries: int | None = None) -> Backend:
     access = None
     if config is not None and target.remote_name is not None:
         access = config.access(target.remote_name, target.spec)
@@ -320,6 +321,9 @@ def _build(target: _Target, root: str, config: Config | None, disable: Iterable[
     caps = tuple(disable)
     if caps:
         backend.disable(*caps)
+    if low_level_retries is not None:
+        # before any request: opening a file remote already asks the server (stat below)
+        backend.set_low_level_retries(low_level_retries)
     return backend
 
 
@@ -331,12 +335,14 @@ def open_backend(
     disable: Iterable[str] = (),
     env: Mapping[str, str] | None = None,
     file_ok: bool = True,
+    low_level_retries: int | None = None,
 ) -> tuple[Backend, str | None]:
     """Build the backend a remote string names.
 
     Returns ``(backend rooted at the path, None)``, or – when ``file_ok`` and the path names an
     existing *file* – ``(backend rooted at its parent, file name)`` (rclone's FsIsFile).
-    ``backend_flags`` maps backend type → {option: raw value} from ``--<backend>-<opt>`` flags.
+    ``backend_flags`` maps backend type → {option: raw value} from ``--<backend>-<opt>`` flags;
+    ``low_level_retries``: the global ``--low-level-retries`` (None: the backend's default).
     """
     spec = parse_remote(remote)
     env = os.environ if env is None else env
@@ -346,7 +352,7 @@ def open_backend(
     if file_ok and path.strip("/\\"):
         parent, leaf = split(path)
         if leaf and leaf not in (".", ".."):
-            parent_backend = _build(target, parent, config, disable)
+            parent_backend = _build(target, parent, config, disable, low_level_retries)
             try:
                 entry = parent_backend.stat(leaf)
             except (NotFound, NotADirectoryError):
@@ -357,7 +363,7 @@ def open_backend(
             if entry is not None and not entry.is_dir:
                 return parent_backend, leaf
             parent_backend.close()
-    return _build(target, path, config, disable), None
+    return _build(target, path, config, disable, low_level_retries), None
 
 
 def open_parent(
@@ -367,6 +373,7 @@ def open_parent(
     backend_flags: Mapping[str, Mapping[str, str]] | None = None,
     disable: Iterable[str] = (),
     env: Mapping[str, str] | None = None,
+    low_level_retries: int | None = None,
 ) -> tuple[Backend, str]:
     """Backend rooted at the parent of the remote's path, plus the leaf name (copyto/rcat DST)."""
     spec = parse_remote(remote)
@@ -376,4 +383,4 @@ def open_parent(
     parent, leaf = split(spec.path)
     if not leaf:
         raise UsageError(f"{remote!r} does not name a file")
-    return _build(target, parent, config, disable), leaf
+    return _build(target, parent, config, disable, low_level_retries), leaf

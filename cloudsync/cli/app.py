@@ -25,7 +25,7 @@ from click.core import ParameterSource
 
 from ..errors import CloudsyncError, ExitCode, exit_code_for
 from ..log import NOTICE
-from ..options import flag, flag_options, parse_duration
+from ..options import LOW_LEVEL_RETRIES, flag, flag_options, parse_duration, shared_flag
 from .flags import click_params
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ class Settings:
                              parser=parse_duration)
     timeout: float = flag(300.0, "IO idle timeout (0 = none).", kind="duration", metavar="DURATION",
                           parser=parse_duration)
+    low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
     human_readable: bool = flag(False, "Print sizes in human readable format (ls, lsl, lsd: 1.953Ki).")
     progress: bool = flag(False, "Show progress during transfer (on a terminal).", short="-P")
     disable: tuple[str, ...] = flag(
@@ -324,7 +325,8 @@ class App:
 
         try:
             return open_backend(remote, self.config, backend_flags=self._backend_flags(),
-                                disable=self._disable(), file_ok=file_ok)
+                                disable=self._disable(), file_ok=file_ok,
+                                low_level_retries=self.settings.low_level_retries)
         except CloudsyncError as err:
             _set_context(err, f'create file system for "{remote}"')
             raise
@@ -338,7 +340,8 @@ class App:
 
         try:
             return open_parent(remote, self.config, backend_flags=self._backend_flags(),
-                               disable=self._disable())
+                               disable=self._disable(),
+                               low_level_retries=self.settings.low_level_retries)
         except CloudsyncError as err:
             _set_context(err, f'create file system for "{remote}"')
             raise

@@ -71,7 +71,8 @@ def list_remote(
     if not recursive and depth < 0:
         depth = 1
     entries = walk(backend, "", filter=flt, max_depth=depth, recursive=recursive or depth != 1,
-                   files_only=files_only, dirs_only=dirs_only, on_error=app.entry_error)
+                   files_only=files_only, dirs_only=dirs_only, on_error=app.entry_error,
+                   low_level_retries=app.settings.low_level_retries)
     return Listing(backend, ((e.path, e) for e in entries))
 
 
@@ -308,7 +309,8 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
         items = ((e.path, e) for e in walk(backend, "", filter=flt,
                                            max_depth=depth, recursive=recursive or depth != 1,
                                            files_only=files_only, dirs_only=dirs_only,
-                                           on_error=app.entry_error))
+                                           on_error=app.entry_error,
+                                           low_level_retries=app.settings.low_level_retries))
     item = formatter(backend)
     empty = True
 

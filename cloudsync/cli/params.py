@@ -81,10 +81,18 @@ def build_filter_options(kw: dict[str, Any]) -> FilterOptions:
     return result
 
 
+def _global_low_level_retries() -> int:
+    """The global ``--low-level-retries`` of this command line (the engine options carry it)."""
+    from .app import get_app
+
+    return get_app().settings.low_level_retries
+
+
 def build_sync_options(kw: dict[str, Any]) -> SyncOptions:
     """Pop the sync and filter flags from a command's kwargs and build :class:`SyncOptions`."""
     filters = build_filter_options(kw)
-    result: SyncOptions = build_options(SyncOptions, kw, filters=filters)
+    result: SyncOptions = build_options(SyncOptions, kw, filters=filters,
+                                        low_level_retries=_global_low_level_retries())
     if result.interactive and not result.dry_run:
         import dataclasses
 
@@ -96,7 +104,8 @@ def build_sync_options(kw: dict[str, Any]) -> SyncOptions:
 
 def build_check_options(kw: dict[str, Any]) -> CheckOptions:
     filters = build_filter_options(kw)
-    result: CheckOptions = build_options(CheckOptions, kw, filters=filters)
+    result: CheckOptions = build_options(CheckOptions, kw, filters=filters,
+                                         low_level_retries=_global_low_level_retries())
     return result
 
 

@@ -40,6 +40,7 @@ from ..errors import (
 from ..events import Reporter, RunStarted, Stats, TransferDone, TransferProgress, TransferStarted
 from ..hashing import SUPPORTED, HashingReader
 from ..log import notice, skipped_dry_run
+from ..options import LOW_LEVEL_RETRIES
 from ..types import MD5, Entry, PutInfo, join_path, parent_of
 from .plan import (
     FORCED_UPLOAD_NOTICE,
@@ -342,7 +343,7 @@ class Executor:
     """Performs actions between one source and one destination (and an optional backup)."""
 
     def __init__(self, run: Run, src: Backend, dst: Backend, ctx: Context, *,
-                 backup: Backend | None = None, low_level_retries: int = 10,
+                 backup: Backend | None = None, low_level_retries: int = LOW_LEVEL_RETRIES.default,
                  max_delete: int = -1, max_delete_size: int = -1) -> None:
         self.run = run
         self.src = src

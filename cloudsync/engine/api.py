@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ..events import Reporter, null_reporter
+from ..options import LOW_LEVEL_RETRIES
 from .options import CheckOptions, SyncOptions
 from .result import RunResult
 from .retry import run_with_retries as _run_with_retries
@@ -92,7 +93,8 @@ def check(src: Backend, dst: Backend, opts: CheckOptions, *,
 
 def walk(backend: Backend, path: str = "", *, filter: Filter | None = None, max_depth: int = -1,
          recursive: bool = True, files_only: bool = False, dirs_only: bool = False,
-         on_error: Callable[[BaseException, str], None] | None = None) -> Iterator[Entry]:
+         on_error: Callable[[BaseException, str], None] | None = None,
+         low_level_retries: int = LOW_LEVEL_RETRIES.default) -> Iterator[Entry]:
     """Filtered listing below ``path`` (entry paths relative to the backend root).
 
     ``on_error(err, path)`` receives entries that could not be read (e.g. a broken symlink
@@ -101,7 +103,8 @@ def walk(backend: Backend, path: str = "", *, filter: Filter | None = None, max_
     from .listing import walk_tree
 
     return walk_tree(backend, path, filter=filter, max_depth=max_depth, recursive=recursive,
-                     files_only=files_only, dirs_only=dirs_only, on_error=on_error)
+                     files_only=files_only, dirs_only=dirs_only, on_error=on_error,
+                     low_level_retries=low_level_retries)
 
 
 def delete(backend: Backend, path: str, opts: SyncOptions, *, rmdirs: bool = False) -> RunResult:

@@ -16,6 +16,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from ..errors import PartialListing
+from ..options import LOW_LEVEL_RETRIES
 from ..types import Entry
 from .retry import call_with_retries
 
@@ -32,7 +33,7 @@ _by_path = attrgetter("path")
 
 def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
               max_depth: int = -1, recursive: bool = True, files_only: bool = False,
-              dirs_only: bool = False, low_level_retries: int = 10,
+              dirs_only: bool = False, low_level_retries: int = LOW_LEVEL_RETRIES.default,
               on_error: Callable[[BaseException, str], None] | None = None) -> Iterator[Entry]:
     """Entries below ``path``, breadth first, sorted by name within each directory.
 

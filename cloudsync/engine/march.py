@@ -36,6 +36,7 @@ from ..errors import (
     ProtocolError,
 )
 from ..log import notice
+from ..options import LOW_LEVEL_RETRIES
 from ..types import Entry, parent_of
 from .retry import call_with_retries
 
@@ -120,7 +121,7 @@ class Side:
     the whole tree and later calls are answered from memory.
     """
 
-    def __init__(self, backend: Backend, filt: Filter | None, *, low_level_retries: int = 10,
+    def __init__(self, backend: Backend, filt: Filter | None, *, low_level_retries: int = LOW_LEVEL_RETRIES.default,
                  use_recursive: bool | None = None, count_listed: Callable[[int], None] | None = None,
                  include_all: bool = False) -> None:
         self.backend = backend

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Literal
 
 from ..errors import UsageError
 from ..filters import FilterOptions
-from ..options import Option, flag, parse_duration, parse_size, positive_int, shared_flag
+from ..options import (
+    LOW_LEVEL_RETRIES,
+    Option,
+    flag,
+    parse_duration,
+    parse_size,
+    positive_int,
+    shared_flag,
+)
 
 if TYPE_CHECKING:
     from .act import Confirm
@@ -46,8 +54,6 @@ def _off_duration(text: str) -> float:
 SIZE_ONLY = Option("size_only", "Skip based on size only, not modtime or checksum.", False, "bool")
 CHECKERS = Option("checkers", "Number of checkers to run in parallel.", 8, "int", parser=positive_int)
 IGNORE_CASE_SYNC = Option("ignore_case_sync", "Ignore case when synchronizing.", False, "bool")
-LOW_LEVEL_RETRIES = Option("low_level_retries", "Number of low level retries to do.", 10, "int",
-                           parser=positive_int)
 #: rclone's bound on the queues between listing, checking and transferring: the listing can
 #: run this far ahead of the work, and no further (memory stays flat on any size of tree).
 MAX_BACKLOG = Option("max_backlog", "Maximum number of objects in sync or check backlog.", 10_000,
@@ -116,7 +122,8 @@ class SyncOptions:
     retries: int = flag(3, "Retry operations this many times if they fail.", parser=positive_int)
     retries_sleep: float = flag(0.0, "Interval between retrying operations (0 to disable).",
                                 kind="duration", metavar="DURATION")
-    low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
+    #: the global ``--low-level-retries`` (declared once, in cloudsync.options; the CLI sets it)
+    low_level_retries: int = LOW_LEVEL_RETRIES.default
     max_backlog: int = shared_flag(MAX_BACKLOG)
     # watch mode (copy/sync --watch, run by cloudsync.watch; a single engine run ignores them)
     watch: bool = flag(False, "Keep running: sync changes of the local SOURCE folder as they "
@@ -178,6 +185,7 @@ class CheckOptions:
     error: str | None = flag(None, "Report all files with errors (hashing or reading) to this file.",
                              metavar="FILE")
     ignore_case_sync: bool = shared_flag(IGNORE_CASE_SYNC)
-    low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
+    #: the global ``--low-level-retries`` (declared once, in cloudsync.options; the CLI sets it)
+    low_level_retries: int = LOW_LEVEL_RETRIES.default
     max_backlog: int = shared_flag(MAX_BACKLOG)
     filters: FilterOptions = field(default_factory=FilterOptions)

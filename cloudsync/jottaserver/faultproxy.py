@@ -60,6 +60,8 @@ class FaultProxy:
         self._lock = threading.Lock()
         #: Faults injected so far, by kind; ``requests`` counts every request seen.
         self.injected: collections.Counter[str] = collections.Counter()
+        #: Faults injected so far, by request line ("GET /jfs/... HTTP/1.1").
+        self.faulted: collections.Counter[str] = collections.Counter()
         self.requests = 0
         self._listener: socket.socket | None = None
         self._port = 0
@@ -138,6 +140,7 @@ class FaultProxy:
             # The kinds take turns (from a seeded start), so even a short run sees each.
             kind = self.kinds[(self._turn + sum(self.injected.values())) % len(self.kinds)]
             self.injected[kind] += 1
+            self.faulted[target] += 1
             return kind
 
     def _serve(self, conn: socket.socket) -> None:

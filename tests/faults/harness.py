@@ -109,8 +109,9 @@ def _config(path: Path, srv: JottaServer, proxy: FaultProxy, token: str) -> None
     path.chmod(0o600)
 
 
-def cloudsync(args: list[str], config: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, CLOUDSYNC_CONFIG=str(config))
+def cloudsync(args: list[str], config: Path, timeout: float = 600,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CLOUDSYNC_CONFIG=str(config), **(env or {}))
     return subprocess.run([sys.executable, "-m", "cloudsync", *args], env=env, capture_output=True,
                           text=True, timeout=timeout, check=False)
 
