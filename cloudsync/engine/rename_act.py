@@ -40,11 +40,12 @@ def track_renames(run: Run, executor: Executor, planner: Planner, strategy: Stra
     dsts = [d for d in planner.delete_candidates if d.size in sizes]
     if dsts:
         run.stats.add(checks=len(dsts), total_checks=len(dsts))
+    workers = run.checkers.workers
     dst_hashed = _with_hashes(dst_be, dsts, needs_hash(dsts, sizes, strategy, ht), ht,
-                              executor.retries)
+                              executor.retries, workers)
     dst_sizes = {d.size for d in dsts}
     sources = _with_hashes(src_be, sources, needs_hash(sources, dst_sizes, strategy, ht), ht,
-                           executor.retries)
+                           executor.retries, workers)
     log.info("%s: Finished making map for --track-renames", dst_be, extra={"object": str(dst_be)})
     renames, _unmatched = match_renames(sources, dst_hashed, strategy, ht, ctx.window)
     by_path = {a.src.path: a for a in held if a.src is not None}
@@ -75,25 +76,27 @@ def track_renames(run: Run, executor: Executor, planner: Planner, strategy: Stra
 
 
 def _with_hashes(backend: Backend, entries: list[Entry], missing: list[Entry], ht: str | None,
-                 retries: int) -> list[Entry]:
-    """``entries`` with the ``ht`` hash filled in for those in ``missing`` (a file that cannot
-    be hashed keeps none and is simply never matched, as in rclone)."""
+                 retries: int, workers: int) -> list[Entry]:
+    """``entries`` with the ``ht`` hash filled in for those in ``missing``, ``workers`` at a
+    time (a file that cannot be hashed keeps none and is simply never matched, as in rclone)."""
     if not missing or ht is None:
         return entries
-    todo = {e.path for e in missing}
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(entry: Entry) -> str | None:
+        try:
+            return call_with_retries(lambda: backend.hash(entry.path, ht), retries)
+        except Exception as err:
+            log.debug("%s: Hash failed: %s", entry.path, err, extra={"object": entry.path})
+            return None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(missing)))) as pool:
+        found = dict(zip((e.path for e in missing), pool.map(fetch, missing), strict=True))
     out: list[Entry] = []
-
-    def fetch(path: str, kind: str) -> str:
-        return call_with_retries(lambda: backend.hash(path, kind), retries)
-
     for entry in entries:
-        if entry.path in todo:
-            try:
-                value = fetch(entry.path, ht)
-            except Exception as err:
-                log.debug("%s: Hash failed: %s", entry.path, err, extra={"object": entry.path})
-            else:
-                entry = dataclasses.replace(entry, hashes={**entry.hashes, ht: value})
+        value = found.get(entry.path)
+        if value:
+            entry = dataclasses.replace(entry, hashes={**entry.hashes, ht: value})
         out.append(entry)
     return out
 

@@ -113,3 +113,47 @@ def test_names_differing_only_in_case_are_reported(srv: JottaServer, tmp_path: P
     res = engine.copy(local(src_dir), make_backend(srv, "case"), SyncOptions())
     assert not res.ok
     assert any("case" in str(e).lower() or "duplicate" in str(e).lower() for e in res.errors), res.errors
+
+
+# -- sync --track-renames: a renamed file becomes one server-side move (no upload, no delete)
+
+BIG = os.urandom(300_000)
+
+
+def test_rename_is_a_server_side_move(srv: JottaServer, tmp_path: Path) -> None:
+    src_dir = tmp_path / "src"
+    (src_dir / "old").mkdir(parents=True)
+    (src_dir / "old" / "photo.jpg").write_bytes(BIG)
+    (src_dir / "keep.txt").write_bytes(b"keep")
+    for p in (src_dir / "old" / "photo.jpg", src_dir / "keep.txt"):
+        os.utime(p, (T, T))
+    res = engine.sync(local(src_dir), make_backend(srv, "backup"), SyncOptions())
+    assert res.ok, res.errors
+
+    # the user renames and moves the photo locally
+    (src_dir / "new").mkdir()
+    (src_dir / "old" / "photo.jpg").rename(src_dir / "new" / "renamed.jpg")
+    settled_log(srv)
+    srv.clear_request_log()
+    res = engine.sync(local(src_dir), make_backend(srv, "backup"), SyncOptions(track_renames=True))
+    assert res.ok, res.errors
+    assert res.stats.renames == 1 and res.stats.server_side_moves == 1
+    assert res.stats.transfers == 0 and res.stats.deletes == 0
+    assert srv.state.read("Jotta/Archive/backup/new/renamed.jpg") == BIG
+    requests = settled_log(srv)
+    shown = [(e.method, e.path, e.query) for e in requests]
+    # no upload of the 300 kB (no allocate, no upload), no delete of the old name
+    assert not any("allocate" in e.path or e.method == "PUT" for e in requests), shown
+    assert not any("rm" in str(e.query) or "dlDir" in str(e.query) for e in requests), shown
+    assert sum("mv" in str(e.query) for e in requests) == 1, shown
+
+
+def test_without_track_renames_the_file_is_uploaded_again(srv: JottaServer,
+                                                           tmp_path: Path) -> None:
+    src_dir = tmp_path / "src"
+    src_dir.mkdir()
+    (src_dir / "a.bin").write_bytes(BIG)
+    assert engine.sync(local(src_dir), make_backend(srv, "backup"), SyncOptions()).ok
+    (src_dir / "a.bin").rename(src_dir / "b.bin")
+    res = engine.sync(local(src_dir), make_backend(srv, "backup"), SyncOptions())
+    assert res.ok and res.stats.transfers == 1 and res.stats.renames == 0
