@@ -605,6 +605,29 @@ class LocalBackend(Backend):
         _refuse_special(st.st_mode, path)
         return self._entry(path, st)
 
+    # ------------------------------------------------------------------ metadata (-M)
+    def metadata(self, path: str) -> dict[str, str]:
+        os_path, follow = self._os_path(path), self.copy_links or not path
+        st = self._stat_os(os_path, path, follow=follow)
+        return _stat_metadata(st, _birth_time_ns(os_path, follow))
+
+    def set_metadata(self, path: str, metadata: dict[str, str]) -> None:
+        os_path = self._os_path(path)
+        try:
+            if "mode" in metadata:
+                os.chmod(os_path, statmod.S_IMODE(int(metadata["mode"], 8)))
+            if "atime" in metadata:
+                st = os.stat(os_path)
+                os.utime(os_path, ns=(_parse_meta_time(metadata["atime"]), st.st_mtime_ns))
+            if "uid" in metadata or "gid" in metadata:
+                # (as rclone: ownership is kept where the user may set it, else left alone)
+                with contextlib.suppress(PermissionError):
+                    os.chown(os_path, int(metadata.get("uid", -1)), int(metadata.get("gid", -1)))
+        except ValueError:
+            raise CloudsyncError(f"bad metadata value in {metadata!r}", path=path) from None
+        except OSError as exc:
+            raise _translate(exc, path) from None
+
     # ------------------------------------------------------------------ reading
     def get(self, path: str, start: int = 0, end: int | None = None) -> BinaryIO:
         try:
@@ -1012,6 +1035,77 @@ class LocalBackend(Backend):
             raise DirNotFound(path=path or self.root) from None
         except OSError as exc:
             raise _translate(exc, path or self.root, missing=DirNotFound) from None
+
+
+def _meta_time(ns: int) -> str:
+    """Go's RFC3339Nano (trailing zeros of the fraction dropped), as rclone writes metadata."""
+    from cloudsync.types import format_rfc3339
+
+    text = format_rfc3339(ns, 9, tz=None)
+    head, dot, tail = text.partition(".")
+    if not dot:
+        return text
+    digits, zone = tail[:9].rstrip("0"), tail[9:]
+    return f"{head}.{digits}{zone}" if digits else head + zone
+
+
+def _parse_meta_time(text: str) -> int:
+    import datetime as dt
+
+    head, dot, tail = text.partition(".")
+    frac = ""
+    if dot:
+        i = 0
+        while i < len(tail) and tail[i].isdigit():
+            i += 1
+        frac, zone = tail[:i], tail[i:]
+        text = head + zone
+    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return int(when.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def _birth_time_ns(os_path: str, follow: bool) -> int | None:
+    """The creation time: ``st_birthtime`` where the platform has it, else Linux's statx
+    (glibc 2.28+); None when neither the system nor the file system records it."""
+    try:
+        st = os.stat(os_path, follow_symlinks=follow)
+    except OSError:
+        return None
+    birth = getattr(st, "st_birthtime_ns", None) or getattr(st, "st_birthtime", None)
+    if birth is not None:
+        return int(birth) if isinstance(birth, int) else int(birth * 1_000_000_000)
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import struct
+
+    try:
+        statx = ctypes.CDLL(None, use_errno=True).statx
+    except (OSError, AttributeError):
+        return None
+    buf = ctypes.create_string_buffer(256)
+    at_fdcwd, nofollow, statx_btime = -100, 0x100, 0x800
+    if statx(at_fdcwd, os.fsencode(os_path), 0 if follow else nofollow, statx_btime, buf) != 0:
+        return None
+    mask = struct.unpack_from("<I", buf.raw, 0)[0]
+    if not mask & statx_btime:
+        return None
+    sec, nsec = struct.unpack_from("<qI", buf.raw, 80)  # stx_btime
+    return int(sec) * 1_000_000_000 + int(nsec)
+
+
+def _stat_metadata(st: os.stat_result, btime_ns: int | None) -> dict[str, str]:
+    """rclone's local backend metadata keys (``btime`` only where it is recorded)."""
+    meta = {
+        "atime": _meta_time(st.st_atime_ns),
+        "gid": str(st.st_gid),
+        "mode": f"{st.st_mode:o}",
+        "mtime": _meta_time(st.st_mtime_ns),
+        "uid": str(st.st_uid),
+    }
+    if btime_ns is not None:
+        meta["btime"] = _meta_time(btime_ns)
+    return meta
 
 
 class _Staged:

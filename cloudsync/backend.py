@@ -59,6 +59,7 @@ CAPABILITIES: tuple[str, ...] = (
     "public_link",
     "set_dir_modtime",
     "copy_batch",
+    "metadata",
     "versions",
     "trash",
 )
@@ -284,6 +285,17 @@ class Backend(ABC):
         is a file; stored to the backend's precision.
         """
         raise Unsupported("setting directory modification times not supported")
+
+    def metadata(self, path: str) -> dict[str, str]:
+        """rclone's metadata of file or directory ``path`` (``-M``): string keys and values,
+        named as rclone's backend of the same kind names them (local: ``mode``, ``uid``,
+        ``gid``, ``atime``, ``mtime``).  Backends without metadata do not implement it."""
+        raise Unsupported("metadata not supported")
+
+    def set_metadata(self, path: str, metadata: dict[str, str]) -> None:
+        """Apply what this backend can of ``metadata`` (from :meth:`metadata` of a backend of
+        the same kind) to the existing ``path``; keys it does not know are ignored."""
+        raise Unsupported("metadata not supported")
 
     def cleanup(self) -> None:
         """Empty the trash / remove old versions."""

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
+from ..engine.options import METADATA
 from ..errors import HashUnsupported, UsageError
 from ..types import HASH_ORDER, Entry
 from . import formats
 from .app import App, global_options, pass_app
+from .flags import one_flag
 from .params import REMOTE, build_filter_options, filter_flags
 
 if TYPE_CHECKING:
@@ -251,13 +253,14 @@ def lsf(app: App, remote: str, fmt: str, separator: str | None, use_csv: bool, d
 @click.option("--dirs-only", is_flag=True, help="Show only directories in the listing.")
 @click.option("--stat", is_flag=True, help="Just return the info for the pointed to file.")
 @click.option("--original", is_flag=True, hidden=True)
+@one_flag(METADATA)
 @filter_flags
 @click.argument("remote", type=REMOTE)
 @global_options
 @pass_app
 def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: tuple[str, ...],
            no_modtime: bool, no_mimetype: bool, files_only: bool, dirs_only: bool, stat: bool,
-           original: bool, **kw: Any) -> None:
+           original: bool, metadata: bool | None, **kw: Any) -> None:
     filters = build_filter_options(kw)
     types = [normalise_hash(t) for t in hash_type]
     want_hash = with_hash or bool(types)
@@ -268,6 +271,7 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
                                    no_modtime=no_modtime, no_mimetype=no_mimetype)
         hash_types = (types or [h for h in HASH_ORDER if h in feats.hashes]
                       or sorted(feats.hashes)) if want_hash else []
+        with_meta = backend.has("metadata")
 
         def item(path: str, entry: Entry) -> str:
             hashes: dict[str, str] | None = None
@@ -278,7 +282,10 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
                         hashes[t] = _hash_of(backend, entry.path, entry, t, False)
                     except HashUnsupported:
                         continue
-            return fmt(entry, path, hashes)
+            meta = None
+            if metadata and with_meta and path:
+                meta = backend.metadata(entry.path)
+            return fmt(entry, path, hashes, meta)
 
         return item
 

@@ -64,6 +64,17 @@ def flag_decorator(cls: type, command: str | None) -> Callable[[F], F]:
     return deco
 
 
+def one_flag(opt: Option) -> Callable[[F], F]:
+    """A command's own use of a flag declared elsewhere (``lsjson -M``), from its declaration."""
+    def deco(f: F) -> F:
+        params = getattr(f, "__click_params__", [])
+        params.extend(reversed(click_params(opt)))
+        f.__click_params__ = params  # type: ignore[attr-defined]
+        return f
+
+    return deco
+
+
 def convert(opt: Option, raw: Any) -> Any:
     """A value click collected for ``opt`` (a string, a flag's bool, a tuple) parsed to its kind."""
     if opt.kind in ("bool", "count"):

@@ -239,7 +239,8 @@ class LsjsonFormat:
         self._no_mimetype = no_mimetype
         self._include_id = include_id
 
-    def __call__(self, entry: Entry, path: str, hashes: Mapping[str, str] | None = None) -> str:
+    def __call__(self, entry: Entry, path: str, hashes: Mapping[str, str] | None = None,
+                 metadata: Mapping[str, str] | None = None) -> str:
         """The object for ``entry``, listed as ``path``, on one line."""
         q = self._quote
         path = valid_utf8(path)  # always valid UTF-8 (the copy itself keeps the bytes)
@@ -261,6 +262,8 @@ class LsjsonFormat:
                 parts += (',"Hashes":', self._encode(cleaned))
         if self._include_id and entry.id:
             parts += (',"ID":', q(entry.id))
+        if metadata:  # (-M; keys sorted, as Go writes a map)
+            parts += (',"Metadata":', self._encode(dict(sorted(metadata.items()))))
         parts.append("}")
         return _go_escapes("".join(parts))
 

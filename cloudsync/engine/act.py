@@ -397,7 +397,10 @@ class Executor:
             # local copies stream while a limit is set (as rclone's always do), so a hard
             # limit can stop one midway and --bwlimit paces it
             self._server_copy = False
-        if self._held is not None or limited:
+        # -M: metadata goes where both sides have it (rclone: backends without ignore -M)
+        self.keeps_metadata = (self.opts.metadata and src.has("metadata") and dst.has("metadata")
+                          and type(src) is type(dst))
+        if self._held is not None or limited or self.keeps_metadata:
             self._copy_batch = None
         # both sides on local disks: small files are hashed in the march thread (see check)
         self._inline_hash = src.features.is_local and dst.features.is_local
@@ -754,6 +757,16 @@ class Executor:
         self.run.emit(TransferDone(src.path, True))
         stats.add(transfers=1)
         self._mark_filled(new.path if new is not None else dst_path)
+        if self.keeps_metadata and not move:
+            self.copy_metadata(src.path, new.path if new is not None else dst_path)
+
+    def copy_metadata(self, src_path: str, dst_path: str) -> None:
+        """-M: give the new copy the source's metadata (a failure is counted, the copy kept)."""
+        try:
+            meta = call_with_retries(lambda: self.src.metadata(src_path), self.retries)
+            call_with_retries(lambda: self.dst.set_metadata(dst_path, meta), self.retries)
+        except Exception as err:
+            self.run.count_error(err, dst_path)
 
     def _transfer(self, src: Entry, dst_path: str, *, move: bool, replacing: bool) -> Entry | None:
         stats = self.run.stats

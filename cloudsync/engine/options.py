@@ -26,7 +26,7 @@ from ..options import (
 if TYPE_CHECKING:
     from .act import Confirm
 
-__all__ = ["CheckOptions", "FilterOptions", "SyncOptions"]
+__all__ = ["METADATA", "CheckOptions", "FilterOptions", "SyncOptions"]
 
 
 def _window_ns(text: str) -> int:
@@ -59,6 +59,11 @@ IGNORE_CASE_SYNC = Option("ignore_case_sync", "Ignore case when synchronizing.",
 MAX_BACKLOG = Option("max_backlog", "Maximum number of objects in sync or check backlog.", 10_000,
                      "int", parser=positive_int)
 
+#: -M: copy/sync/move preserve metadata with it, lsjson shows it
+METADATA = Option("metadata", "If set, preserve metadata when copying objects (local: permissions, "
+                  "access time, owner where permitted; a backend without metadata ignores it).",
+                  False, "bool", short="-M")
+
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -67,6 +72,7 @@ class SyncOptions:
     dry_run: bool = flag(False, "Do a trial run with no permanent changes.", short="-n")
     interactive: bool = flag(False, "Enable interactive mode: ask before each change (copy, "
                                     "delete, set directory modification time …).", short="-i")
+    metadata: bool = shared_flag(METADATA)
     # transfer decision (§B.1)
     checksum: bool = flag(False, "Check for changes with size & checksum (if available).", short="-c")
     size_only: bool = shared_flag(SIZE_ONLY)
