@@ -8,9 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import threading
+
+    from cloudsync.watch import Watcher
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str,
@@ -74,3 +80,19 @@ def old(path: Path, text: str | bytes) -> Path:
         path.write_text(text)
     os.utime(path, ns=(1_600_000_000_000_000_000,) * 2)
     return path
+
+
+@contextmanager
+def watching(w: Watcher) -> Iterator[threading.Thread]:
+    """Run ``w`` in a thread for the ``with`` block; then stop it the way SIGTERM would and
+    check that it really ended."""
+    import threading
+
+    t = threading.Thread(target=w.run)
+    t.start()
+    try:
+        yield t
+    finally:
+        w.request_stop(raise_in_pass=False)
+        t.join(10)
+    assert not t.is_alive()

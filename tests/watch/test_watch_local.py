@@ -20,7 +20,7 @@ from cloudsync.watch import Watcher, WatchOptions
 from cloudsync.watch.changes import Changes, Move
 from cloudsync.watch.loop import WatchGone
 
-from .support import WatchProcess, old, wait_until
+from .support import WatchProcess, old, wait_until, watching
 
 
 def _files(root: Path) -> dict[str, str]:
@@ -140,15 +140,9 @@ def test_unreadable_file_is_reported_and_retried(tmp_path: Path,
     caplog.set_level(logging.INFO, logger="cloudsync")
     w = Watcher(_Flaky("local", str(src)), LocalBackend("local", str(dst)), SyncOptions(),
                 "sync", watch=WatchOptions(delay=0.2, tick=0.2))
-    t = threading.Thread(target=w.run)
-    t.start()
-    try:
+    with watching(w):
         wait_until(lambda: _files(dst) == {"locked.txt": "secret", "ok.txt": "fine"}, 30,
                    "retried file")
-    finally:
-        w.request_stop(raise_in_pass=False)
-        t.join(10)
-    assert not t.is_alive()
     assert "locked.txt: Permission denied" in caplog.text
     assert "pass failed: retrying" in caplog.text
 
@@ -179,17 +173,11 @@ def test_full_rescan_when_events_are_lost(tmp_path: Path) -> None:
     old(src / "a.txt", "a")
     w = Watcher(LocalBackend("local", str(src)), LocalBackend("local", str(dst)), SyncOptions(),
                 "sync", watch=WatchOptions(delay=0.2, tick=0.1))
-    t = threading.Thread(target=w.run)
-    t.start()
-    try:
+    with watching(w):
         wait_until(lambda: "a.txt" in _files(dst), 30, "first pass")
         before = w.passes
         w.changes.lost("test: queue overflow")
         wait_until(lambda: w.passes > before, 10, "re-scan pass")
-    finally:
-        w.request_stop(raise_in_pass=False)
-        t.join(10)
-    assert not t.is_alive()
 
 
 def test_sigterm_during_a_long_transfer_exits_quickly(tmp_path: Path) -> None:
@@ -230,14 +218,9 @@ def test_progress_shows_a_live_status_line(tmp_path: Path) -> None:
     status = io.StringIO()
     w = Watcher(LocalBackend("local", str(src)), LocalBackend("local", str(dst)), SyncOptions(),
                 "sync", watch=WatchOptions(delay=0.2, tick=0.1), status=status)
-    t = threading.Thread(target=w.run)
-    t.start()
-    try:
+    with watching(w):
         wait_until(lambda: "last change synced at" in status.getvalue()
                    and "never" not in status.getvalue().rsplit("\r", 1)[-1], 30, "status line")
-    finally:
-        w.request_stop(raise_in_pass=False)
-        t.join(10)
     last = status.getvalue().strip().rsplit("\r", 1)[-1]
     assert "Watching 2 files in 2 folders; queued 0; in flight 0" in last
 
@@ -253,9 +236,7 @@ def test_wake_from_sleep_or_a_failed_watch_rescans(tmp_path: Path, how: str,
     old(src / "a.txt", "a")
     w = Watcher(LocalBackend("local", str(src)), LocalBackend("local", str(dst)), SyncOptions(),
                 "sync", watch=WatchOptions(delay=0.2, tick=0.1))
-    t = threading.Thread(target=w.run)
-    t.start()
-    try:
+    with watching(w):
         wait_until(lambda: "a.txt" in _files(dst), 30, "first pass")
         if how == "sleep":
             # the wall clock jumping ahead of the monotonic one is what a suspend looks like
@@ -267,10 +248,6 @@ def test_wake_from_sleep_or_a_failed_watch_rescans(tmp_path: Path, how: str,
                 "Inotify queue overflowed; filesystem events were lost")
             reason = "file system events lost"
         wait_until(lambda: reason in caplog.text, 10, "a full re-scan")
-    finally:
-        w.request_stop(raise_in_pass=False)
-        t.join(10)
-    assert not t.is_alive()
 
 
 def test_usual_flags_keep_their_meaning_backup_dir_and_filters(tmp_path: Path) -> None:
@@ -314,16 +291,11 @@ def test_folder_unmounted_during_a_pass_deletes_nothing(tmp_path: Path) -> None:
     backend.disable("list_recursive")  # the pass lists folder by folder, through list()
     w = Watcher(backend, LocalBackend("local", str(dst)), SyncOptions(), "sync",
                 watch=WatchOptions(delay=0.2, tick=0.1))
-    t = threading.Thread(target=w.run)
-    t.start()
-    try:
+    with watching(w) as t:
         wait_until(lambda: len(_files(dst)) == 2, 30, "first pass")
         armed.set()
         w.changes.lost("test: re-scan")  # the next pass lists the root again
         t.join(20)
-    finally:
-        w.request_stop(raise_in_pass=False)
-        t.join(10)
     assert backend.swapped
     assert isinstance(w.exit_error, WatchGone)
     assert _files(dst) == {"a.txt": "a", "d/b.txt": "b"}  # nothing deleted
