@@ -57,6 +57,18 @@ def up_loopback_with_jotta_hosts(work: Path) -> None:
     enter_private_hosts(work)
 
 
+def start_driver() -> tuple[tuple[Path, Path, Path, Path, Path], dict[str, str]]:
+    """The common opening of a namespace driver: its arguments (work, rclone, ca, cert, key),
+    the host names set up, and an environment with no proxy nor stray CLOUDSYNC_/RCLONE_
+    settings whose rclone config is ``work/rclone.conf``."""
+    work, rclone, ca, cert, key = (Path(a) for a in sys.argv[1:6])
+    up_loopback_with_jotta_hosts(work)
+    env = {k: v for k, v in os.environ.items()
+           if "proxy" not in k.lower() and not k.startswith(("CLOUDSYNC_", "RCLONE_"))}
+    env["RCLONE_CONFIG"] = str(work / "rclone.conf")
+    return (work, rclone, ca, cert, key), env
+
+
 def main() -> int:
     work, rclone, ca, cert, key = (Path(a) for a in sys.argv[1:6])
     up_loopback_with_jotta_hosts(work)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,21 +19,17 @@ from pathlib import Path
 from cloudsync.jottaserver.testing import JottaServer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rclone_driver import rclone_login, up_loopback_with_jotta_hosts
+from rclone_driver import rclone_login, start_driver
 
 BODIES = (b"first version of the file", b"second, longer version of the file", b"third")
 
 
 def main() -> int:
-    work, rclone, ca, cert, key = (Path(a) for a in sys.argv[1:6])
-    up_loopback_with_jotta_hosts(work)
+    (work, rclone, ca, cert, key), env = start_driver()
     failures: list[str] = []
     steps = 0
-    env = {k: v for k, v in os.environ.items()
-           if "proxy" not in k.lower() and not k.startswith(("CLOUDSYNC_", "RCLONE_"))}
     conf = work / "rclone.conf"
     cs = work / "cloudsync.conf"
-    env["RCLONE_CONFIG"] = str(conf)
 
     def run(cmd: list[str], extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         nonlocal steps

@@ -19,20 +19,16 @@ from pathlib import Path
 from cloudsync.jottaserver.testing import JottaServer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rclone_driver import rclone_login, up_loopback_with_jotta_hosts
+from rclone_driver import rclone_login, start_driver
 
 PASSWORD = "correct horse"
 
 
 def main() -> int:
-    work, rclone, ca, cert, key = (Path(a) for a in sys.argv[1:6])
-    up_loopback_with_jotta_hosts(work)
+    (work, rclone, ca, cert, key), env = start_driver()
     failures: list[str] = []
     steps = 0
-    env = {k: v for k, v in os.environ.items()
-           if "proxy" not in k.lower() and not k.startswith(("CLOUDSYNC_", "RCLONE_"))}
     conf = work / "rclone.conf"
-    env["RCLONE_CONFIG"] = str(conf)
     src = work / "src"
     src.mkdir()
     (src / "a.txt").write_bytes(b"imported remote works")
