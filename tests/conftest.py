@@ -6,8 +6,10 @@ Individual tests still point CLOUDSYNC_CONFIG / RCLONE_CONFIG at their own tempo
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,9 @@ from pathlib import Path
 import pytest
 
 _HOME = Path(tempfile.mkdtemp(prefix="cloudsync-test-home-"))
+# Each pytest process (and each xdist worker) makes its own; without this, every run leaves
+# one per process in /tmp.
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 for _var, _sub in (
     ("HOME", ""),
     ("XDG_CONFIG_HOME", ".config"),
