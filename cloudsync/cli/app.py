@@ -77,6 +77,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "size": ("cmd_list", "size", "Prints the total size and number of objects in remote:path."),
     "sync": ("cmd_sync", "sync", "Make source and dest identical, modifying destination only."),
     "trash": ("cmd_history", "trash", "List, restore or remove what is in the trash."),
+    "touch": ("cmd_touch", "touch", "Create new file or change file modification time."),
     "tree": ("cmd_list", "tree", "List the contents of the remote in a tree like fashion."),
     "version": ("cmd_ops", "version", "Show the version number."),
     "versions": ("cmd_history", "versions", "List the stored versions of a file."),

@@ -75,6 +75,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "trash ls": ("cloudsync trash ls jotta:docs",),
     "trash restore": ("cloudsync trash restore jotta:docs/report.pdf",),
     "trash rm": ("cloudsync trash rm jotta:docs/old.pdf",),
+    "touch": ("cloudsync touch jotta:notes/today.txt",
+              "cloudsync touch -R -t 2024-01-01T00:00:00 ./photos"),
     "tree": ("cloudsync tree jotta:backup --max-depth 2",),
     "versions": ("cloudsync versions jotta:docs/report.pdf",
                  "cloudsync versions --json jotta:docs/report.pdf"),

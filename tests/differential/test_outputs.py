@@ -38,16 +38,17 @@ class Out:
 
 
 def both(tmp_path: Path, make: Callable[[Path], None], *args: str,
-         stdin: bytes | None = None) -> tuple[Out, Out]:
-    """Run ``args`` through rclone and cloudsync, each in its own copy of the fixture."""
+         stdin: bytes | None = None, env: dict[str, str] | None = None) -> tuple[Out, Out]:
+    """Run ``args`` through rclone and cloudsync, each in its own copy of the fixture
+    (``env``: variables set on top of the harness's clean environment, e.g. ``TZ``)."""
     results = []
     assert RCLONE is not None
     for name, cmd in (("rclone", RCLONE), ("cloudsync", cloudsync_command())):
         work = tmp_path / name
         work.mkdir()
         make(work)
-        env = _tool_env(tmp_path / f"{name}-home")
-        proc = subprocess.run([*cmd, *args], cwd=work, env=env, capture_output=True, input=stdin,
+        tool_env = {**_tool_env(tmp_path / f"{name}-home"), **(env or {})}
+        proc = subprocess.run([*cmd, *args], cwd=work, env=tool_env, capture_output=True, input=stdin,
                               timeout=120)
         results.append(Out(proc))
     return results[0], results[1]
