@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "backend": ("cmd_ops", "backend", "Backend-specific commands (features)."),
     "cat": ("cmd_list", "cat", "Concatenate files and send them to stdout."),
     "check": ("cmd_sync", "check", "Check that the files in source and destination match."),
+    "checksum": ("cmd_checksum", "checksum", "Checks that hashsums of destination files match the SUM file."),
     "cleanup": ("cmd_ops", "cleanup", "Clean up the remote if possible (empty the trash)."),
     "completion": ("cmd_ops", "completion", "Output a shell completion script (bash, zsh, fish)."),
     "config": ("cmd_config", "config", "Enter an interactive configuration session, or manage remotes."),

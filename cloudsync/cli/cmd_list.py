@@ -362,7 +362,15 @@ def _hashsum(app: App, remote: str, hash_type: str, download: bool, base64_out: 
 
 def _hash_command(name: str, fixed: str | None) -> Any:
     def body(app: App, remote: str, download: bool, base64_out: bool, output_file: str | None,
-             hash_name: str | None = None, **kw: Any) -> None:
+             checkfile: str | None, hash_name: str | None = None, **kw: Any) -> None:
+        if checkfile is not None:
+            # -C: rclone's checksum, with its combined report on stdout (or --output-file)
+            from .cmd_checksum import run_checksum_command
+
+            kw["combined"] = output_file or "-"
+            run_checksum_command(app, name, hash_name or fixed or "md5", checkfile, remote, kw,
+                                 download=download)
+            return
         _hashsum(app, remote, normalise_hash(hash_name or fixed or "md5"), download, base64_out, output_file, kw)
 
     f: Any = pass_app(body)
@@ -374,6 +382,8 @@ def _hash_command(name: str, fixed: str | None) -> Any:
     f = click.option("--output-file", default=None, help="Output hashsums to a file rather than stdout.")(f)
     f = click.option("--base64", "base64_out", is_flag=True, help="Output base64 encoded hashsum.")(f)
     f = click.option("--download", is_flag=True, help="Download the file and hash it locally.")(f)
+    f = click.option("-C", "--checkfile", default=None, metavar="SUMFILE",
+                     help="Validate hashes against a given SUM file instead of printing them.")(f)
     what = fixed or "the given hash"
     return click.command(name, help=f"Produces a {what} file for all the objects in the path.")(f)
 

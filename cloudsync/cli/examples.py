@@ -17,6 +17,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "cat": ("cloudsync cat jotta:notes/todo.txt", "cloudsync cat --head 100 jotta:logs/app.log"),
     "check": ("cloudsync check ~/Pictures jotta:backup/Pictures",
               "cloudsync check --one-way --combined - src/ jotta:dst"),
+    "checksum": ("cloudsync checksum md5 photos.md5 jotta:backup/Pictures",
+                 "cloudsync checksum sha1 --download --combined - SHA1SUMS ./photos"),
     "cleanup": ("cloudsync cleanup jotta:",),
     "completion": ("cloudsync completion bash > /etc/bash_completion.d/cloudsync",),
     "config": ("cloudsync config", "cloudsync config create jotta jottacloud login_token=…"),

@@ -134,3 +134,18 @@ def mem() -> Callable[..., MemoryBackend]:
         return MemoryBackend(name, root, **kw)
 
     return make
+
+
+@pytest.fixture(params=["memory", "jottacloud"])
+def remote_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """A memory backend, then one on the offline JottaCloud server (modtimes to the second,
+    md5 only), for commands whose engine code is the same whatever the backend."""
+    if request.param == "memory":
+        yield MemoryBackend("mem", "root")
+        return
+    from tests.jottacloud.support import make_backend, running_server
+
+    with running_server() as srv:
+        b = make_backend(srv, "engine")
+        yield b
+        b.close()
