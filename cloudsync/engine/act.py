@@ -541,13 +541,16 @@ class Executor:
     def _transfer_next(self) -> None:
         """A transfer worker is free: run the best queued transfer (--order-by)."""
         assert self._order is not None
-        action = self._order.pop()
-        if action is None:
+        taken = self._order.take()
+        if taken is None:
             return
+        action, slot = taken
         try:
             self.transfer(action)
         except Exception as err:
             self.run._task_error(err, (action,))
+        finally:
+            self._order.done(slot)
 
     def _queued(self, action: Action) -> None:
         """Count a transfer into the totals when it is queued, as rclone's transfer queue does,

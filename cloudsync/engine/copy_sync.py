@@ -184,7 +184,8 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
         run.count_error(err)
         return _finish(run)
     if order is not None:
-        executor.set_order(TransferOrder(*order))
+        order_key, descending, mixed = order
+        executor.set_order(TransferOrder(order_key, descending, mixed, workers=run.transfers.workers))
 
     if src_file is not None:
         _single_file(run, executor, src, dst, ctx, mode, src_file, backup is not None)

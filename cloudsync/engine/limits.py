@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -144,47 +145,99 @@ _KEYS: dict[str, Callable[[Entry], Any]] = {
 }
 
 
-def parse_order_by(text: str) -> tuple[Callable[[Entry], Any], bool] | None:
-    """``size,descending`` → (key, descending); empty → None.  Bad values are fatal errors
+def parse_order_by(text: str) -> tuple[Callable[[Entry], Any], bool, int] | None:
+    """``size,descending`` → (key, descending, mixed); empty → None.  ``mixed`` is the
+    percentage of ``,mixed[,N]`` (default 50), -1 without it.  Bad values are fatal errors
     (rclone's messages; the run fails with exit 7, as rclone's does)."""
     if not text.strip():
         return None
-    parts = [p.strip().lower() for p in text.split(",")]
+    parts = text.lower().split(",")  # (no stripping: rclone takes " desc" as unknown)
     key = _KEYS.get(parts[0])
     if key is None:
         raise FatalError(f'unknown --order-by comparison "{parts[0]}"')
     direction = parts[1] if len(parts) > 1 else "ascending"
+    mixed = -1
     if direction == "mixed":
-        raise FatalError('--order-by "mixed" is not supported by cloudsync: use ascending or descending')
-    if direction not in ("ascending", "asc", "descending", "desc"):
+        mixed = 50
+        if len(parts) > 2:
+            # (rclone reads the number as Go's Atoi: an optional sign, then digits only)
+            if not re.fullmatch(r"[+-]?[0-9]+", parts[2]):
+                raise FatalError(f'bad mixed fraction --order-by "{parts[2]}"')
+            mixed = int(parts[2])
+    elif direction not in ("ascending", "asc", "descending", "desc"):
         raise FatalError(f'unknown --order-by sort direction "{direction}"')
-    if len(parts) > 2:
+    # (a negative percentage is rclone's "not mixed", so it may not take a third part)
+    if len(parts) > (3 if mixed >= 0 else 2):
         raise FatalError(f'bad --order-by string "{text}"')
-    return key, direction.startswith("desc")
+    return key, direction.startswith("desc"), mixed
 
 
 class TransferOrder:
     """The transfer queue in ``--order-by`` order: each free transfer worker takes the best
-    queued transfer at the moment it becomes free (rclone's ordered transfer pipe)."""
+    queued transfer at the moment it becomes free (rclone's ordered transfer pipe).
 
-    def __init__(self, key: Callable[[Entry], Any], descending: bool) -> None:
+    ``mixed`` (``--order-by size,mixed,N``): of the ``workers`` transfer slots, slot ``i``
+    takes from the bottom of the order (the smallest, first name, oldest) when
+    ``100 * i // workers < N`` and from the top otherwise, as rclone's transfer workers do;
+    so ``N`` percent of the workers work through the small end and the rest through the big
+    end.  A transfer starting takes a free slot of the group that is least busy (the first
+    two started with two workers are the smallest and the biggest).
+    """
+
+    def __init__(self, key: Callable[[Entry], Any], descending: bool, mixed: int = -1,
+                 workers: int = 1) -> None:
         self._key = key
-        self._descending = descending
-        self._heap: list[tuple[Any, int, Action]] = []
+        self._descending = descending and mixed < 0
+        self._mixed = mixed >= 0
+        self._low: list[tuple[Any, int, list[Action | None]]] = []
+        self._high: list[tuple[Any, int, list[Action | None]]] = []
         self._seq = itertools.count()
         self._lock = threading.Lock()
+        workers = max(1, workers)
+        #: slot i takes from the top of the order (True) or from the bottom (False)
+        self._takes_top = [self._mixed and 100 * i // workers >= mixed for i in range(workers)]
+        self._busy = [False] * workers
 
     def push(self, action: Action) -> None:
         assert action.src is not None
         value = self._key(action.src)
-        if self._descending:
-            value = _Reversed(value)
+        cell: list[Action | None] = [action]  # emptied by whichever end takes it first
+        seq = next(self._seq)
         with self._lock:
-            heapq.heappush(self._heap, (value, next(self._seq), action))
+            heapq.heappush(self._low, (_Reversed(value) if self._descending else value, seq, cell))
+            if self._mixed:
+                heapq.heappush(self._high, (_Reversed(value), seq, cell))
 
-    def pop(self) -> Action | None:
+    def take(self) -> tuple[Action, int] | None:
+        """The next transfer for a worker that is free, with the slot it holds until
+        :meth:`done`; None when nothing is queued."""
         with self._lock:
-            return heapq.heappop(self._heap)[2] if self._heap else None
+            slot = self._free_slot()
+            heap = self._high if self._takes_top[slot] else self._low
+            while heap:
+                cell = heapq.heappop(heap)[2]
+                action = cell[0]
+                if action is not None:
+                    cell[0] = None
+                    self._busy[slot] = True
+                    return action, slot
+            return None
+
+    def done(self, slot: int) -> None:
+        with self._lock:
+            self._busy[slot] = False
+
+    def _free_slot(self) -> int:
+        """A free slot of the group (bottom or top) with the smaller share of busy slots."""
+        best, best_load = 0, 2.0
+        for top in (False, True):
+            group = [i for i, t in enumerate(self._takes_top) if t is top]
+            free = [i for i in group if not self._busy[i]]
+            if free:
+                load = sum(self._busy[i] for i in group) / len(group)
+                if load < best_load:
+                    best, best_load = free[0], load
+        return best
 
 
 class _Reversed:

@@ -158,7 +158,9 @@ class SyncOptions:
         examples=(("hard", ""), ("soft", ""), ("cautious", "")), exclusive=True,
         parser=lambda text: text.strip().lower())
     order_by: str = flag("", "Instructions on how to order the transfers, e.g. 'size,descending' "
-                             "(size|name|modtime, ascending|descending).", metavar="ORDER")
+                             "(size|name|modtime, then ascending|descending|mixed; 'size,mixed,25' "
+                             "gives 25% of the transfer workers the smallest files first and the "
+                             "others the biggest; the percentage defaults to 50).", metavar="ORDER")
     error_on_no_transfer: bool = flag(False, "Sets exit code 9 if no files are transferred.")
     inplace: bool = flag(False, "Accepted for rclone compatibility and changes nothing: cloudsync "
                                 "always writes to a temporary name and renames it into place, so "

@@ -100,6 +100,18 @@ add(Scenario("order_by_unknown_key_is_fatal", "8.2",
 add(Scenario("order_by_unknown_direction_is_fatal", "8.2",
              cmds=(("copy", "src", "dst", "--order-by", "size,sideways"),),
              src=FIVE, expect_rc=7, expect_dst=ABSENT, compare_stats=False))
+add(Scenario("order_by_mixed_bad_fraction_is_fatal", "8.2",
+             cmds=(("copy", "src", "dst", "--order-by", "size,mixed,x"),),
+             src=FIVE, expect_rc=7, expect_dst=ABSENT, compare_stats=False))
+add(Scenario("order_by_mixed_negative_fraction_is_a_bad_string", "8.2",
+             cmds=(("copy", "src", "dst", "--order-by", "size,mixed,-5"),),
+             src=FIVE, expect_rc=7, expect_dst=ABSENT, compare_stats=False))
+for _order in ("size,mixed", "size,mixed,75", "name,mixed,10"):
+    # concurrent workers at both ends: the start order is not deterministic, the outcome is
+    add(Scenario(f"order_by_{_order.replace(',', '_')}_sync_same_outcome", "8.2",
+                 cmds=(("sync", "src", "dst", "--transfers", "2", "--order-by", _order),),
+                 src={**FIVE, "sub/s.txt": F(b"s", T0)}, dst={"f1.bin": F(b"old", T0), "gone": F(b"x", T0)},
+                 expect_dst={**FIVE, "sub/s.txt": F(b"s", T0)}, expect_stats={"transfers": 6, "deletes": 1}))
 add(Scenario("check_first_copies_the_same", "8.2",
              cmds=(("sync", "src", "dst", "--check-first"),),
              src=FIVE, dst={"f1.bin": F(b"old", T0), "gone.txt": F(b"x", T0)},
@@ -158,7 +170,10 @@ def _copied_order(tmp_path: Path, name: str, cmd: list[str], *args: str) -> list
 
 
 @pytest.mark.parametrize("order", ["size,descending", "size,ascending", "size", "name,desc",
-                                   "name,asc", "modtime,descending", "modtime"])
+                                   "name,asc", "modtime,descending", "modtime",
+                                   # one worker is worker 0 (0 %): the bottom unless N is 0
+                                   "size,mixed", "size,mixed,0", "name,mixed,25", "modtime,mixed,0",
+                                   "SIZE,Mixed,+100"])
 def test_order_by_transfers_in_rclones_order(order: str, tmp_path: Path) -> None:
     assert RCLONE is not None
     args = ("copy", "src", "dst", "-v", "--check-first", "--transfers", "1", "--order-by", order)

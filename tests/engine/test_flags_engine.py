@@ -3,6 +3,7 @@ these pin what cannot be seen from the outside, such as which requests are made)
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from cloudsync.backends.memory import MemoryBackend
 from cloudsync import engine
 from cloudsync.engine.options import SyncOptions
 from cloudsync.errors import ExitCode, PermissionDenied, exit_code_for
+from cloudsync.types import Entry, PutInfo
 
 from .conftest import T1, T2, Faulty, put, tree
 
@@ -59,6 +61,85 @@ def test_order_by_bad_value_is_fatal_exit_7() -> None:
     r = engine.copy(src, MemoryBackend("m", "ob-dst"), SyncOptions(order_by="colour"))
     assert exit_code_for(r.final_error) == ExitCode.FATAL
     assert 'unknown --order-by comparison "colour"' in str(r.final_error)
+
+
+class _StartOrder(Faulty):
+    """Records the order in which uploads start; the first ``together`` uploads wait for
+    each other, so they are provably running at the same time."""
+
+    def __init__(self, name: str, root: str, together: int) -> None:
+        super().__init__(name, root)
+        self.started: list[str] = []
+        self._barrier = threading.Barrier(together, timeout=10)
+
+    def put(self, path: str, stream: Any, info: PutInfo) -> Entry:
+        with self._flock:
+            self.started.append(path)
+            first = len(self.started) <= self._barrier.parties
+        if first:
+            self._barrier.wait()
+        return super().put(path, stream, info)
+
+
+def _sized(name: str, sizes: dict[str, int]) -> MemoryBackend:
+    src = MemoryBackend("m", name)
+    for path, size in sizes.items():
+        put(src, path, b"x" * size, T1 + size)
+    return src
+
+
+_SIZES = {"a": 500, "b": 100, "c": 900, "d": 300, "e": 700, "f": 200}
+
+
+@pytest.mark.parametrize("check_first", [True, False])
+def test_order_by_mixed_two_workers_start_with_the_biggest_and_the_smallest(check_first: bool) -> None:
+    src = _sized(f"mix-src-{check_first}", _SIZES)
+    dst = _StartOrder("f", f"mix-dst-{check_first}", together=2)
+    r = engine.copy(src, dst, SyncOptions(order_by="size,mixed", transfers=2,
+                                          check_first=check_first))
+    assert r.final_error is None and r.stats.transfers == 6
+    if check_first:  # every transfer queued before the first starts: the whole order is seen
+        assert set(dst.started[:2]) == {"b", "c"}
+    assert sorted(tree(dst)) == sorted(_SIZES)
+
+
+def test_order_by_mixed_percentage_shares_the_workers() -> None:
+    # 4 workers at 25 %: worker 0 (0 %) takes the smallest, workers 1-3 (25, 50, 75 %) the
+    # biggest, as rclone's "100 * i / transfers < fraction" rule gives
+    src = _sized("mix25-src", _SIZES)
+    dst = _StartOrder("f", "mix25-dst", together=4)
+    r = engine.copy(src, dst, SyncOptions(order_by="size,mixed,25", transfers=4, check_first=True))
+    assert r.final_error is None
+    assert sorted(dst.started[:4]) == ["a", "b", "c", "e"]  # 100 B, then 900, 700, 500 B
+
+
+@pytest.mark.parametrize(("order", "want"), [
+    ("size,mixed", ["b", "f", "d", "a", "e", "c"]),       # one worker: 0 % < 50 %: the bottom
+    ("size,mixed,0", ["c", "e", "a", "d", "f", "b"]),     # 0 % < 0 % is false: the top
+    ("size,mixed,100", ["b", "f", "d", "a", "e", "c"]),
+    ("name,mixed,0", ["f", "e", "d", "c", "b", "a"]),
+])
+def test_order_by_mixed_one_worker(order: str, want: list[str]) -> None:
+    src = _sized(f"mix1-src-{order}", _SIZES)
+    dst = _StartOrder("f", f"mix1-dst-{order}", together=1)
+    r = engine.copy(src, dst, SyncOptions(order_by=order, transfers=1, check_first=True))
+    assert r.final_error is None
+    assert dst.started == want
+
+
+@pytest.mark.parametrize(("order", "message"), [
+    ("size,mixed,x", 'bad mixed fraction --order-by "x"'),
+    ("size,mixed,", 'bad mixed fraction --order-by ""'),
+    ("size,mixed,50,1", 'bad --order-by string "size,mixed,50,1"'),
+    ("size,mixed,-5", 'bad --order-by string "size,mixed,-5"'),  # (negative: not mixed)
+    ("size,desc,1", 'bad --order-by string "size,desc,1"'),
+    ("size, desc", 'unknown --order-by sort direction " desc"'),
+])
+def test_order_by_mixed_bad_values_are_fatal(order: str, message: str) -> None:
+    r = engine.copy(_sized(f"mixbad-{order}", {"a": 1}), MemoryBackend("m", f"mixbad-dst-{order}"),
+                    SyncOptions(order_by=order))
+    assert exit_code_for(r.final_error) == ExitCode.FATAL
+    assert message in str(r.final_error)
 
 
 def test_copy_dest_copies_server_side_from_the_folder() -> None:
