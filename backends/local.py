@@ -68,7 +68,7 @@ from cloudsync.errors import (
 )
 from cloudsync.hashcache import file_hash
 from cloudsync.hashing import CHUNK_SIZE, HashingReader, MultiHasher
-from cloudsync.log import notice
+from cloudsync.log import go_quote, notice
 from cloudsync.options import BackendSpec, Option
 from cloudsync.types import MD5, SHA1, Entry, PutInfo, Usage
 
@@ -378,6 +378,8 @@ class LocalBackend(Backend):
         self.skip_links = skip_links
         self.no_fsync = no_fsync
         self._leftovers: set[str] = set()
+        self._warned_utf8: set[str] = set()  # names not UTF-8 that were noticed already
+        self._warned_lock = threading.Lock()
         self._leftover_lock = threading.Lock()
 
     # ------------------------------------------------------------------ features (lazy)
@@ -459,6 +461,8 @@ class LocalBackend(Backend):
                 if de.name[0] == "." and _is_temp_name(de.name):
                     self._note_temp(de.path)  # never listed: not (yet) a file of the tree
                     continue
+                if not de.name.isascii():
+                    self._check_utf8(rel)
                 try:
                     st = de.stat(follow_symlinks=False)
                 except FileNotFoundError:
@@ -494,6 +498,8 @@ class LocalBackend(Backend):
                     except OSError as exc:
                         raise _translate(exc, prefix + de.name) from None
                     fmt = st.st_mode & 0o170000
+                    if not de.name.isascii():
+                        self._check_utf8(prefix + de.name)
                     if fmt == 0o100000:  # S_IFREG
                         if de.name[0] == "." and _is_temp_name(de.name):
                             self._note_temp(de.path)  # never listed: not (yet) a file of the tree
@@ -524,6 +530,20 @@ class LocalBackend(Backend):
         if bad:
             raise PartialListing(out, bad, path=path or None)
         return out
+
+    def _check_utf8(self, rel: str) -> None:
+        """rclone's notice, once per name and backend, for a listed name whose bytes are not
+        UTF-8 (listings show such bytes as U+FFFD; copies keep them)."""
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            with self._warned_lock:
+                if rel in self._warned_utf8:
+                    return
+                self._warned_utf8.add(rel)
+            shown = str(self)
+            notice(log, "%s: Replacing invalid UTF-8 characters in %s", shown, go_quote(rel),
+                   extra={"object": shown, "objectType": "*local.Fs"})
 
     @staticmethod
     def _loops(de: os.DirEntry[str], listed_os_path: str) -> bool:

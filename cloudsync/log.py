@@ -46,7 +46,7 @@ import re as _re  # noqa: E402
 import sys as _sys  # noqa: E402
 from typing import IO, Any  # noqa: E402
 
-__all__ += ["RedactingFilter", "redact", "setup_logging", "show_control_chars"]
+__all__ += ["RedactingFilter", "go_quote", "redact", "setup_logging", "show_control_chars"]
 
 # What must never reach a log: bearer tokens, OAuth token fields, passwords in URLs/forms.
 # Kept as source text and compiled on first use (see _redactions): compiling at import time
@@ -95,6 +95,34 @@ def show_control_chars(text: str) -> str:
     return "".join(
         chr(0x2400 + ord(c)) if ord(c) < 0x20 else ("\u2421" if c == "\x7f" else c) for c in text
     )
+
+
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+               "\v": "\\v", '"': '\\"', "\\": "\\\\"}
+
+
+def go_quote(text: str) -> str:
+    """``text`` quoted as Go's ``%q`` (strconv.Quote) writes it, as rclone's messages name
+    paths: printable characters as they are, the usual backslash escapes, other characters
+    as ``\\uXXXX``, and each byte that is not UTF-8 (a lone surrogate from the file system
+    decoding) as ``\\xNN``."""
+    out = ['"']
+    for c in text:
+        code = ord(c)
+        if c in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[c])
+        elif 0xDC80 <= code <= 0xDCFF:  # (surrogateescape of an undecodable byte)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif c.isprintable():
+            out.append(c)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _level_name(levelno: int) -> str:

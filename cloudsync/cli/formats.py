@@ -6,6 +6,7 @@ Pure functions only (no I/O, no click), so each format is unit-tested on its own
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -210,13 +211,16 @@ def go_json(value: Any, indent: str | None = None) -> str:
 
 
 def _go_escapes(text: str) -> str:
-    return (
+    text = (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
     )
+    if text.isascii():
+        return text
+    # Go writes each byte that is not UTF-8 as the escape \ufffd (Python's json keeps it as
+    # the lone surrogate of its surrogateescape decoding)
+    return _UNDECODABLE.sub(r"\\ufffd", text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 class LsjsonFormat:
@@ -243,8 +247,8 @@ class LsjsonFormat:
                  metadata: Mapping[str, str] | None = None) -> str:
         """The object for ``entry``, listed as ``path``, on one line."""
         q = self._quote
-        path = valid_utf8(path)  # always valid UTF-8 (the copy itself keeps the bytes)
-        name = path.rsplit("/", 1)[-1] if path else valid_utf8(entry.name)
+        # (bytes that are not UTF-8 become \ufffd escapes in _go_escapes, as Go writes them)
+        name = path.rsplit("/", 1)[-1] if path else entry.name
         parts = ['{"Path":', q(path), ',"Name":', q(name), ',"Size":', str(entry.size)]
         if not self._no_mimetype:
             parts += (',"MimeType":', q(mime_type_of(entry)))
@@ -268,16 +272,16 @@ class LsjsonFormat:
         return _go_escapes("".join(parts))
 
 
+#: a byte of a file name that is not UTF-8, as Python's surrogateescape decoding keeps it
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
 def valid_utf8(text: str) -> str:
     """``text`` as valid UTF-8 for output: each byte a file name had that is not UTF-8 (kept
-    by Python as a lone surrogate) becomes U+FFFD, as rclone shows such names."""
+    by Python as a lone surrogate) becomes one U+FFFD, as Go replaces them byte by byte."""
     if text.isascii():
         return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return text
+    return _UNDECODABLE.sub("\ufffd", text)
 
 
 def csv_field(text: str, sep: str) -> str:

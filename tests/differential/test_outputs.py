@@ -9,6 +9,7 @@ import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -200,3 +201,54 @@ def test_rmdir_of_a_missing_folder_exits_as_rclone(tmp_path: Path) -> None:
     assert cs.code == rc.code == 1
     assert "nope" in cs.err and "directory not found" in cs.err
     assert "Traceback" not in cs.err
+
+
+#: names whose bytes are not UTF-8: one bad byte, two, a truncated sequence (two bytes Go
+#: replaces one by one), and one in a subfolder
+_NOT_UTF8 = (b"bad\xffname.txt", b"two\xfe\xc3.txt", b"trunc\xe2\x82x.txt", b"sub/in\xff.txt")
+
+
+def _not_utf8_tree(work: Path) -> None:
+    src = os.fsencode(work / "src")
+    os.makedirs(os.path.join(src, b"sub"))
+    for name in (*_NOT_UTF8, "fine é.txt".encode()):
+        with open(os.path.join(src, name), "wb") as f:
+            f.write(b"x")
+
+
+def _without_config_notice(err: str) -> list[str]:
+    return sorted(_STAMP.sub("", line) for line in err.splitlines() if "Config file" not in line)
+
+
+@pytest.mark.parametrize("args", [("lsjson", "-R", "--no-modtime", "src"), ("lsjson", "--no-modtime", "src/sub"),
+                                  ("lsjson", "-R", "--no-modtime", "-M", "--files-only", "src"),
+                                  ("copy", "src", "dst")])
+def test_lsjson_of_names_not_utf8_is_rclones_byte_for_byte(tmp_path: Path, args: tuple[str, ...]) -> None:
+    rc, cs = both(tmp_path, _not_utf8_tree, *args)
+    assert cs.code == rc.code == 0, cs.err
+    if "-M" in args:  # (atime and btime differ between the two fixtures: compare the rest)
+        def strip(out: bytes) -> list[Any]:
+            return sorted((json.loads(out) or []), key=lambda i: i["Path"])
+        got, want = strip(cs.stdout), strip(rc.stdout)
+        assert [(i["Path"], sorted(i["Metadata"])) for i in got] == \
+            [(i["Path"], sorted(i["Metadata"])) for i in want]
+        assert b"\\ufffd" in cs.stdout
+    else:
+        # Go escapes each byte that is not UTF-8 as \ufffd; the order of entries is the
+        # directory's, so lines are compared sorted
+        assert sorted(cs.stdout.splitlines()) == sorted(rc.stdout.splitlines())
+        assert b"\\ufffd\\ufffdx.txt" in rc.stdout or "-R" not in args
+    # the notice, once per name, on stderr, at NOTICE level, the path quoted as Go's %q
+    assert _without_config_notice(cs.err) == _without_config_notice(rc.err)
+    assert any('Replacing invalid UTF-8 characters in "' in line for line in rc.lines("NOTICE"))
+
+
+def test_lsf_of_names_not_utf8_is_rclones_in_valid_utf8(tmp_path: Path) -> None:
+    # rclone writes the raw bytes; cloudsync's listings are always valid UTF-8 (issue 8, point 5):
+    # the same output with each such byte shown as U+FFFD, as in lsjson (DISAGREEMENTS.md)
+    rc, cs = both(tmp_path, _not_utf8_tree, "lsf", "-R", "src")
+    assert cs.code == rc.code == 0, cs.err
+    cs.stdout.decode("utf-8")  # (strict: raises on any byte that is not UTF-8)
+    shown = re.sub("[\udc80-\udcff]", "\ufffd", os.fsdecode(rc.stdout)).encode()
+    assert sorted(cs.stdout.splitlines()) == sorted(shown.splitlines())
+    assert _without_config_notice(cs.err) == _without_config_notice(rc.err)
