@@ -39,7 +39,7 @@ Three class attributes drive the engine and the command line:
     ├── TransientError                 timeouts, resets, 5xx, 429 (retry_after)     retryable, exit 5
     ├── ProtocolError                  the server answered something unparseable
     ├── NoRetryError                   a counted error retrying cannot fix          exit 6
-    │   └── RootIsFile (NotADirectoryError)  a directory remote's root names a file
+    │   └── RootIsFile (NotADirectoryError)  a directory remote's root names a file     exit 1
     ├── FatalError                     stop everything now                          exit 7
     ├── TransferLimitExceeded          --max-transfer (--cutoff-mode hard)          exit 8
     └── DurationExceeded               --max-duration                               exit 10
@@ -292,8 +292,11 @@ class RootIsFile(NoRetryError, NotADirectoryError):
     """The root of a remote used as a directory names a file.
 
     Not an :class:`IsFileError`: a destination root that cannot be listed as a directory must
-    never read as "empty" to the march.
+    never read as "empty" to the march.  Retrying cannot help, but the exit code is rclone's
+    for a remote it cannot open as a directory (its NewFs fails with ErrorIsFile): 1, not 6.
     """
+
+    exit_code = ExitCode.UNCATEGORIZED
 
     def __init__(self, message: str = "is a file not a directory", **kw: str | None):
         super().__init__(message, **kw)
@@ -324,7 +327,7 @@ def exit_code_for(err: BaseException | None) -> int:
     """Map the final error of a command to rclone's exit code, checked in rclone's order.
 
     DirNotFound → 3, ObjectNotFound → 4, max-transfer → 8, retryable → 5, no-retry → 6,
-    fatal → 7, usage → 2, anything else → 1.
+    fatal → 7, usage → 2, anything else (a root that is a file included) → 1.
     """
     if err is None:
         return ExitCode.SUCCESS

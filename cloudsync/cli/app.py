@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from ..errors import CloudsyncError, ExitCode, exit_code_for
+from ..errors import CloudsyncError, ExitCode, IsFileError, RootIsFile, exit_code_for
 from ..log import NOTICE
 from ..options import LOW_LEVEL_RETRIES, flag, flag_options, parse_duration, shared_flag
 from .flags import click_params
@@ -255,6 +255,9 @@ class App:
         #: errors a command reported and went on from (an unreadable entry of a listing):
         #: the command ends with the last of them, after printing everything else
         self.deferred_errors: list[BaseException] = []
+        #: backend root → the remote as the user typed it, to name it when its root later
+        #: turns out to be a file (RootIsFile: JottaCloud's listing says so, no probe is made)
+        self._typed: dict[str, str] = {}
 
     def entry_error(self, err: BaseException, path: str) -> None:
         """Log an error for one entry and go on; the command fails at its end (rclone)."""
@@ -326,12 +329,26 @@ class App:
         from ..remote import open_backend
 
         try:
-            return open_backend(remote, self.config, backend_flags=self._backend_flags(),
-                                disable=self._disable(), file_ok=file_ok,
-                                low_level_retries=self.settings.low_level_retries)
+            backend, leaf = open_backend(remote, self.config, backend_flags=self._backend_flags(),
+                                         disable=self._disable(), file_ok=file_ok,
+                                         low_level_retries=self.settings.low_level_retries)
         except CloudsyncError as err:
             _set_context(err, f'create file system for "{remote}"')
             raise
+        if leaf is None:
+            self._typed[backend.root] = remote
+        return backend, leaf
+
+    def not_a_directory(self, remote: str) -> IsFileError:
+        """rclone's error for a directory remote that names a file (exit 1)."""
+        err = IsFileError("is a file not a directory")
+        err.cli_context = f'create file system for "{remote}"'  # type: ignore[attr-defined]
+        return err
+
+    def root_is_file(self, err: RootIsFile) -> CloudsyncError:
+        """A root found to be a file during a command, said as rclone says it at the start."""
+        remote = self._typed.get(err.path or "")
+        return err if remote is None else self.not_a_directory(remote)
 
     def open_dir(self, remote: str) -> Backend:
         backend, _ = self.open(remote, file_ok=False)
@@ -404,6 +421,8 @@ def report_error(err: BaseException, command: str | None) -> int:
     """Log the one line a user sees for ``err``; return the exit code."""
     app = get_app()
     app.setup_logging()
+    if isinstance(err, RootIsFile):
+        err = app.root_is_file(err)
     if isinstance(err, CloudsyncError):
         context = getattr(err, "cli_context", None) or (command and f"{command}")
         text = str(err)

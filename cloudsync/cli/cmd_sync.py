@@ -26,18 +26,21 @@ if TYPE_CHECKING:
 __all__ = ["check", "copy", "copyto", "move", "moveto", "sync"]  # noqa: F822 - built by __getattr__
 
 
-def _open_dst_dir(app: App, remote: str) -> Backend:
-    """The destination directory; an existing *file* there is an error, as in rclone."""
+def _open_dst_dir(app: App, remote: str, *, listed: bool = True) -> Backend:
+    """The destination directory; an existing *file* there is an error, as in rclone.
+
+    ``listed``: the run lists the destination root, whose listing refuses a file root by
+    itself where the backend can (RootIsFile): then no probe request is made (a no-op sync is
+    one request).  A single-file copy or ``--no-traverse`` never lists it: probed.
+    """
     backend = app.open_dir(remote)
-    if backend.features.refuses_file_root:
-        return backend  # its listing says so itself: no probe request (a no-op is 1 request)
+    if listed and backend.features.refuses_file_root:
+        return backend
     backend.close()
     backend, leaf = app.open(remote)
     if leaf is not None:
         backend.close()
-        err = IsFileError("is a file not a directory")
-        err.cli_context = f'create file system for "{remote}"'  # type: ignore[attr-defined]
-        raise err
+        raise app.not_a_directory(remote)
     return backend
 
 
@@ -98,7 +101,7 @@ def _dir_transfer(app: App, name: str, source: str, dest: str, opts: SyncOptions
 
     op = {"copy": engine.copy, "sync": engine.sync, "move": engine.move}[name]
     src, src_file = app.open(source)
-    dst = _open_dst_dir(app, dest)
+    dst = _open_dst_dir(app, dest, listed=src_file is None and (name == "sync" or not opts.no_traverse))
     backup = _backup(app, opts)
     dests = _dests(app, opts)
     _run_transfer(app, name, opts, lambda rep: op(src, dst, opts, reporter=rep, backup=backup,

@@ -259,6 +259,13 @@ class Run:
             log.error("Cancelling sync due to fatal error: %s", err)
             self.stop.set()
 
+    def refuse(self, err: BaseException) -> None:
+        """Stop a run before it starts (a flag combination or remote it cannot work with):
+        counted, but said only by the command's final line, as rclone returns such an error
+        from its set-up rather than logging it."""
+        self.stop.set()
+        self.count_error(err, log_it=False)
+
     @property
     def had_errors(self) -> bool:
         return bool(self.errors)

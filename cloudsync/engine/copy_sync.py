@@ -129,14 +129,14 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
          backup: Backend | None, src_file: str | None, dests: Sequence[Backend] = ()) -> RunResult:
     # --- safety checks before touching anything --------------------------------------------
     if mode != "copy" and overlaps(src, dst) and not _dst_excluded_by_filter(src, dst, filt):
-        run.count_error(FatalError(OVERLAP_MESSAGE))
+        run.refuse(FatalError(OVERLAP_MESSAGE))
         return run.result()
     if backup is not None:
         if overlaps(backup, dst):
-            run.count_error(FatalError("destination and parameter to --backup-dir mustn't overlap"))
+            run.refuse(FatalError("destination and parameter to --backup-dir mustn't overlap"))
             return run.result()
         if overlaps(backup, src) and not _dst_excluded_by_filter(src, backup, filt):
-            run.count_error(FatalError("source and parameter to --backup-dir mustn't overlap"))
+            run.refuse(FatalError("source and parameter to --backup-dir mustn't overlap"))
             return run.result()
     elif opts.suffix:
         # --suffix without --backup-dir: the backup stays next to the original.
@@ -148,12 +148,12 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
     try:
         strategy = parse_strategy(opts.track_renames_strategy)
     except UsageError as err:  # rclone: an error of the run (exit 1), whatever the command
-        run.count_error(CloudsyncError(err.message))
+        run.refuse(CloudsyncError(err.message))
         return run.result()
     tracking = False
     if opts.track_renames:
         if mode == "sync" and opts.delete_mode == "before":
-            run.count_error(FatalError("can't use --delete-before with --track-renames"))
+            run.refuse(FatalError("can't use --delete-before with --track-renames"))
             return run.result()
         ctx = Context.build(opts, src.features, dst.features, dst.capabilities())
         reason = why_ignored(strategy, sync=mode == "sync", dst_can_move=dst.has("move"),
@@ -176,12 +176,12 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
             executor.use_dests(ExtraDests(list(dests), copy=bool(opts.copy_dest), src=src, dst=dst,
                                           ctx=ctx, retries=opts.low_level_retries))
         except FatalError as err:
-            run.count_error(err)
+            run.refuse(err)
             return _finish(run)
     try:
         order = parse_order_by(opts.order_by)
     except FatalError as err:
-        run.count_error(err)
+        run.refuse(err)
         return _finish(run)
     if order is not None:
         order_key, descending, mixed = order

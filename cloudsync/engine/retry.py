@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..errors import CloudsyncError, ExitCode, TransferLimitReached, TransientError
+from ..errors import CloudsyncError, ExitCode, RootIsFile, TransferLimitReached, TransientError
 from .result import RunResult
 
 __all__ = ["backoff_delay", "call_with_retries", "is_fatal", "is_no_retry", "retry_owned_here",
@@ -70,7 +70,7 @@ def is_fatal(err: BaseException) -> bool:
 
 def is_no_retry(err: BaseException) -> bool:
     """Errors that retrying the command cannot fix (rclone's NoRetryError class)."""
-    if isinstance(err, TransferLimitReached):  # exit 8, but no retry either (as rclone)
+    if isinstance(err, TransferLimitReached | RootIsFile):  # exit 8 / 1, but no retry either
         return True
     return (isinstance(err, CloudsyncError) and not err.retryable and not err.fatal
             and err.exit_code == ExitCode.NO_RETRY)
