@@ -262,6 +262,11 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
     # --- deletions after the transfers --------------------------------------------------------
     if mode == "sync" and opts.delete_mode == "after" and not run.stop.is_set():
         _delete_candidates(run, executor, planner, dst, opts)
+    elif planner.held_deletes and not run.stop.is_set():
+        # --delete-during from a source with no files: announced, then deleted, as above
+        planner.delete_candidates = planner.held_deletes
+        planner.held_deletes = []
+        _delete_candidates(run, executor, planner, dst, opts)
     # --- directories (rclone's order: new dirs, their modtimes, then pruning) -----------------
     if not run.stop.is_set():
         for action in planner.mkdir_actions(frozenset(executor.filled)):
@@ -358,6 +363,9 @@ def _march_phase(run: Run, executor: Executor, planner: Planner, src_side: Side,
         action = planner.pair(src, dst, pair.dst_path, pair.dst_dir)
         if action is not None:
             executor.dispatch(action, batchable=True)
+        if planner.held_deletes and planner.src_files:
+            for held in planner.release_held_deletes():
+                executor.dispatch(held)
     executor.flush()
     if checks:
         stats.add(checks=checks, total_checks=checks)

@@ -282,6 +282,10 @@ class Planner:
         self.backup = backup
         self.phase = phase
         self.delete_candidates: list[Entry] = []
+        #: --delete-during: destination-only files met before the first source file, held
+        #: back until one shows up (then :meth:`release_held_deletes`), so that a source with
+        #: no files at all is announced before anything goes, as with the other delete modes
+        self.held_deletes: list[Entry] = []
         #: files the source side had (0 with candidates: "sync from an empty source")
         self.src_files = 0
         self.dst_only_dirs: list[str] = []
@@ -340,6 +344,9 @@ class Planner:
                 # succeeded: never on the strength of a half-finished listing
                 self.delete_candidates.append(dst)
                 return None
+            if not self.src_files:
+                self.held_deletes.append(dst)
+                return None
             return self.delete_action(dst)
         if self.phase == "delete":
             return None
@@ -367,6 +374,11 @@ class Planner:
 
     def delete_action(self, dst: Entry) -> Action:
         return Action("backup" if self.backup else "delete", dst.path, None, dst)
+
+    def release_held_deletes(self) -> list[Action]:
+        """--delete-during: the held deletions, once the source has shown a file."""
+        held, self.held_deletes = self.held_deletes, []
+        return [self.delete_action(d) for d in held]
 
     def deletions(self) -> list[Action]:
         """``--delete-after`` candidates, in listing order."""

@@ -16,27 +16,34 @@ def _notices(err: str) -> list[str]:
     return [ln for ln in err.splitlines() if "the source has no files" in ln]
 
 
-def test_local_empty_source_notice(cs: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["--delete-after", "--delete-before", "--delete-during"])
+def test_local_empty_source_notice(cs: Any, tmp_path: Path, mode: str) -> None:
     src, dst = tmp_path / "empty", tmp_path / "dst"
-    src.mkdir()
+    (src / "no-files-here").mkdir(parents=True)
     for i in range(3):
         write(dst / f"f{i}.txt", b"x", T1)
-    r = cs("sync", str(src), str(dst), "--dry-run")
+    r = cs("sync", str(src), str(dst), "--dry-run", mode)
     lines = _notices(r.err)
     assert r.code == 0 and len(lines) == 1 and "would delete all 3 files" in lines[0]
     assert len(list(dst.iterdir())) == 3
-    r = cs("sync", str(src), str(dst), "--max-delete", "1")
+    r = cs("sync", str(src), str(dst), "--max-delete", "1", mode)
     assert r.code == 7 and len(_notices(r.err)) == 1
-    assert len(list(dst.iterdir())) == 2  # the guard rail still holds
-    r = cs("sync", str(src), str(dst))
+    assert len([p for p in dst.iterdir() if p.is_file()]) == 2  # the guard rail still holds
+    r = cs("sync", str(src), str(dst), mode, "-v")
     lines = _notices(r.err)
     assert r.code == 0 and len(lines) == 1 and "NOTICE" in lines[0]
     assert "deletes all 2 files" in lines[0] and "cannot be restored" in lines[0]
-    assert list(dst.iterdir()) == []
-    # a source with files: no such notice
-    write(src / "a.txt", b"a", T1)
+    # the notice comes before the first deletion
+    assert r.err.index("the source has no files") < r.err.index(": Deleted")
+    assert [p.name for p in dst.iterdir() if p.is_file()] == []
+    # a source with files: no such notice; with --delete-during the destination-only files
+    # that come before the first source file are deleted all the same
+    write(src / "z" / "a.txt", b"a", T1)
     write(dst / "extra.txt", b"e", T1)
-    assert _notices(cs("sync", str(src), str(dst)).err) == []
+    write(dst / "y" / "extra.txt", b"e", T1)
+    r = cs("sync", str(src), str(dst), mode)
+    assert r.code == 0 and _notices(r.err) == []
+    assert sorted(str(p.relative_to(dst)) for p in dst.rglob("*") if p.is_file()) == ["z/a.txt"]
 
 
 def test_jottacloud_empty_source_notice_names_the_trash(cs: Any, tmp_path: Path) -> None:

@@ -259,6 +259,14 @@ for _mode in ("before", "during", "after"):
         expect_dst=SYNC_RESULT,
         expect_stats={"transfers": 1, "deletes": 3},
     ))
+    # a source with no files (only a folder): everything goes, whatever the mode
+    add(Scenario(
+        f"b2_sync_empty_source_delete_{_mode}", "B.2",
+        cmds=(("sync", "src", "dst", f"--delete-{_mode}"),),
+        src={"nothing/": DIR}, dst={"a.txt": F(A100, T1), "sub/b.txt": F(B100, T2)},
+        expect_dst={},  # (the empty source folder is not created without --create-empty-src-dirs)
+        expect_stats={"transfers": 0, "deletes": 2},
+    ))
 
 add(Scenario(
     "b2_max_delete_reached_fatal", "B.2",
