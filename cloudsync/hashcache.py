@@ -31,6 +31,7 @@ import os
 import threading
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -49,10 +50,22 @@ log = logging.getLogger(__name__)
 
 #: A file whose mtime or ctime is younger than this is hashed but not remembered.
 SETTLE_S = 1.0
-_SCHEMA = "1"
-_FLUSH_EVERY = 256
-_HASH_COLUMNS = ("md5", "sha1")
+#: The table layout (meta key ``layout``).  Layout 2, the table ``folder_hashes``, replaced the
+#: one-row-per-path table ``hashes`` (meta key ``schema`` 1) of earlier versions, which is
+#: copied over once and otherwise left alone, so that an older cloudsync sharing the file
+#: keeps working.
+_LAYOUT = "2"
+#: Hashes waiting to be written are flushed in one transaction once there are this many.
+_FLUSH_EVERY = 2048
+_HASH_TYPES = frozenset({"md5", "sha1"})
+_HEX_LEN = {"md5": 32, "sha1": 40}
+_HEX_DIGITS = frozenset("0123456789abcdef")
 _U64 = 1 << 64
+#: Rows of whole folders held in memory (a few MB), the least recently used folders dropped
+#: first; a folder with more cached rows than _FOLDER_MAX is looked up file by file.
+_LOADED_MAX = 8_192
+_FOLDER_MAX = 4_096
+_COLUMNS = "dev, ino, size, mtime_ns, ctime_ns, hash, tag"
 
 
 def default_path() -> str:
@@ -72,19 +85,50 @@ def _signed(n: int) -> int:
 
 
 _Key = tuple[int, int, int, int, int]  # dev, ino, size, mtime_ns, ctime_ns
+#: A stored row as read back: (dev, ino, size, mtime_ns, ctime_ns, hash, tag)
+_Row = tuple[int, int, int, int, int, str, int]
 
 
 def _key(st: os.stat_result) -> _Key:
     return (_signed(st.st_dev), _signed(st.st_ino), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _tag(path: bytes, key: _Key, md5: str | None, sha1: str | None) -> int:
-    text = f"{key}|{md5 or ''}|{sha1 or ''}".encode()
-    return zlib.crc32(path + b"\0" + text)
+def _tag(path: bytes, hash_type: str, key: _Key, digest: str) -> int:
+    """The CRC every row carries: over the full path, the hash type, the key and the hash."""
+    return zlib.crc32(b"%b\0%s|%d|%d|%d|%d|%d|%s" % (path, hash_type.encode(), *key,
+                                                     digest.encode()))
+
+
+def _split(path: str) -> tuple[bytes, bytes, bytes]:
+    """(full path, folder, name) as bytes: rows are keyed by folder so that one query brings
+    a whole folder's hashes."""
+    bpath = os.fsencode(path)
+    folder, _, name = bpath.rpartition(b"/")
+    return bpath, folder, name
+
+
+def _valid(row: _Row, bpath: bytes, hash_type: str, key: _Key) -> str | None:
+    """The row's hash if it is for exactly this file state and verifies, else None."""
+    if row[:5] != key:
+        return None
+    digest = row[5]
+    if (not isinstance(digest, str) or len(digest) != _HEX_LEN[hash_type]
+            or not _HEX_DIGITS.issuperset(digest)):
+        return None
+    if row[6] != _tag(bpath, hash_type, key, digest):
+        return None  # a row that does not verify is never trusted
+    return digest
 
 
 class HashCache:
-    """One cache database.  Thread-safe; every failure degrades to "not cached"."""
+    """One cache database.  Thread-safe; every failure degrades to "not cached".
+
+    Lookups are answered folder by folder: the first lookup in a folder is one query for that
+    file, the second loads every row of the folder in one query (a folder's files are
+    usually hashed together, as ``check`` and ``--checksum`` do), and the rest of the folder
+    is answered from memory.  Writes are collected and committed in one transaction per
+    :data:`_FLUSH_EVERY` hashes (answered from memory meanwhile).
+    """
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path or default_path()
@@ -92,8 +136,14 @@ class HashCache:
         self._db: Any = None
         self._disabled = False
         self._warned = False
-        # path -> (key, {type: hex}) waiting to be written (also answered from here)
-        self._pending: dict[bytes, tuple[_Key, dict[str, str]]] = {}
+        # (path, type) -> (folder, name, key, hash) waiting to be written
+        self._pending: dict[tuple[bytes, str], tuple[bytes, bytes, _Key, str]] = {}
+        # (folder, type) -> {name: row}: whole folders read in one query (LRU order)
+        self._folders: OrderedDict[tuple[bytes, str], dict[bytes, _Row]] = OrderedDict()
+        self._loaded = 0
+        # folders with one single-file lookup so far: the second one there loads the folder
+        # (a set, as check looks in the source and destination folders by turns)
+        self._touched: set[tuple[bytes, str]] = set()
         self.hits = 0
         self.hashed = 0
         self._hits_saved = 0
@@ -117,24 +167,18 @@ class HashCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS hashes (path BLOB PRIMARY KEY, dev INTEGER NOT NULL,"
-                " ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
-                " ctime_ns INTEGER NOT NULL, md5 TEXT, sha1 TEXT, tag INTEGER NOT NULL)"
-                " WITHOUT ROWID")
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            row = db.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()
             if row is None:
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (_SCHEMA,))
-            elif row[0] != _SCHEMA:
-                raise sqlite3.DatabaseError(f"unknown cache schema {row[0]!r}")
+                _create_tables(db)
+            elif row[0] != _LAYOUT:
+                raise sqlite3.DatabaseError(f"unknown cache layout {row[0]!r}")
             # A cheap look at the pages the cache uses most; full integrity checks would cost
             # seconds on a large cache at every start.
-            db.execute("SELECT count(*) FROM (SELECT 1 FROM hashes LIMIT 1)").fetchone()
+            db.execute("SELECT count(*) FROM (SELECT 1 FROM folder_hashes LIMIT 1)").fetchone()
         except BaseException:
             db.close()
             raise
         return db
-
     def _open(self) -> Any:
         """The connection, opening (or rebuilding) it on first use; None when unusable."""
         if self._db is not None or self._disabled:
@@ -188,51 +232,79 @@ class HashCache:
         if db is not None:
             with contextlib.suppress(Exception):
                 db.close()
+        self._folders.clear()
+        self._loaded = 0
+        self._touched.clear()
 
     # -- lookups ---------------------------------------------------------------------------
     def lookup(self, path: str, hash_type: str, st: os.stat_result) -> str | None:
-        if hash_type not in _HASH_COLUMNS:
+        if hash_type not in _HASH_TYPES:
             return None
-        bpath = os.fsencode(path)
+        bpath, folder, name = _split(path)
         key = _key(st)
         with self._lock:
-            pending = self._pending.get(bpath)
-            if pending is not None and pending[0] == key and hash_type in pending[1]:
+            pending = self._pending.get((bpath, hash_type))
+            if pending is not None and pending[2] == key:
                 self.hits += 1
-                return pending[1][hash_type]
-            db = self._open()
-            if db is None:
+                return pending[3]
+            where = (folder, hash_type)
+            rows = self._folders.get(where)
+            if rows is not None:
+                self._folders.move_to_end(where)
+                row = rows.get(name)
+            else:
+                db = self._open()
+                if db is None:
+                    return None
+                try:
+                    if where in self._touched:
+                        row = self._load_folder(db, where).get(name)
+                    else:
+                        if len(self._touched) >= 256:
+                            self._touched.clear()
+                        self._touched.add(where)
+                        row = db.execute(
+                            f"SELECT {_COLUMNS} FROM folder_hashes WHERE dir = ? AND type = ?"
+                            " AND name = ?", (folder, hash_type, name)).fetchone()
+                except Exception as err:
+                    self._failed(err)
+                    return None
+            if row is None:
                 return None
-            try:
-                row = db.execute(
-                    "SELECT dev, ino, size, mtime_ns, ctime_ns, md5, sha1, tag FROM hashes"
-                    " WHERE path = ?", (bpath,)).fetchone()
-            except Exception as err:
-                self._failed(err)
-                return None
-            if row is None or tuple(row[:5]) != key:
-                return None
-            md5, sha1, tag = row[5], row[6], row[7]
-            if tag != _tag(bpath, key, md5, sha1):
-                return None  # a row that does not verify is never trusted
-            value = md5 if hash_type == "md5" else sha1
-            if not value or not _is_hex(value, 32 if hash_type == "md5" else 40):
-                return None
-            self.hits += 1
-            return str(value)
+            digest = _valid(row, bpath, hash_type, key)
+            if digest is not None:
+                self.hits += 1
+            return digest
+
+    def _load_folder(self, db: Any, where: tuple[bytes, str]) -> dict[bytes, _Row]:
+        """Every cached row of one folder, remembered (unless the folder is too big)."""
+        self._touched.discard(where)
+        cur = db.execute(f"SELECT name, {_COLUMNS} FROM folder_hashes WHERE dir = ? AND type = ?"
+                         " LIMIT ?", (*where, _FOLDER_MAX + 1))
+        rows = {r[0]: r[1:] for r in cur}
+        if len(rows) > _FOLDER_MAX:
+            return rows  # used once, not kept: memory stays bounded
+        self._folders[where] = rows
+        self._loaded += len(rows) + 1
+        while self._loaded > _LOADED_MAX and len(self._folders) > 1:
+            _, dropped = self._folders.popitem(last=False)
+            self._loaded -= len(dropped) + 1
+        return rows
 
     def store(self, path: str, hash_type: str, st: os.stat_result, digest: str) -> None:
-        if hash_type not in _HASH_COLUMNS:
+        if hash_type not in _HASH_TYPES:
             return
-        bpath = os.fsencode(path)
+        bpath, folder, name = _split(path)
         key = _key(st)
         with self._lock:
             if self._disabled:
                 return
-            held = self._pending.get(bpath)
-            hashes = dict(held[1]) if held is not None and held[0] == key else {}
-            hashes[hash_type] = digest
-            self._pending[bpath] = (key, hashes)
+            self._pending[(bpath, hash_type)] = (folder, name, key, digest)
+            rows = self._folders.get((folder, hash_type))
+            if rows is not None:  # (answered from there once flushed)
+                if name not in rows:
+                    self._loaded += 1
+                rows[name] = (*key, digest, _tag(bpath, hash_type, key, digest))
             if len(self._pending) >= _FLUSH_EVERY:
                 self._flush_locked()
 
@@ -255,16 +327,10 @@ class HashCache:
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
-                for bpath, (key, hashes) in pending.items():
-                    row = db.execute(
-                        "SELECT dev, ino, size, mtime_ns, ctime_ns, md5, sha1, tag FROM hashes"
-                        " WHERE path = ?", (bpath,)).fetchone()
-                    md5, sha1 = hashes.get("md5"), hashes.get("sha1")
-                    if row is not None and tuple(row[:5]) == key and row[7] == _tag(
-                            bpath, key, row[5], row[6]):
-                        md5, sha1 = md5 or row[5], sha1 or row[6]
-                    db.execute("INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?,?)",
-                               (bpath, *key, md5, sha1, _tag(bpath, key, md5, sha1)))
+                db.executemany(
+                    "INSERT OR REPLACE INTO folder_hashes VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    [(folder, hash_type, name, *key, digest, _tag(bpath, hash_type, key, digest))
+                     for (bpath, hash_type), (folder, name, key, digest) in pending.items()])
                 for name, n in (("hits", hits), ("hashed", hashed)):
                     if n:
                         db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
@@ -291,7 +357,7 @@ class HashCache:
                 out["error"] = "unavailable"
                 return out
             try:
-                out["entries"] = db.execute("SELECT count(*) FROM hashes").fetchone()[0]
+                out["entries"] = db.execute("SELECT count(*) FROM folder_hashes").fetchone()[0]
                 for name, value in db.execute("SELECT key, value FROM meta"):
                     if name in ("hits", "hashed"):
                         out[name] = int(value)
@@ -305,14 +371,20 @@ class HashCache:
 
     def clear(self) -> int:
         """Forget every entry and the counters; returns how many entries there were."""
+        import sqlite3
+
         with self._lock:
             self._pending.clear()
+            self._folders.clear()
+            self._loaded = 0
             db = self._open()
             if db is None:
                 return 0
             try:
-                n = int(db.execute("SELECT count(*) FROM hashes").fetchone()[0])
-                db.execute("DELETE FROM hashes")
+                n = int(db.execute("SELECT count(*) FROM folder_hashes").fetchone()[0])
+                db.execute("DELETE FROM folder_hashes")
+                with contextlib.suppress(sqlite3.OperationalError):  # (an older version's)
+                    db.execute("DELETE FROM hashes")
                 db.execute("DELETE FROM meta WHERE key IN ('hits', 'hashed')")
                 db.execute("VACUUM")
             except Exception as err:
@@ -327,19 +399,50 @@ class HashCache:
             self._close_db()
 
 
-def _is_hex(value: object, length: int) -> bool:
-    if not isinstance(value, str) or len(value) != length:
-        return False
+def _create_tables(db: Any) -> None:
+    """Layout 2, filled from an earlier version's table if there is one (in one transaction,
+    which another process creating it at the same time waits for)."""
+    db.execute("BEGIN IMMEDIATE")
     try:
-        int(value, 16)
-    except ValueError:
-        return False
-    return True
+        if db.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone() is None:
+            # One row per (folder, hash type, name): a folder's rows are adjacent, so one
+            # range query reads them all.
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS folder_hashes (dir BLOB NOT NULL, type TEXT NOT NULL,"
+                " name BLOB NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
+                " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
+                " hash TEXT NOT NULL, tag INTEGER NOT NULL, PRIMARY KEY (dir, type, name))"
+                " WITHOUT ROWID")
+            old = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if old is not None and old[0] == "1":
+                _copy_v1(db)
+            db.execute("INSERT INTO meta VALUES ('layout', ?)", (_LAYOUT,))
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            db.execute("ROLLBACK")
+        raise
+
+
+def _copy_v1(db: Any) -> None:
+    """The rows of the one-row-per-path table (md5 and sha1 columns) that verify: an upgrade
+    must not make unchanged files be hashed again."""
+    rows = []
+    for path, *key, md5, sha1, tag in db.execute("SELECT * FROM hashes"):
+        path = bytes(path)
+        if tag != zlib.crc32(path + b"\0" + f"{tuple(key)}|{md5 or ''}|{sha1 or ''}".encode()):
+            continue
+        folder, _, name = path.rpartition(b"/")
+        for hash_type, digest in (("md5", md5), ("sha1", sha1)):
+            if digest:
+                rows.append((folder, hash_type, name, *key, digest,
+                             _tag(path, hash_type, tuple(key), digest)))
+    db.executemany("INSERT OR REPLACE INTO folder_hashes VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
 
 def _is_damage(err: BaseException) -> bool:
     text = str(err).lower()
-    return any(w in text for w in ("malformed", "not a database", "corrupt", "unknown cache schema",
+    return any(w in text for w in ("malformed", "not a database", "corrupt", "unknown cache layout",
                                    "no such column", "disk image"))
 
 

@@ -89,7 +89,7 @@ def test_tampered_row_is_never_trusted(tmp_path: Path, cache_path: Path) -> None
     LocalBackend("local", str(tmp_path)).hash("a", MD5)
     hashcache.configure(enabled=True, path=str(cache_path))
     db = sqlite3.connect(cache_path)
-    db.execute("UPDATE hashes SET md5 = ?", ("0" * 32,))
+    db.execute("UPDATE folder_hashes SET hash = ?", ("0" * 32,))
     db.commit()
     db.close()
     assert LocalBackend("local", str(tmp_path)).hash("a", MD5) == hash_file(str(f))[MD5]
@@ -108,7 +108,7 @@ def test_damaged_cache_is_rebuilt_with_one_warning(tmp_path: Path, cache_path: P
     warnings = [r for r in caplog.records if "hash cache" in r.getMessage()]
     assert len(warnings) == 1 and "rebuilding" in warnings[0].getMessage()
     hashcache.get_cache().flush()  # type: ignore[union-attr]
-    assert sqlite3.connect(cache_path).execute("SELECT count(*) FROM hashes").fetchone()[0] == 3
+    assert sqlite3.connect(cache_path).execute("SELECT count(*) FROM folder_hashes").fetchone()[0] == 3
 
 
 def test_unwritable_cache_warns_once_and_hashes_anyway(tmp_path: Path,
@@ -193,3 +193,73 @@ def test_second_check_of_an_unchanged_10000_file_tree_hashes_nothing(tmp_path: P
     cleared = subprocess.run([sys.executable, "-m", "cloudsync", "hashcache", "clear"],
                              env=env, capture_output=True, text=True, check=True).stdout
     assert "Removed 20000 entries" in cleared
+
+
+def _v1_tag(path: bytes, key: tuple[int, ...], md5: str | None, sha1: str | None) -> int:
+    import zlib
+
+    return zlib.crc32(path + b"\0" + f"{key}|{md5 or ''}|{sha1 or ''}".encode())
+
+
+def test_an_earlier_versions_cache_is_taken_over(tmp_path: Path, cache_path: Path) -> None:
+    """The one-row-per-path table of earlier versions: its rows that verify are copied (an
+    upgrade hashes nothing again), a tampered one is not; the old table stays usable."""
+    good, bad = _old(tmp_path / "good", "good"), _old(tmp_path / "bad", "bad")
+    cache_path.parent.mkdir(parents=True)
+    db = sqlite3.connect(cache_path)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('schema', '1')")
+    db.execute("CREATE TABLE hashes (path BLOB PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER"
+               " NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER"
+               " NOT NULL, md5 TEXT, sha1 TEXT, tag INTEGER NOT NULL) WITHOUT ROWID")
+    for f, tamper in ((good, False), (bad, True)):
+        st = f.stat()
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        digests = hash_file(str(f), (MD5, SHA1))
+        bpath = os.fsencode(str(f))
+        tag = _v1_tag(bpath, key, digests[MD5], digests[SHA1]) + (1 if tamper else 0)
+        db.execute("INSERT INTO hashes VALUES (?,?,?,?,?,?,?,?,?)",
+                   (bpath, *key, digests[MD5], digests[SHA1], tag))
+    db.commit()
+    db.close()
+    hashcache.configure(enabled=True, path=str(cache_path))
+    backend = LocalBackend("local", str(tmp_path))
+    before = _hashed()
+    assert backend.hash("good", MD5) == hash_file(str(good))[MD5]
+    assert backend.hash("good", SHA1) == hash_file(str(good), (SHA1,))[SHA1]
+    assert _hashed() == before
+    assert backend.hash("bad", MD5) == hash_file(str(bad))[MD5]
+    assert _hashed() == before + 1
+    hashcache.get_cache().flush()  # type: ignore[union-attr]
+    db = sqlite3.connect(cache_path)
+    assert db.execute("SELECT count(*) FROM hashes").fetchone()[0] == 2  # left as it was
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "1"
+
+
+def test_a_folder_is_read_in_one_query_and_changes_still_miss(tmp_path: Path,
+                                                              cache_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    files = [_old(folder / f"f{i:03d}", f"file {i}") for i in range(300)]
+    backend = LocalBackend("local", str(tmp_path))
+    for f in files:
+        backend.hash(f"d/{f.name}", MD5)
+    hashcache.configure(enabled=True, path=str(cache_path))  # flushed; a fresh instance
+    cache = hashcache.get_cache()
+    assert cache is not None
+    statements: list[str] = []
+    cache._open().set_trace_callback(statements.append)
+    changed = _old(files[7], "FILE 7")  # same size, same mtime: only ctime tells
+    before = _hashed()
+    for f in files:
+        assert backend.hash(f"d/{f.name}", MD5) == hash_file(str(f))[MD5]
+    assert _hashed() == before + 1  # the changed file, and only it
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2, selects  # one file, then the whole folder
+    # what was just stored is answered from memory, and after a flush from the database
+    assert backend.hash(f"d/{changed.name}", MD5) == hash_file(str(changed))[MD5]
+    cache.flush()
+    hashcache.configure(enabled=True, path=str(cache_path))
+    before = _hashed()
+    assert backend.hash(f"d/{changed.name}", MD5) == hash_file(str(changed))[MD5]
+    assert _hashed() == before
