@@ -3,6 +3,7 @@ tree, cat.  Output formats follow rclone exactly (rclone-semantics.md §D.2, §D
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -272,6 +273,8 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
         hash_types = (types or [h for h in HASH_ORDER if h in feats.hashes]
                       or sorted(feats.hashes)) if want_hash else []
         with_meta = backend.has("metadata")
+        if not hash_types and not (metadata and with_meta):
+            return lambda path, entry: fmt(entry, path)
 
         def item(path: str, entry: Entry) -> str:
             hashes: dict[str, str] | None = None
@@ -323,9 +326,12 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
 
     def lines() -> Iterator[str]:
         nonlocal empty
-        for path, entry in items:
+        rest = iter(items)
+        for path, entry in rest:
             empty = False
             yield item(path, entry)
+            break
+        yield from itertools.starmap(item, rest)  # (the per-entry loop in C)
 
     _write_lines(lines(), sep=",\n", end="")
     out.write("]\n" if empty else "\n]\n")

@@ -64,3 +64,35 @@ def test_lsjson_line_matches_json_encoding(path: str) -> None:
     assert json.loads(line)["Path"] == path
     d = Entry(path, True, -1, 1_324_817_999_123_456_789)
     assert fmt(d, path) == _reference(d, path, local=False, hashes=None)
+
+
+def test_time_text_matches_rfc3339(local_zone: str) -> None:
+    """The per-hour/per-day cache of listings gives format_rfc3339's answer everywhere,
+    including the hours with a clock change (Lord Howe moves by 30 minutes mid-hour)."""
+    rnd = random.Random(local_zone + "cache")
+    stamps = [rnd.randrange(-2_000_000_000, 4_000_000_000) * 10**9 + rnd.randrange(10**9)
+              for _ in range(2000)]
+    for edge in (1711846800, 1729990800, 1710054000, 1730613600, 1712417400, 1727539200):
+        stamps += [(edge + d) * 10**9 + 987_654_321 for d in range(-7200, 7200, 97)]
+    stamps += [0, -1, 253402000000 * 10**9, -62135000000 * 10**9]
+    for digits in (0, 3, 6, 9):
+        for tz in (None, dt.UTC):
+            text = formats.TimeText(digits, tz)
+            for ns in stamps + stamps[:50]:  # (the second time from the cache)
+                assert text(ns) == format_rfc3339(ns, digits, tz), (ns, digits, tz)
+
+
+@pytest.mark.parametrize("name", ["plain.txt", "x.JPG", "noext", ".bashrc", "a<b>&c.html",
+                                  "uni-ñ\u2029.txt", 'q"uote\\.json'])
+def test_lsjson_common_object_matches_json_encoding(name: str) -> None:
+    """The one-f-string object (no hashes, ID or metadata) equals the general encoding."""
+    for local in (False, True):
+        fmt = formats.LsjsonFormat(precision_ns=1, local_tz=local)
+        for path in (name, f"dir/{name}"):
+            for entry in (Entry(path, False, 7, 1_324_817_999_123_456_789),
+                          Entry(path, True, -1, 1_324_817_999_000_000_000),
+                          Entry(path, False, 0, 5, mime_type="text/x<y>")):
+                assert fmt(entry, path) == _reference(entry, path, local=local, hashes=None)
+    root = Entry("", True, -1, 1_324_817_999_000_000_000)
+    fmt = formats.LsjsonFormat(precision_ns=1, local_tz=False)
+    assert fmt(root, "") == formats.go_json(json.loads(fmt(root, "")))
