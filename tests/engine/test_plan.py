@@ -243,7 +243,20 @@ def test_copy_plan_never_deletes() -> None:
 
 
 def test_delete_during_plans_delete_inline() -> None:
-    assert plan_tree([], [f("gone")], delete_mode="during") == ["delete(gone)"]
+    assert plan_tree([f("a")], [f("a"), f("gone")], delete_mode="during") == [
+        "skip(a: same size and modtime)", "delete(gone)"]
+
+
+def test_delete_during_holds_deletes_until_the_source_shows_a_file() -> None:
+    """So that a source with no files at all is announced before anything goes."""
+    o = SyncOptions(delete_mode="during")
+    planner = Planner(Context.build(o, NS, NS), "sync")
+    assert planner.pair(None, f("early")) is None
+    assert [e.path for e in planner.held_deletes] == ["early"]
+    assert planner.pair(f("b"), None) is not None  # (a copy)
+    assert [str(a) for a in planner.release_held_deletes()] == ["delete(early)"]
+    assert planner.held_deletes == []
+    assert str(planner.pair(None, f("late"))) == "delete(late)"
 
 
 def test_backup_dir_turns_deletes_and_overwrites_into_backups() -> None:
