@@ -356,7 +356,8 @@ def _hashsum(app: App, remote: str, hash_type: str, download: bool, base64_out: 
                 import base64 as b64
 
                 digest = b64.urlsafe_b64encode(bytes.fromhex(digest)).decode()
-            width = 32 if hash_type == "md5" else 40 if hash_type == "sha1" else len(digest)
+            # hex pads a missing hash to the hash's width; base64 is never padded (as rclone)
+            width = len(digest) if base64_out else 32 if hash_type == "md5" else 40 if hash_type == "sha1" else len(digest)
             yield f"{digest:>{width}}  {path}\n"
 
     if output_file:
@@ -427,14 +428,58 @@ def size(app: App, remote: str, as_json: bool, **kw: Any) -> None:
 
 
 @click.command("tree", help="List the contents of the remote in a tree like fashion.")
+@click.option("-a", "--all", "all_files", is_flag=True, help="All files are listed (list . files too).")
+@click.option("-d", "--dirs-only", is_flag=True, help="List directories only.")
+@click.option("--dirsfirst", is_flag=True, help="List directories before files (-U disables).")
+@click.option("--full-path", is_flag=True, help="Print the full path prefix for each file.")
+@click.option("--level", type=int, default=0, help="Descend only level directories deep.")
+@click.option("-D", "--modtime", is_flag=True, help="Print the date of last modification.")
+@click.option("--noindent", is_flag=True, help="Don't print indentation lines.")
+@click.option("--noreport", is_flag=True, help="Turn off file/directory count at end of tree listing.")
+@click.option("-o", "--output", default=None, metavar="FILE", help="Output to file instead of stdout.")
+@click.option("-p", "--protections", is_flag=True, help="Print the protections for each file.")
+@click.option("-Q", "--quote", is_flag=True, help="Quote filenames with double quotes.")
+@click.option("-s", "--size", "show_size", is_flag=True, help="Print the size in bytes of each file.")
+@click.option("--sort", "sort_by", type=click.Choice(["name", "version", "size", "mtime", "ctime"]),
+              default=None, help="Select sort: name,version,size,mtime,ctime.")
+@click.option("--sort-ctime", is_flag=True, help="Sort files by last status change time (objects have none: modification time).")
+@click.option("-t", "--sort-modtime", is_flag=True, help="Sort files by last modification time.")
+@click.option("-r", "--sort-reverse", is_flag=True, help="Reverse the order of the sort.")
+@click.option("-U", "--unsorted", is_flag=True, help="Leave files unsorted.")
+@click.option("--version", "version_sort", is_flag=True, help="Sort files alphanumerically by version.")
 @filter_flags
 @click.argument("remote", type=REMOTE)
 @global_options
 @pass_app
-def tree(app: App, remote: str, **kw: Any) -> None:
-    listing = list_remote(app, remote, build_filter_options(kw), recursive=True)
-    # (tree_lines orders the whole tree itself: `tree` has to see all of it before printing)
-    for line in formats.tree_lines((p, e.is_dir) for p, e in listing.entries):
+def tree(app: App, remote: str, all_files: bool, dirs_only: bool, dirsfirst: bool, full_path: bool,
+         level: int, modtime: bool, noindent: bool, noreport: bool, output: str | None,
+         protections: bool, quote: bool, show_size: bool, sort_by: str | None, sort_ctime: bool,
+         sort_modtime: bool, sort_reverse: bool, unsorted: bool, version_sort: bool,
+         **kw: Any) -> None:
+    from .treeview import TreeStyle, render_tree
+
+    # rclone's precedence: a time sort, then --dirsfirst, then version, size, name
+    sort = ("mtime" if sort_modtime or sort_by == "mtime" else
+            "ctime" if sort_ctime or sort_by == "ctime" else
+            "dirs" if dirsfirst else
+            "version" if version_sort or sort_by == "version" else sort_by or "name")
+    style = TreeStyle(all_files=all_files, dirs_only=dirs_only, full_path=full_path, level=max(level, 0), modtime=modtime,
+                      no_indent=noindent, no_report=noreport, protections=protections,
+                      quote=quote, size=show_size, sort="" if unsorted else sort,
+                      reverse=sort_reverse)
+    filters = build_filter_options(kw)
+    if level > 0 and (filters.max_depth < 0 or filters.max_depth > level):
+        import dataclasses
+
+        filters = dataclasses.replace(filters, max_depth=level)  # list no deeper than shown
+    listing = list_remote(app, remote, filters, recursive=True)
+    # (the whole tree is needed before the first line: folder sizes and counts come first)
+    lines = render_tree(((p, e.is_dir, e.size, e.mtime_ns) for p, e in listing.entries), style)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.writelines(line + "\n" for line in lines)
+        return
+    for line in lines:
         _out(line)
 
 

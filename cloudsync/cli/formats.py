@@ -27,7 +27,6 @@ __all__ = [
     "shorten_name",
     "size_suffix",
     "stats_text",
-    "tree_lines",
     "valid_utf8",
 ]
 
@@ -399,31 +398,3 @@ def csv_field(text: str, sep: str) -> str:
 
 def csv_line(fields: Iterable[str], sep: str = ",") -> str:
     return sep.join(csv_field(f, sep) for f in fields)
-
-
-def tree_lines(paths: Iterable[tuple[str, bool]]) -> list[str]:
-    """``tree`` output lines for ``(path, is_dir)`` pairs (any order), ending with the count."""
-    children: dict[str, list[tuple[str, bool]]] = {}
-    ndirs = nfiles = 0
-    for path, is_dir in paths:
-        parent, _, name = path.rpartition("/")
-        children.setdefault(parent, []).append((name, is_dir))
-        if is_dir:
-            ndirs += 1
-        else:
-            nfiles += 1
-    out = ["/"]
-
-    def walk(prefix: str, dir_path: str) -> None:
-        items = sorted(children.get(dir_path, []))
-        for i, (name, is_dir) in enumerate(items):
-            last = i == len(items) - 1
-            out.append(f"{prefix}{'└── ' if last else '├── '}{name}")
-            if is_dir:
-                child = f"{dir_path}/{name}" if dir_path else name
-                walk(prefix + ("    " if last else "│   "), child)
-
-    walk("", "")
-    out.append("")
-    out.append(f"{ndirs} directories, {nfiles} files")
-    return out

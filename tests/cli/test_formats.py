@@ -70,8 +70,3 @@ def test_tracker_counts_events() -> None:
     assert stats["errors"] == 1 and active == []
     text = formats.stats_text(stats, transferring=[("b", 5, 2, 1.0)])
     assert "Transferring:\n * " + " " * 44 + "b: 40% / 5 B, 1 B/s, 3s\n" in text
-
-
-def test_tree_lines_nested() -> None:
-    lines = formats.tree_lines([("a", True), ("a/b", True), ("a/b/c", False), ("z", False)])
-    assert lines == ["/", "├── a", "│   └── b", "│       └── c", "└── z", "", "2 directories, 2 files"]

@@ -252,3 +252,43 @@ def test_lsf_of_names_not_utf8_is_rclones_in_valid_utf8(tmp_path: Path) -> None:
     shown = re.sub("[\udc80-\udcff]", "\ufffd", os.fsdecode(rc.stdout)).encode()
     assert sorted(cs.stdout.splitlines()) == sorted(shown.splitlines())
     assert _without_config_notice(cs.err) == _without_config_notice(rc.err)
+
+
+def _tree_fixture(work: Path) -> None:
+    for rel, data in (("a.txt", b"hello\n"), ("sub/b.bin", b"x" * 2000), ("sub/deep/c.md", b"zz"),
+                      ("zero", b""), ("sp ace.txt", b"name"), (".hidden", b"h"), ("sub/.h2", b"")):
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_bytes(data)
+        os.utime(work / rel, (1577934245, 1577934245))  # 2020-01-02T03:04:05Z
+    (work / "empty").mkdir()
+    os.utime(work / "zero", (1_780_000_000, 1_780_000_000))
+    for d in ("sub/deep", "sub", "empty", "."):
+        os.utime(work / d, (1_790_000_000, 1_790_000_000))
+
+
+@pytest.mark.parametrize("flags", [
+    (), ("-a",), ("-d",), ("-a", "-d"), ("--dirsfirst",), ("--full-path",), ("--level", "1"),
+    ("--level", "2"), ("-D",), ("--noindent",), ("--noreport",), ("-p",), ("-Q",), ("-s",),
+    ("-t",), ("-r",), ("-t", "-r"), ("-U",), ("--sort", "size"), ("--sort", "mtime"),
+    ("--version",), ("-p", "-s", "-D"), ("-s", "-D", "-Q", "-a"), ("--full-path", "--noindent", "-d"),
+    ("-ds",), ("--dirsfirst", "-r"), ("--dirsfirst", "-t"), ("--dirsfirst", "--sort", "name"),
+    ("--dirsfirst", "-U"), ("--dirsfirst", "--sort", "size"), ("--dirsfirst", "--version"),
+    ("--dirsfirst", "--sort", "mtime"),
+])
+def test_tree_flags_print_as_rclone(tmp_path: Path, flags: tuple[str, ...]) -> None:
+    rc, cs = both(tmp_path, _tree_fixture, "tree", ".", *flags)
+    assert cs.code == rc.code == 0, cs.err
+    assert cs.out == rc.out
+
+
+def test_tree_output_file(tmp_path: Path) -> None:
+    rc, cs = both(tmp_path, _tree_fixture, "tree", "sub", "-o", "../tree.txt")
+    assert cs.code == rc.code == 0
+    assert (tmp_path / "tree.txt").exists()
+    assert cs.out == rc.out == ""
+
+
+def test_hashsum_base64_is_not_padded(tmp_path: Path) -> None:
+    rc, cs = both(tmp_path, _tree_fixture, "hashsum", "sha1", "--base64", ".")
+    assert cs.code == rc.code == 0
+    assert sorted(cs.out.splitlines()) == sorted(rc.out.splitlines())
