@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -184,7 +185,9 @@ def lsd(app: App, remote: str, recursive: bool, **kw: Any) -> None:
 @click.option("--files-only", is_flag=True, help="Only list files.")
 @click.option("--dirs-only", is_flag=True, help="Only list directories.")
 @click.option("--absolute", is_flag=True, help="Put a leading / in front of path names.")
-@click.option("-t", "--time-format", default=None, help="Format for the modtime (strftime; default 2006-01-02 15:04:05).")
+@click.option("-t", "--time-format", default=None,
+              help="Specify a custom time format (a Go layout such as 2006-01-02, a layout name such as "
+                   "RFC3339, or 'max' for max precision supported by remote; default: 2006-01-02 15:04:05).")
 @click.option("-R", "--recursive", is_flag=True, help="Recurse into the listing.")
 @filter_flags
 @click.argument("remote", type=REMOTE)
@@ -197,8 +200,11 @@ def lsf(app: App, remote: str, fmt: str, separator: str | None, use_csv: bool, d
     hash_type = normalise_hash(hash_name)
     listing = list_remote(app, remote, build_filter_options(kw), recursive=recursive,
                           files_only=files_only, dirs_only=dirs_only)
-    tfmt = time_format or "%Y-%m-%d %H:%M:%S"
     backend = listing.backend
+    from .gotime import compile_layout
+
+    show_time = compile_layout(time_format or "2006-01-02 15:04:05",
+                               precision_ns=backend.features.precision_ns)
 
     # One formatter per format letter, chosen once: the per-entry work is only the calls.
     def path_of(path: str, entry: Entry) -> str:
@@ -217,7 +223,7 @@ def lsf(app: App, remote: str, fmt: str, separator: str | None, use_csv: bool, d
     fields: dict[str, Callable[[str, Entry], str]] = {
         "p": path_of,
         "s": lambda _p, e: str(-1 if e.is_dir else e.size),
-        "t": lambda _p, e: formats.local_time(e.mtime_ns, tfmt),
+        "t": lambda _p, e: show_time(e.mtime_ns if e.mtime_ns is not None else time.time_ns()),
         "h": hash_of,
         "i": lambda _p, e: e.id or "",
         "m": lambda _p, e: formats.mime_type_of(e),

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from ..errors import CloudsyncError, DirNotFound, IsDirError, Unsupported, UsageError
+from ..errors import (
+    CloudsyncError,
+    DirNotFound,
+    ObjectNotFound,
+    Unsupported,
+    UsageError,
+)
 from ..log import skipped_dry_run
 from ..types import PutInfo, Usage
 from . import formats
@@ -114,7 +120,9 @@ def delete(app: App, remote: str, with_rmdirs: bool, **kw: Any) -> None:
 def deletefile(app: App, remote: str, dry_run: bool) -> None:
     backend, leaf = app.open(remote)
     if leaf is None:
-        raise IsDirError(f"{remote} is a directory or doesn't exist", hint="deletefile removes one file")
+        # rclone: "object not found" (exit 4), whether a folder or nothing is there
+        raise ObjectNotFound(f"{remote} is a directory or doesn't exist: object not found",
+                             hint="deletefile removes one file")
     if dry_run:
         skipped_dry_run(log, "delete", leaf)
         return

@@ -292,3 +292,31 @@ def test_hashsum_base64_is_not_padded(tmp_path: Path) -> None:
     rc, cs = both(tmp_path, _tree_fixture, "hashsum", "sha1", "--base64", ".")
     assert cs.code == rc.code == 0
     assert sorted(cs.out.splitlines()) == sorted(rc.out.splitlines())
+
+
+@pytest.mark.parametrize("layout", [
+    "RFC3339", "RFC3339Nano", "DateOnly", "DateTime", "TimeOnly", "Kitchen", "ANSIC", "UnixDate",
+    "RubyDate", "RFC822", "RFC850", "RFC1123Z", "Stamp", "StampMilli", "StampNano", "max", "unix",
+    "unixnano", "2006-01-02", "Jan _2 06 3:04PM", "02/01/2006 15:04:05.000",
+    "Monday 002 pm -0700 Z07:00 .999 ,000", "%Y-%m-%d",
+])
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Oslo"])
+def test_lsf_time_format_takes_go_layouts(tmp_path: Path, layout: str, tz: str) -> None:
+    def tree(work: Path) -> None:
+        (work / "f").write_bytes(b"x")
+        os.utime(work / "f", ns=(1_577_934_245_123_450_000, 1_577_934_245_123_450_000))
+
+    rc, cs = both(tmp_path, tree, "lsf", "--format", "tp", "-t", layout, ".", env={"TZ": tz})
+    assert cs.code == rc.code == 0
+    assert cs.out == rc.out
+
+
+@pytest.mark.parametrize("target", ["dir", "nothing"])
+def test_deletefile_of_a_folder_or_nothing_exits_4(tmp_path: Path, target: str) -> None:
+    def tree(work: Path) -> None:
+        (work / "dir").mkdir()
+        (work / "dir" / "f").write_bytes(b"x")
+
+    rc, cs = both(tmp_path, tree, "deletefile", target)
+    assert cs.code == rc.code == 4
+    assert (tmp_path / "cloudsync" / "dir" / "f").exists()
