@@ -107,6 +107,10 @@ _TOKENS: list[tuple[str, Piece]] = [
 ]
 
 
+def _literal(text: str) -> Piece:
+    return lambda _t, _ns: text
+
+
 def _parse(layout: str) -> list[Piece]:
     pieces: list[Piece] = []
     literal = ""
@@ -122,7 +126,7 @@ def _parse(layout: str) -> list[Piece]:
             # Go reads it as a fraction only when no digit follows the run
             if not (j < len(layout) and layout[j].isdigit()):
                 if literal:
-                    pieces.append(lambda _t, _n, s=literal: s)
+                    pieces.append(_literal(literal))
                     literal = ""
                 pieces.append(_fraction(ch, min(j - i - 1, 9), digit == "9"))
                 i = j
@@ -130,7 +134,7 @@ def _parse(layout: str) -> list[Piece]:
         for token, render in _TOKENS:
             if layout.startswith(token, i):
                 if literal:
-                    pieces.append(lambda _t, _n, s=literal: s)
+                    pieces.append(_literal(literal))
                     literal = ""
                 pieces.append(render)
                 i += len(token)
@@ -139,7 +143,7 @@ def _parse(layout: str) -> list[Piece]:
             literal += ch
             i += 1
     if literal:
-        pieces.append(lambda _t, _n, s=literal: s)
+        pieces.append(_literal(literal))
     return pieces
 
 
