@@ -42,6 +42,7 @@ def mkdir(app: App, remote: str, dry_run: bool) -> None:
     if dry_run:
         skipped_dry_run(log, "make directory", remote)
         return
+    log.info("%s: Making directory", backend)
     backend.mkdir("")
 
 
@@ -79,7 +80,7 @@ def rmdirs(app: App, remote: str, leave_root: bool, **kw: Any) -> None:
     backend = app.open_dir(remote)
     result = run_with_retries(lambda: engine_rmdirs(backend, "", opts, leave_root=leave_root),
                               opts.retries, retries_sleep=opts.retries_sleep)
-    finish(app, "rmdirs", result, dry_run=opts.dry_run)
+    finish(app, "rmdirs", result, dry_run=opts.dry_run, show_stats=False)
 
 
 @click.command("delete", help="Remove the files in path (obeys filters; keeps directories unless --rmdirs).")
@@ -109,7 +110,7 @@ def delete(app: App, remote: str, with_rmdirs: bool, **kw: Any) -> None:
         opts = dataclasses.replace(opts, filters=only)
     result = run_with_retries(lambda: engine_delete(backend, "", opts, rmdirs=with_rmdirs),
                               opts.retries, retries_sleep=opts.retries_sleep)
-    finish(app, "delete", result, dry_run=opts.dry_run)
+    finish(app, "delete", result, dry_run=opts.dry_run, show_stats=False)
 
 
 @click.command("deletefile", help="Remove a single file from remote.")
@@ -143,7 +144,7 @@ def purge(app: App, remote: str, **kw: Any) -> None:
     backend = app.open_dir(remote)
     result = run_with_retries(lambda: engine_purge(backend, "", opts), opts.retries,
                               retries_sleep=opts.retries_sleep)
-    finish(app, "purge", result, dry_run=opts.dry_run)
+    finish(app, "purge", result, dry_run=opts.dry_run, show_stats=False)
 
 
 @click.command("rcat", help="Copies standard input to file on remote.")

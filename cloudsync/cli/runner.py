@@ -222,10 +222,13 @@ def finish(
     if "cloudsync.hashcache" in sys.modules:  # (-vv: how many files were read to hash them)
         sys.modules["cloudsync.hashcache"].log_summary()
     failed = result.final_error is not None
-    if show_stats:
+    explicit = app.settings.stats is not None and stats_interval(app) > 0
+    # commands without a stats block (rclone's delete, purge, rmdirs) show one when --stats asks
+    if show_stats or explicit:
         snapshot = result.stats.snapshot()
-        text = formats.stats_text(snapshot, one_line=app.settings.stats_one_line)
-        explicit = app.settings.stats is not None and stats_interval(app) > 0
+        # (rclone's "N B (freed)" is not one of its JSON stats keys: passed on the side)
+        text = formats.stats_text({**snapshot, "deletedBytes": result.stats.deleted_bytes},
+                                  one_line=app.settings.stats_one_line)
         # rclone logs the final stats at INFO (its --stats-log-level), failed or not; a dry run
         # and an explicit --stats show them
         level = stats_level(app, NOTICE if (dry_run or explicit) else logging.INFO)

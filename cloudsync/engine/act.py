@@ -1105,9 +1105,9 @@ class Executor:
                       extra={"object": item.path})
             self.run.count_error(err, item.path, log_it=False)
             return
-        # (rclone names the method it used; for its local backend that is SetModTime)
-        log.info("%s: Set directory modification time (using SetModTime)", item.path,
-                 extra={"object": item.path})
+        # (rclone 1.75 names DirSetModTime for a folder this run made, SetModTime otherwise)
+        log.info("%s: Set directory modification time (using %s)", item.path,
+                 "DirSetModTime" if item.created else "SetModTime", extra={"object": item.path})
 
     def set_dir_modtimes(self, levels: list[list[DirTime]]) -> None:
         """The end-of-run dir modtimes, deepest level first, one level at a time (rclone)."""

@@ -235,6 +235,8 @@ class DirTime:
     path: str  # destination spelling
     mtime_ns: int
     size: int = -1  # of the existing destination dir (dry-run notices), -1 for a new one
+    #: made by this run (rclone then says it used DirSetModTime, else SetModTime)
+    created: bool = False
 
 
 def name_problem(path: str, dst: Features) -> CloudsyncError | None:
@@ -323,7 +325,8 @@ class Planner:
                 self.src_only_dirs.append(path)
             if self._dir_times and src.mtime_ns is not None:
                 self.dir_times.append(DirTime(path, src.mtime_ns,
-                                              dst.size if dst is not None else -1))
+                                              dst.size if dst is not None else -1,
+                                              created=dst is None))
                 if dst is not None and not dirs_equal(src, dst, self.ctx):
                     # like rclone, right away: a dir nothing is written into keeps this
                     return Action("dir_modtime", path, src, dst)
