@@ -301,6 +301,13 @@ class Backend(ABC):
         """Empty the trash / remove old versions."""
         raise Unsupported("cleanup not supported")
 
+    def user_info(self) -> dict[str, str]:
+        """Who is logged in (``config userinfo``): rclone's keys (``Username``, ``Email`` …).
+
+        Not a capability of the engine: a backend with an account overrides it.
+        """
+        raise Unsupported(f"{self} doesn't support UserInfo")
+
     def public_link(self, path: str, expire: float | None = None, unlink: bool = False) -> str:
         """Create (or with ``unlink`` remove) a public link to ``path``; returns the URL."""
         raise Unsupported("public links not supported")

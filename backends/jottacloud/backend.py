@@ -231,6 +231,12 @@ class JottaBackend(HistoryCapabilities):
         )
         return _api.CustomerInfo.from_json(data)
 
+    def user_info(self) -> dict[str, str]:
+        """rclone's UserInfo for JottaCloud: from the customer document."""
+        info = self.customer_info()
+        return {"Username": info.username, "Email": info.email, "Name": info.name,
+                "AccountType": info.account_type, "SubscriptionType": info.subscription_type}
+
     def _make_token_manager(self) -> TokenManager:
         opts = self.opts
         legacy = opts.config_type == "legacy" or opts.config_version == "0"

@@ -291,6 +291,139 @@ def reconnect(app: App, name: str) -> None:
     cfg.set_values(name, values, spec=spec)
 
 
+@config.command("edit", help="Enter an interactive configuration session (as `cloudsync config`).")
+@global_options
+@pass_app
+def edit(app: App) -> None:
+    from .wizard import wizard
+
+    app.setup_logging()
+    wizard(app.config)
+
+
+def _file_section(app: App, name: str) -> dict[str, str]:
+    sections = app.config.file_sections()
+    if name not in sections:
+        raise ConfigError(f'didn\'t find section in config file ("{name}")')
+    return sections[name]
+
+
+@config.command("password", help="Update password in an existing remote: config password NAME [KEY VALUE]…")
+@click.argument("name")
+@click.argument("args", nargs=-1)
+@global_options
+@pass_app
+def password(app: App, name: str, args: tuple[str, ...]) -> None:
+    from ..registry import get_spec
+
+    name = _strip(name)
+    spec = get_spec(_file_section(app, name).get("type", ""))
+    try:
+        values = _pairs(spec, args)
+    except UsageError as err:
+        # (named so: "password: <text>" would read as a secret to the log redaction)
+        err.cli_context = "update passwords"  # type: ignore[attr-defined]
+        raise
+    not_secret = [k for k in values if not spec.option(k).secret]
+    if not_secret:
+        raise UsageError(f"{', '.join(not_secret)} of {spec.name} is not a password",
+                         hint=f"use: cloudsync config update {name} KEY VALUE")
+    # (secrets go to the keyring where there is one, as for config create/update)
+    app.config.set_values(name, values, spec=spec)
+    _print_section(app, name)
+
+
+@config.command("unset", help="Unset options in an existing remote: config unset NAME KEY…")
+@click.argument("name")
+@click.argument("keys", nargs=-1, required=True)
+@global_options
+@pass_app
+def unset(app: App, name: str, keys: tuple[str, ...]) -> None:
+    name = _strip(name)
+    section = _file_section(app, name)
+    wanted = [k.strip().replace("-", "_") for k in keys]
+    if "type" in wanted:
+        raise UsageError("can't unset type", hint=f"use: cloudsync config delete {name}")
+    app.config.unset(name, [k for k in wanted if k in section])
+
+
+def _string_value(value: str) -> str:
+    # connection-string quoting: quote (doubling quotes inside) when the value holds a
+    # character the grammar uses
+    if value and not any(c in value for c in ",:='\" "):
+        return value
+    return "'" + value.replace("'", "''") + "'"
+
+
+@config.command("string", help="Print a connection string for a single remote (secrets included).")
+@click.argument("remote")
+@global_options
+@pass_app
+def string(app: App, remote: str) -> None:
+    from ..registry import get_spec
+    from ..remote import parse_remote
+
+    spec_of = parse_remote(remote if ":" in remote else remote + ":")
+    name = spec_of.name
+    layers = app.config.layers(name)
+    if layers is None:
+        raise ConfigError(f'didn\'t find section in config file ("{name}")')
+    stored, _ = layers
+    spec = get_spec(stored.get("type", ""))
+    parts = [":" + spec.name]
+    for key in sorted(k for k in stored if k != "type"):
+        value = app.config.get(name, key)
+        if value is None:
+            continue
+        try:
+            opt = spec.option(key)
+        except KeyError:
+            opt = None
+        # defaults and false flags say nothing; a true flag is its bare key (as rclone prints)
+        if opt is not None and value == ("" if opt.default is None else str(opt.default)):
+            continue
+        if opt is not None and opt.kind == "bool":
+            if value.lower() in ("true", "1", "yes"):
+                parts.append(key)
+            elif value.lower() not in ("false", "0", "no"):
+                parts.append(f"{key}={_string_value(value)}")
+            continue
+        parts.append(f"{key}={_string_value(value)}")
+    click.echo(",".join(parts) + ":" + spec_of.path)
+
+
+@config.command("userinfo", help="Prints info about logged in user of remote.")
+@click.argument("remote")
+@click.option("--json", "as_json", is_flag=True, help="Format output as JSON.")
+@global_options
+@pass_app
+def userinfo(app: App, remote: str, as_json: bool) -> None:
+    from ..errors import Unsupported
+
+    backend = app.open_dir(remote)
+    try:
+        info = backend.user_info()
+    except Unsupported:
+        raise UsageError(f"{backend} doesn't support UserInfo") from None
+    if as_json:
+        click.echo(formats.go_json(dict(sorted(info.items())), indent="\t"))
+        return
+    width = max((len(k) for k in info), default=0)
+    for key in sorted(info):
+        click.echo(f"{key:>{width}}: {info[key]}")
+
+
+@config.command("disconnect", help="Disconnects user from remote (no backend here can: "
+                                   "JottaCloud has no remote log-out; use config delete).")
+@click.argument("remote")
+@global_options
+@pass_app
+def disconnect(app: App, remote: str) -> None:
+    backend = app.open_dir(remote)
+    raise UsageError(f"{backend} doesn't support Disconnect",
+                     hint="cloudsync config delete NAME forgets the login")
+
+
 @config.command("providers", help="List the backend types available, as JSON.")
 @global_options
 @pass_app
