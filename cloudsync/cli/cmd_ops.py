@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..engine.options import SyncOptions
 from ..errors import (
     CloudsyncError,
     DirNotFound,
@@ -18,9 +19,11 @@ from ..errors import (
     UsageError,
 )
 from ..log import skipped_dry_run
+from ..options import flag_options
 from ..types import PutInfo, Usage
 from . import formats
 from .app import App, get_app, global_options, pass_app
+from .flags import one_flag
 from .params import REMOTE, build_sync_options, filter_flags, sync_flags
 from .runner import finish
 
@@ -32,15 +35,39 @@ __all__ = [
 log = logging.getLogger("cloudsync.cli")
 
 
+#: -i/--interactive, declared with the engine flags, taken by the single-shot operations too
+_INTERACTIVE = dict(flag_options(SyncOptions))["interactive"]
+
+
+def _skip(action: str, name: str, size: int = -1, *, dry_run: bool, interactive: bool) -> bool:
+    """rclone's SkipDestructive for a single-shot operation: a dry run skips ``action`` on
+    ``name``; -i asks first (``q`` or no answer ends the command, as rclone does)."""
+    if not dry_run and not interactive:
+        return False
+    from ..engine.act import Run
+    from .interactive import current_asker
+
+    asker = current_asker(create=True) if not dry_run else None
+    run = Run(checkers=1, transfers=1, dry_run=dry_run, confirm=asker)
+    try:
+        skipped = run.skip(action, name, size)
+    finally:
+        run.close()
+    if asker is not None and asker.exit_code is not None:
+        raise SystemExit(asker.exit_code)
+    return skipped
+
+
 @click.command("mkdir", help="Make the path if it doesn't already exist.")
 @click.option("-n", "--dry-run", is_flag=True, help="Do a trial run with no permanent changes.")
+@one_flag(_INTERACTIVE)
 @click.argument("remote", type=REMOTE)
 @global_options
 @pass_app
-def mkdir(app: App, remote: str, dry_run: bool) -> None:
+def mkdir(app: App, remote: str, dry_run: bool, interactive: bool | None) -> None:
     backend = app.open_dir(remote)
-    if dry_run:
-        skipped_dry_run(log, "make directory", remote)
+    # (rclone names a folder that is the remote's root by the remote: "Local file system at …")
+    if _skip("make directory", str(backend), dry_run=dry_run, interactive=bool(interactive)):
         return
     log.info("%s: Making directory", backend)
     backend.mkdir("")
@@ -48,13 +75,14 @@ def mkdir(app: App, remote: str, dry_run: bool) -> None:
 
 @click.command("rmdir", help="Remove the empty directory at path.")
 @click.option("-n", "--dry-run", is_flag=True, help="Do a trial run with no permanent changes.")
+@one_flag(_INTERACTIVE)
 @click.argument("remote", type=REMOTE)
 @global_options
 @pass_app
-def rmdir(app: App, remote: str, dry_run: bool) -> None:
+def rmdir(app: App, remote: str, dry_run: bool, interactive: bool | None) -> None:
     backend, leaf = app.open_parent(remote)
-    if dry_run:
-        skipped_dry_run(log, "remove directory", leaf)
+    if (dry_run or interactive) and _skip("remove directory", str(app.open_dir(remote)),
+                                          dry_run=dry_run, interactive=bool(interactive)):
         return
     try:
         backend.rmdir(leaf)
@@ -115,17 +143,18 @@ def delete(app: App, remote: str, with_rmdirs: bool, **kw: Any) -> None:
 
 @click.command("deletefile", help="Remove a single file from remote.")
 @click.option("-n", "--dry-run", is_flag=True, help="Do a trial run with no permanent changes.")
+@one_flag(_INTERACTIVE)
 @click.argument("remote", type=REMOTE)
 @global_options
 @pass_app
-def deletefile(app: App, remote: str, dry_run: bool) -> None:
+def deletefile(app: App, remote: str, dry_run: bool, interactive: bool | None) -> None:
     backend, leaf = app.open(remote)
     if leaf is None:
         # rclone: "object not found" (exit 4), whether a folder or nothing is there
         raise ObjectNotFound(f"{remote} is a directory or doesn't exist: object not found",
                              hint="deletefile removes one file")
-    if dry_run:
-        skipped_dry_run(log, "delete", leaf)
+    if (dry_run or interactive) and _skip("delete", leaf, backend.stat(leaf).size,
+                                          dry_run=dry_run, interactive=bool(interactive)):
         return
     backend.delete(leaf)
     log.info("Deleted", extra={"object": leaf})

@@ -1126,15 +1126,16 @@ class Executor:
     def rmdir(self, path: str, backend: Backend | None = None) -> bool:
         """Remove an empty directory; failures are expected (not empty) and only logged."""
         target = backend if backend is not None else self.dst
-        if self.run.skip("remove directory", path, -1):
+        shown = path or str(target)  # (the root is named by its remote, as rclone does)
+        if self.run.skip("remove directory", shown, -1):
             self.run.stats.add(deleted_dirs=1)
             return True
         try:
             call_with_retries(lambda: target.rmdir(path), self.retries)
         except Exception as err:
-            log.debug("%s: failed to remove directory: %s", path, err, extra={"object": path})
+            log.debug("%s: failed to remove directory: %s", shown, err, extra={"object": shown})
             return False
-        log.info("%s: Removing directory", path, extra={"object": path})
+        log.info("%s: Removing directory", shown, extra={"object": shown})
         self.run.stats.add(deleted_dirs=1)
         return True
 

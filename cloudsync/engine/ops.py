@@ -183,10 +183,13 @@ def purge_dir(backend: Backend, path: str, opts: SyncOptions) -> RunResult:
     ctx = Context.build(opts, backend.features, backend.features, backend.capabilities())
     ex = Executor(run, backend, backend, ctx, low_level_retries=opts.low_level_retries)
     retries = opts.low_level_retries
+    # rclone's local backend has no purge: there a dry run or -i goes file by file and folder
+    # by folder (each asked and reported on its own), as rclone's does
+    one_by_one = run.may_skip and backend.features.is_local
     try:
-        if run.skip("purge directory", path or str(backend), -1):
+        if not one_by_one and run.skip("purge directory", path or str(backend), -1):
             return run.result()
-        if backend.has("purge"):
+        if backend.has("purge") and not one_by_one:
             try:
                 call_with_retries(lambda: backend.purge(path), retries)
                 log.info("%s: Purged directory", path or str(backend),
@@ -210,7 +213,7 @@ def purge_dir(backend: Backend, path: str, opts: SyncOptions) -> RunResult:
         except Exception as err:
             run.count_error(err, path or None)
         run.join()
-        if not run.had_errors:
+        if not run.had_errors and not run.stop.is_set():
             _remove_empty(run, ex, backend, path, None, leave_root=False, retries=retries)
     finally:
         run.close()

@@ -83,3 +83,45 @@ def test_default_case_and_invalid_answers_like_rclone(tmp_path: Path) -> None:
 def test_delete_asks_per_file_like_rclone(tmp_path: Path, answers: bytes) -> None:
     want, _ = _compare(tmp_path, answers, "delete", "-i", "src")
     assert 'rclone: delete "' in want.out
+
+
+def _ops_tree(work: Path) -> None:
+    for rel, data in (("w/d/a.txt", b"a\n"), ("w/d/sub/b.txt", b"bb\n"), ("w/c.txt", b"c\n")):
+        path = work / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    for rel in ("w/d/sub/e", "w/empty/x"):
+        (work / rel).mkdir(parents=True)
+
+
+def _all_paths(work: Path) -> list[str]:
+    return sorted(str(p.relative_to(work)) for p in work.rglob("*"))
+
+
+#: the operations rclone asks about with -i, and what it names in the question: the remote for
+#: a folder that is the remote's root ("Local file system at w/new"), else the path in it
+_OPS = [("mkdir", "w/new"), ("rmdir", "w/empty/x"), ("deletefile", "w/c.txt"),
+        ("rmdirs", "w/empty"), ("delete", "w/d"), ("delete", "w/d", "--rmdirs"), ("purge", "w/d")]
+
+
+@pytest.mark.parametrize("answers", [b"n\nn\nn\nn\nn\nn\n", b"y\ny\ny\ny\ny\ny\n", b"y\nq\n", b""],
+                         ids=["no", "yes", "yes-then-quit", "eof"])
+@pytest.mark.parametrize("op", _OPS, ids=[" ".join(op) for op in _OPS])
+def test_single_operations_ask_like_rclone(tmp_path: Path, op: tuple[str, ...], answers: bytes) -> None:
+    # one checker: several questions come in one order for both tools
+    args = (*op, "-i", *(("--checkers", "1") if op[0] in ("delete", "rmdirs", "purge") else ()))
+    want, got = both(tmp_path, _ops_tree, *args, stdin=answers)
+    assert got.out == want.out.replace("rclone", "cloudsync"), got.err
+    assert got.code == want.code, got.err
+    assert _notices(got) == _notices(want)
+    assert _all_paths(tmp_path / "cloudsync") == _all_paths(tmp_path / "rclone")
+    assert "?\ny) Yes, this is OK (default)" in want.out
+
+
+@pytest.mark.parametrize("op", _OPS, ids=[" ".join(op) for op in _OPS])
+def test_single_operations_dry_run_like_rclone(tmp_path: Path, op: tuple[str, ...]) -> None:
+    want, got = both(tmp_path, _ops_tree, *op, "--dry-run")
+    assert got.code == want.code == 0, got.err
+    assert _notices(got) == _notices(want)
+    assert "Transferred:" not in got.err  # (rclone prints no stats for these)
+    assert _all_paths(tmp_path / "cloudsync") == _all_paths(tmp_path / "rclone")
