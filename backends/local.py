@@ -636,9 +636,11 @@ class LocalBackend(Backend):
         try:
             if "mode" in metadata:
                 os.chmod(os_path, statmod.S_IMODE(int(metadata["mode"], 8)))
-            if "atime" in metadata:
+            if "atime" in metadata or "mtime" in metadata:
                 st = os.stat(os_path)
-                os.utime(os_path, ns=(_parse_meta_time(metadata["atime"]), st.st_mtime_ns))
+                atime = _parse_meta_time(metadata["atime"]) if "atime" in metadata else st.st_atime_ns
+                mtime = _parse_meta_time(metadata["mtime"]) if "mtime" in metadata else st.st_mtime_ns
+                os.utime(os_path, ns=(atime, mtime))
             if "uid" in metadata or "gid" in metadata:
                 # (as rclone: ownership is kept where the user may set it, else left alone)
                 with contextlib.suppress(PermissionError):

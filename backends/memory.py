@@ -9,6 +9,11 @@ It exists for tests, so its features can be bent through hidden options: ``preci
 ``set_modtime`` (``true``, ``false`` → CantSetModTime, ``without_delete`` →
 CantSetModTimeWithoutDelete) and ``disable`` (capabilities to switch off, like ``--disable``).
 
+Metadata (-M): any string keys and values, kept with a file or folder as given on upload
+(``PutInfo.metadata``) or by ``set_metadata`` (merged into what is there), and returned by
+``metadata``.  rclone's memory backend has none; ours has it so that metadata round trips (and
+-M between backends) can be tested without a real file system.
+
 md5 is computed when a file is written and returned in listings (free); sha1 is computed on
 demand and cached.  Modtimes are stored truncated to the configured precision, which is what a
 real backend of that precision would hand back.
@@ -56,6 +61,7 @@ class _File:
     mtime_ns: int
     hashes: dict[str, str] = field(default_factory=dict)
     mime_type: str | None = None
+    metadata: dict[str, str] | None = None
 
 
 @dataclass
@@ -63,6 +69,7 @@ class _Dir:
     mtime_ns: int
     #: child name -> node; a dict keeps insertion order, which makes listings stable.
     children: dict[str, _File | _Dir] = field(default_factory=dict)
+    metadata: dict[str, str] | None = None
 
 
 _history = HistoryStore()
@@ -194,7 +201,8 @@ class MemoryBackend(MemoryHistory, Backend):
 
     @staticmethod
     def _clone(node: _File) -> _File:
-        return _File(node.data, node.mtime_ns, dict(node.hashes), node.mime_type)
+        return _File(node.data, node.mtime_ns, dict(node.hashes), node.mime_type,
+                     dict(node.metadata) if node.metadata else None)
 
     def _record_tree(self, parts: list[str], node: _File | _Dir) -> None:
         """History of a removed subtree: every file under it was deleted now."""
@@ -270,7 +278,8 @@ class MemoryBackend(MemoryHistory, Backend):
                 raise CorruptedTransfer(f"{t} differ: source {expected}, written {hashes[t]}",
                                         path=path)
         mtime = self._truncate(info.mtime_ns if info.mtime_ns is not None else time.time_ns())
-        node = _File(b"".join(chunks), mtime, hashes, info.mime_type)
+        node = _File(b"".join(chunks), mtime, hashes, info.mime_type,
+                     dict(info.metadata) if info.metadata else None)
         with _lock:
             parent = self._dir_for_write(parts[:-1], path)
             found = self._child(parent, parts[-1])
@@ -440,6 +449,20 @@ class MemoryBackend(MemoryHistory, Backend):
     def set_dir_modtime(self, path: str, mtime_ns: int) -> None:
         with _lock:
             self._get_dir(path).mtime_ns = self._truncate(mtime_ns)
+
+    def metadata(self, path: str) -> dict[str, str]:
+        with _lock:
+            node = self._lookup(self._parts(path))
+            if node is None:
+                raise ObjectNotFound(path=path)
+            return dict(node.metadata or {})
+
+    def set_metadata(self, path: str, metadata: dict[str, str]) -> None:
+        with _lock:
+            node = self._lookup(self._parts(path))
+            if node is None:
+                raise ObjectNotFound(path=path)
+            node.metadata = {**(node.metadata or {}), **metadata}
 
 
 def _walk_files(d: _Dir, parts: list[str]) -> Iterator[tuple[Key, _File]]:

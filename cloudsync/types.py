@@ -68,13 +68,15 @@ class PutInfo:
 
     ``size`` is -1 when unknown.  ``hashes`` are hashes the source already knows (the
     destination may use them, e.g. JottaCloud needs the md5 before the upload starts, and
-    must verify what it wrote against them).
+    must verify what it wrote against them).  ``metadata`` (-M) is stored with the file by a
+    backend that keeps arbitrary metadata (memory); others ignore it.
     """
 
     size: int = -1
     mtime_ns: int | None = None
     hashes: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     mime_type: str | None = None
+    metadata: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -404,9 +404,9 @@ class Executor:
             # local copies stream while a limit is set (as rclone's always do), so a hard
             # limit can stop one midway and --bwlimit paces it
             self._server_copy = False
-        # -M: metadata goes where both sides have it (rclone: backends without ignore -M)
-        self.keeps_metadata = (self.opts.metadata and src.has("metadata") and dst.has("metadata")
-                          and type(src) is type(dst))
+        # -M: metadata goes where both sides have it (rclone: backends without ignore -M);
+        # each backend applies the keys it knows (local: mode, times, owner) and ignores others
+        self.keeps_metadata = self.opts.metadata and src.has("metadata") and dst.has("metadata")
         if self._held is not None or limited or self.keeps_metadata:
             self._copy_batch = None
         # both sides on local disks: small files are hashed in the march thread (see check)
@@ -767,16 +767,27 @@ class Executor:
         self.run.emit(TransferDone(src.path, True))
         stats.add(transfers=1)
         self._mark_filled(new.path if new is not None else dst_path)
-        if self.keeps_metadata and not move:
-            self.copy_metadata(src.path, new.path if new is not None else dst_path)
 
-    def copy_metadata(self, src_path: str, dst_path: str) -> None:
-        """-M: give the new copy the source's metadata (a failure is counted, the copy kept)."""
+    def copy_metadata(self, src_path: str, dst_path: str) -> bool:
+        """-M: give the new copy (file or folder) the source's metadata; a failure is counted,
+        the copy kept."""
         try:
             meta = call_with_retries(lambda: self.src.metadata(src_path), self.retries)
             call_with_retries(lambda: self.dst.set_metadata(dst_path, meta), self.retries)
         except Exception as err:
             self.run.count_error(err, dst_path)
+            return False
+        return True
+
+    def _copied(self, src: Entry, new: Entry | None, dst_path: str, *, move: bool) -> None:
+        """A copy is in place: -M gives it the source's metadata, then a move (a copy and a
+        delete, no server-side move) removes the source (rclone's move -M keeps it too)."""
+        if self.keeps_metadata:
+            self.copy_metadata(src.path, new.path if new is not None else dst_path)
+        if move:
+            self._delete_source(src)
+            # rclone's Move counts a rename for a copy+delete move too
+            self.run.stats.add(renames=1)
 
     def _transfer(self, src: Entry, dst_path: str, *, move: bool, replacing: bool) -> Entry | None:
         stats = self.run.stats
@@ -810,16 +821,11 @@ class Executor:
                     stats.add(server_side_copies=1, server_side_copy_bytes=size, bytes=size)
                 self.run.emit(TransferProgress(src.path, size))
                 self._log_done(self._copied_message(replacing), src, dst_path)
-                if move:
-                    self._delete_source(src)
-                    # rclone's Move counts a rename for a copy+delete move too
-                    stats.add(renames=1)
+                self._copied(src, new, dst_path, move=move)
                 return new
         new = self._stream(src, dst_path)
         self._log_done("Copied (replaced existing)" if replacing else "Copied (new)", src, dst_path)
-        if move:
-            self._delete_source(src)
-            stats.add(renames=1)
+        self._copied(src, new, dst_path, move=move)
         return new
 
     def _copied_message(self, replacing: bool) -> str:
@@ -1084,11 +1090,15 @@ class Executor:
     def mkdir(self, path: str) -> None:
         if self.run.skip("make directory", path, -1):
             return
-        log.info("%s: Making directory", path, extra={"object": path})
+        if not self.keeps_metadata:
+            log.info("%s: Making directory", path, extra={"object": path})
         try:
             call_with_retries(lambda: self.dst.mkdir(path), self.retries)
         except Exception as err:
             self.run.count_error(err, path)
+            return
+        if self.keeps_metadata and self.copy_metadata(path, path):
+            log.info("%s: Updated directory metadata", path, extra={"object": path})
 
     def set_dir_modtime(self, item: DirTime) -> None:
         """Copy one source directory modtime (rclone's SetDirModTime; not counted in stats)."""
@@ -1104,6 +1114,14 @@ class Executor:
             log.error("%s: Failed to update directory timestamp or metadata: %s", item.path, text,
                       extra={"object": item.path})
             self.run.count_error(err, item.path, log_it=False)
+            return
+        if self.keeps_metadata:
+            # -M: a folder this run made gets all the source folder's metadata (read now, as
+            # rclone does: after a move's deletes its mtime is theirs); an existing one only
+            # its modtime, as rclone's
+            if item.created and not self.copy_metadata(item.path, item.path):
+                return
+            log.info("%s: Updated directory metadata", item.path, extra={"object": item.path})
             return
         # (rclone 1.75 names DirSetModTime for a folder this run made, SetModTime otherwise)
         log.info("%s: Set directory modification time (using %s)", item.path,

@@ -136,13 +136,11 @@ def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_pat
     try:
         if backup and d is not None:
             ex._backup(d)
-        new = ex._transfer(s, dst_path, move=move, replacing=d is not None and not backup)
+        ex._transfer(s, dst_path, move=move, replacing=d is not None and not backup)
     except Exception as err:
         run.count_error(err, s.path)
         return
     run.stats.add(transfers=1)
-    if ex.keeps_metadata and not move:
-        ex.copy_metadata(s.path, new.path if new is not None else dst_path)
 
 
 # ------------------------------------------------------------------------------------------------

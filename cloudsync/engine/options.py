@@ -60,8 +60,9 @@ MAX_BACKLOG = Option("max_backlog", "Maximum number of objects in sync or check 
                      "int", parser=positive_int)
 
 #: -M: copy/sync/move preserve metadata with it, lsjson shows it
-METADATA = Option("metadata", "If set, preserve metadata when copying objects (local: permissions, "
-                  "access time, owner where permitted; a backend without metadata ignores it).",
+METADATA = Option("metadata", "If set, preserve metadata when copying or moving objects and the "
+                  "folders a run makes (local: permissions, access time, owner where permitted; "
+                  "memory: any keys; a backend without metadata ignores it).",
                   False, "bool", short="-M")
 
 

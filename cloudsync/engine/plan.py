@@ -235,7 +235,8 @@ class DirTime:
     path: str  # destination spelling
     mtime_ns: int
     size: int = -1  # of the existing destination dir (dry-run notices), -1 for a new one
-    #: made by this run (rclone then says it used DirSetModTime, else SetModTime)
+    #: made by this run (rclone then says it used DirSetModTime, else SetModTime;
+    #: -M gives it all the source folder's metadata)
     created: bool = False
 
 

@@ -573,6 +573,30 @@ def test_set_dir_modtime(make: Maker) -> None:
         b.set_dir_modtime("d/file.bin", T_SET)
 
 
+def test_metadata_round_trip(make: Maker) -> None:
+    """Optional metadata (-M): what a file or folder reports can be set back unchanged, an
+    upload's metadata is kept where the backend keeps arbitrary keys, and a missing path is
+    ObjectNotFound."""
+    b = make()
+    if not b.has("metadata"):
+        pytest.skip("no metadata")
+    b.mkdir("d")
+    put_bytes(b, "d/f.bin", b"x", T1)
+    for path in ("d/f.bin", "d"):
+        meta = b.metadata(path)
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items())
+        b.set_metadata(path, meta)
+        assert b.metadata(path) == meta
+    assert read(b, "d/f.bin") == b"x"
+    b.put("d/g.bin", io.BytesIO(b"g"), PutInfo(1, T1, metadata={"colour": "blue"}))
+    kept = b.metadata("d/g.bin")
+    assert kept.get("colour") in ("blue", None)  # (local has system metadata only)
+    if b.type_name == "memory":
+        assert kept == {"colour": "blue"}
+    with pytest.raises((ObjectNotFound, DirNotFound)):
+        b.metadata("d/missing")
+
+
 # ---------------------------------------------------------------------------- 22-24, 29
 def test_22_about(make: Maker) -> None:
     b = make()

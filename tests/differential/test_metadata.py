@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,76 @@ def test_copyto_metadata_like_rclone(tmp_path: Path) -> None:
         dst, src = os.stat(tmp_path / tool / "dst/sub/b.sh"), os.stat(tmp_path / tool / "src/sub/b.sh")
         modes[tool] = (dst.st_mode, dst.st_atime_ns == src.st_atime_ns)
     assert modes["cloudsync"] == modes["rclone"] == (0o100751, True)
+
+
+# ------------------------------------------------------------------ folders and moves (-M)
+
+DIR_MTIME = 1_300_000_000_000_000_000
+
+
+def _dir_tree(work: Path) -> None:
+    (work / "src/sub/deep").mkdir(parents=True)
+    (work / "src/emptyd").mkdir()
+    for rel, mode in (("src/r.txt", 0o640), ("src/sub/a.sh", 0o751)):
+        (work / rel).write_bytes(b"data\n")
+        (work / rel).chmod(mode)
+        os.utime(work / rel, ns=(ATIME, MTIME * 1_000_000_000))
+    for rel, mode in (("src/sub/deep", 0o750), ("src/sub", 0o700), ("src/emptyd", 0o711)):
+        (work / rel).chmod(mode)
+        os.utime(work / rel, ns=(ATIME, DIR_MTIME))
+
+
+def _shapes(root: Path) -> dict[str, tuple[int, bool]]:
+    """{path: (mode, modtime is the fixture's)} of everything below ``root``."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        fixture = DIR_MTIME if path.is_dir() else MTIME * 1_000_000_000
+        out[str(path.relative_to(root))] = (st.st_mode, st.st_mtime_ns == fixture)
+    return out
+
+
+def _umask_022(fn: Any) -> Any:
+    old = os.umask(0o022)
+    try:
+        return fn()
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize("flags", [("-M",), ("-M", "--create-empty-src-dirs"), ("--create-empty-src-dirs",)])
+def test_copy_metadata_of_folders_like_rclone(tmp_path: Path, flags: tuple[str, ...]) -> None:
+    want, got = _umask_022(lambda: both(tmp_path, _dir_tree, "copy", *flags, "src", "dst"))
+    assert want.code == got.code == 0, got.err
+    w, g = _shapes(tmp_path / "rclone/dst"), _shapes(tmp_path / "cloudsync/dst")
+    assert g == w
+    assert w["sub"][0] == (0o40700 if "-M" in flags else 0o40755)
+    assert w["sub"][1]  # the folder's modtime is the source's either way
+
+
+def _existing_dir(work: Path) -> None:
+    _dir_tree(work)
+    (work / "dst/sub").mkdir(parents=True)
+    (work / "dst/sub").chmod(0o755)
+
+
+def test_copy_metadata_of_an_existing_folder_only_its_modtime_like_rclone(tmp_path: Path) -> None:
+    # a folder that was there keeps its permissions; its modtime becomes the source's
+    want, got = _umask_022(lambda: both(tmp_path, _existing_dir, "copy", "-M", "-v", "src", "dst"))
+    assert want.code == got.code == 0, got.err
+    w, g = _shapes(tmp_path / "rclone/dst"), _shapes(tmp_path / "cloudsync/dst")
+    assert g == w and w["sub"] == (0o40755, True) and w["sub/a.sh"][0] == 0o100751
+    assert "sub: Updated directory metadata" in got.lines("INFO")
+
+
+@pytest.mark.parametrize("flags", [("-M", "--disable", "Move,DirMove"), ("--disable", "Move,DirMove"),
+                                   ("-M",), ("-M", "--disable", "DirMove")])
+def test_move_metadata_like_rclone(tmp_path: Path, flags: tuple[str, ...]) -> None:
+    # with server-side moves disabled a move is a copy and a delete: -M must carry the metadata
+    # over as a copy's (and the folders read after the deletes, as rclone reads them)
+    want, got = _umask_022(lambda: both(tmp_path, _dir_tree, "move", *flags, "src", "dst"))
+    assert want.code == got.code == 0, got.err
+    w, g = _shapes(tmp_path / "rclone/dst"), _shapes(tmp_path / "cloudsync/dst")
+    assert g == w
+    assert w["sub/a.sh"][0] == (0o100751 if "-M" in flags else 0o100644)
+    assert _shapes(tmp_path / "cloudsync/src") == _shapes(tmp_path / "rclone/src")
