@@ -21,7 +21,7 @@ from ..errors import (
 from ..events import Reporter
 from ..log import notice
 from ..types import Entry
-from .act import Executor, Run, _dry
+from .act import Executor, Run
 from .dests import ExtraDests
 from .limits import Cutoff, TransferOrder, bandwidth_limit, parse_order_by
 from .march import KeyFunc, Side, make_key, march, report_duplicate
@@ -196,8 +196,8 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
 
     if (mode == "move" and not filt.active and filt.max_depth < 0
             and dst.same_remote(src) and dst.has("dir_move")):
-        if opts.dry_run:
-            _dry("server-side directory move", str(src), -1)
+        # (a dry run or -i's "no" skips it, named by the destination remote, as rclone's)
+        if run.skip("server-side directory move", str(dst), -1):
             return _finish(run)
         try:
             call_with_retries(lambda: dst.dir_move(src, "", ""), opts.low_level_retries)

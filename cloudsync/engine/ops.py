@@ -128,7 +128,10 @@ def _copy_to(run: Run, src: Backend, src_path: str, dst: Backend, dst_path: str,
 def _transfer_renamed(run: Run, ex: Executor, s: Entry, d: Entry | None, dst_path: str, *,
                       move: bool, backup: bool) -> None:
     run.stats.add(total_transfers=1, total_bytes=max(s.size, 0))
-    if run.skip("move" if move else "copy", s.path, s.size):
+    # rclone asks (and logs) a move under another name as 'move to NEW'
+    leaf = dst_path.rsplit("/", 1)[-1]
+    verb = ("move" if leaf == s.path.rsplit("/", 1)[-1] else f"move to {leaf}") if move else "copy"
+    if run.skip(verb, s.path, s.size):
         run.stats.add(transfers=1, bytes=max(s.size, 0), renames=1 if move else 0)
         return
     if run.cutoff is not None and run.cutoff.active and not run.cutoff.may_start(s.size):

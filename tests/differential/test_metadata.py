@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .test_outputs import RCLONE, both
+from .test_outputs import RCLONE, Out, both
 
 pytestmark = pytest.mark.skipif(RCLONE is None, reason="rclone binary not installed")
 
@@ -114,20 +114,23 @@ def _shapes(root: Path) -> dict[str, tuple[int, bool]]:
     return out
 
 
-def _umask_022(fn: Any) -> Any:
+def _both_shapes(tmp_path: Path, make: Any, *args: str) -> tuple[Out, dict[str, tuple[int, bool]]]:
+    """Run ``args`` through both tools (umask 022), check they agree on the exit code (0) and
+    the shapes of ``dst``; cloudsync's output and rclone's dst shapes."""
     old = os.umask(0o022)
     try:
-        return fn()
+        want, got = both(tmp_path, make, *args)
     finally:
         os.umask(old)
+    assert want.code == got.code == 0, got.err
+    w = _shapes(tmp_path / "rclone/dst")
+    assert _shapes(tmp_path / "cloudsync/dst") == w
+    return got, w
 
 
 @pytest.mark.parametrize("flags", [("-M",), ("-M", "--create-empty-src-dirs"), ("--create-empty-src-dirs",)])
 def test_copy_metadata_of_folders_like_rclone(tmp_path: Path, flags: tuple[str, ...]) -> None:
-    want, got = _umask_022(lambda: both(tmp_path, _dir_tree, "copy", *flags, "src", "dst"))
-    assert want.code == got.code == 0, got.err
-    w, g = _shapes(tmp_path / "rclone/dst"), _shapes(tmp_path / "cloudsync/dst")
-    assert g == w
+    _, w = _both_shapes(tmp_path, _dir_tree, "copy", *flags, "src", "dst")
     assert w["sub"][0] == (0o40700 if "-M" in flags else 0o40755)
     assert w["sub"][1]  # the folder's modtime is the source's either way
 
@@ -140,10 +143,8 @@ def _existing_dir(work: Path) -> None:
 
 def test_copy_metadata_of_an_existing_folder_only_its_modtime_like_rclone(tmp_path: Path) -> None:
     # a folder that was there keeps its permissions; its modtime becomes the source's
-    want, got = _umask_022(lambda: both(tmp_path, _existing_dir, "copy", "-M", "-v", "src", "dst"))
-    assert want.code == got.code == 0, got.err
-    w, g = _shapes(tmp_path / "rclone/dst"), _shapes(tmp_path / "cloudsync/dst")
-    assert g == w and w["sub"] == (0o40755, True) and w["sub/a.sh"][0] == 0o100751
+    got, w = _both_shapes(tmp_path, _existing_dir, "copy", "-M", "-v", "src", "dst")
+    assert w["sub"] == (0o40755, True) and w["sub/a.sh"][0] == 0o100751
     assert "sub: Updated directory metadata" in got.lines("INFO")
 
 
@@ -152,9 +153,6 @@ def test_copy_metadata_of_an_existing_folder_only_its_modtime_like_rclone(tmp_pa
 def test_move_metadata_like_rclone(tmp_path: Path, flags: tuple[str, ...]) -> None:
     # with server-side moves disabled a move is a copy and a delete: -M must carry the metadata
     # over as a copy's (and the folders read after the deletes, as rclone reads them)
-    want, got = _umask_022(lambda: both(tmp_path, _dir_tree, "move", *flags, "src", "dst"))
-    assert want.code == got.code == 0, got.err
-    w, g = _shapes(tmp_path / "rclone/dst"), _shapes(tmp_path / "cloudsync/dst")
-    assert g == w
+    _, w = _both_shapes(tmp_path, _dir_tree, "move", *flags, "src", "dst")
     assert w["sub/a.sh"][0] == (0o100751 if "-M" in flags else 0o100644)
     assert _shapes(tmp_path / "cloudsync/src") == _shapes(tmp_path / "rclone/src")
