@@ -125,6 +125,9 @@ class Settings:
         metavar="COMMAND")
     backend_flags: dict[str, dict[str, str]] = field(default_factory=dict)
     explicit: set[str] = field(default_factory=set)
+    #: global flags given to a command that has no use for them (accepted, as rclone accepts
+    #: every global flag everywhere; named at -vv)
+    ignored_flags: list[str] = field(default_factory=list)
 
 
 #: name → declaration of each global flag (values given as text are parsed to their kind)
@@ -241,6 +244,67 @@ def split_backend_flags(args: Sequence[str], known: Callable[[str], bool] | None
     return out, flags
 
 
+# ------------------------------------------------------------------------------ foreign flags
+
+
+def engine_flag_arity() -> dict[str, bool]:
+    """``--name``/``-x`` → takes a value, for every engine and filter flag (any command's).
+
+    rclone accepts every global flag on every command (``rclone lsf remote: --fast-list``,
+    ``rclone mkdir --retries 5``); a command simply ignores those that do not concern it.
+    """
+    from ..engine.options import CheckOptions, SyncOptions
+    from ..filters import FilterOptions
+    from ..options import flag_options
+
+    table: dict[str, bool] = {}
+    for cls in (SyncOptions, CheckOptions, FilterOptions):
+        for _, opt in flag_options(cls):
+            if opt.switches:
+                for name, _, _ in opt.switches:
+                    table[name] = False
+                continue
+            takes = opt.kind not in ("bool", "count")
+            table[opt.flag_name()] = takes
+            if opt.short:
+                table[opt.short] = takes
+    return table
+
+
+#: click's own help options (not among a command's params)
+_HELP = frozenset({"-h", "--help"})
+
+
+def drop_foreign_flags(args: Sequence[str], known: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """Take the engine/filter flags that the command does not have out of ``args``.
+
+    ``known(option)`` says whether the command (or the root group) has ``--name``/``-x``.
+    The table of engine flags is only built when an unknown flag is present.
+    Returns the remaining arguments and the flags taken out.
+    """
+    table: dict[str, bool] | None = None
+    out: list[str] = []
+    dropped: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        name, eq, _ = arg.partition("=")
+        if arg.startswith("-") and len(name) > 1 and name not in _HELP and not known(name):
+            if table is None:
+                table = engine_flag_arity()
+            takes = table.get(name)
+            if takes is not None:
+                dropped.append(name)
+                i += 2 if takes and not eq else 1
+                continue
+        out.append(arg)
+        i += 1
+    return out, dropped
+
+
 # ------------------------------------------------------------------------------ the app
 
 
@@ -300,6 +364,9 @@ class App:
             err.cli_context = "open log file"  # type: ignore[attr-defined]
             raise err from None
         self._logging_ready = True
+        if self.settings.ignored_flags:
+            log.debug("%s not used by this command (accepted: rclone takes every global flag "
+                      "on every command)", ", ".join(self.settings.ignored_flags))
 
     @property
     def config(self) -> Config:
@@ -474,7 +541,8 @@ class LazyGroup(click.Group):
 
 class RootGroup(LazyGroup):
     def _known_flag(self, ctx: click.Context, args: list[str]) -> Callable[[str], bool]:
-        """``name`` → is ``--name`` a flag of this group or of a command named in ``args``."""
+        """``opt`` → is ``opt`` (``--name`` or ``-x``) a flag of this group or of a command
+        named in ``args``."""
         names: set[str] | None = None
 
         def known(name: str) -> bool:
@@ -482,24 +550,31 @@ class RootGroup(LazyGroup):
             if names is None:
                 names = set()
                 commands: list[click.Command] = [self]
+                group: click.Group = self
                 for arg in args:
-                    if arg in self.lazy or arg in self.commands:
-                        cmd = self.get_command(ctx, arg)
-                        if cmd is not None:
-                            commands.append(cmd)
+                    # the command, then a group's subcommand (config userinfo, trash ls …)
+                    cmd = (group.get_command(ctx, arg)
+                           if not arg.startswith("-") and arg in group.list_commands(ctx) else None)
+                    if cmd is not None:
+                        commands.append(cmd)
+                        if isinstance(cmd, click.Group):
+                            group = cmd
                 for cmd in commands:
                     for param in cmd.params:
-                        names.update(o[2:] for o in (*param.opts, *param.secondary_opts)
-                                     if o.startswith("--"))
+                        names.update(o for o in (*param.opts, *param.secondary_opts)
+                                     if o.startswith("-"))
             return name in names
 
         return known
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        args, flags = split_backend_flags(args, known=self._known_flag(ctx, args))
+        known = self._known_flag(ctx, args)
+        args, flags = split_backend_flags(args, known=lambda name: known("--" + name))
         settings = _settings(ctx)
         for type_name, values in flags.items():
             settings.backend_flags.setdefault(type_name, {}).update(values)
+        if any(a.startswith("-") for a in args):
+            args, settings.ignored_flags = drop_foreign_flags(args, known)
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -320,3 +320,28 @@ def test_deletefile_of_a_folder_or_nothing_exits_4(tmp_path: Path, target: str) 
     rc, cs = both(tmp_path, tree, "deletefile", target)
     assert cs.code == rc.code == 4
     assert (tmp_path / "cloudsync" / "dir" / "f").exists()
+
+
+def _global_flags_tree(work: Path) -> None:
+    (work / "src" / "sub").mkdir(parents=True)
+    (work / "src" / "a.txt").write_bytes(b"hello\n")
+    (work / "src" / "sub" / "b").write_bytes(b"b")
+
+
+@pytest.mark.parametrize("args", [
+    ("lsf", "-R", "src", "--fast-list"), ("ls", "src", "--transfers", "4"),
+    ("size", "src", "--checkers", "16"), ("md5sum", "src", "--checkers", "16", "--retries", "1"),
+    ("cat", "src/a.txt", "--retries", "1"), ("cat", "src/a.txt", "--bwlimit=1M"),
+    ("lsjson", "src", "--no-modtime", "--fast-list", "--max-backlog", "100"), ("ls", "src", "-n"),
+    ("--fast-list", "lsf", "src"), ("mkdir", "new", "--retries", "2", "--update"),
+    ("lsf", "src", "--delete-after", "--ignore-existing", "-c"),
+])
+def test_every_global_flag_is_accepted_by_every_command(tmp_path: Path, args: tuple[str, ...]) -> None:
+    rc, cs = both(tmp_path, _global_flags_tree, *args)
+    assert cs.code == rc.code == 0, cs.err
+    assert sorted(cs.out.splitlines()) == sorted(rc.out.splitlines())
+
+
+def test_unknown_flags_are_still_refused(tmp_path: Path) -> None:
+    rc, cs = both(tmp_path, _global_flags_tree, "ls", "src", "--no-such-flag")
+    assert cs.code == rc.code == 2
