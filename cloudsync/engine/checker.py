@@ -95,6 +95,26 @@ class _Counters:
                 setattr(self, k, getattr(self, k) + v)
 
 
+def log_summary(counts: _Counters, dst: Backend, errors: int, *,
+                src_missing: tuple[str, str | None]) -> None:
+    """rclone's closing NOTICE lines of ``check`` (and ``checksum``): what is missing on each
+    side, the differences, the errors, the matches.  ``src_missing`` is the line for files
+    missing on the source, worded by the command, and the object it names (or None)."""
+    if counts.dst_missing:
+        notice(log, "%s: %d files missing", dst, counts.dst_missing, extra={"object": str(dst)})
+    if counts.src_missing:
+        text, obj = src_missing
+        notice(log, "%s", text, extra={"object": obj} if obj else {})
+    notice(log, "%s: %d differences found", dst, counts.differences, extra={"object": str(dst)})
+    if errors:
+        notice(log, "%s: %d errors while checking", dst, errors, extra={"object": str(dst)})
+    if counts.no_hash:
+        notice(log, "%s: %d hashes could not be checked", dst, counts.no_hash,
+               extra={"object": str(dst)})
+    if counts.matches:
+        notice(log, "%s: %d matching files", dst, counts.matches, extra={"object": str(dst)})
+
+
 def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
               src_file: str | None = None) -> RunResult:
     from ..filters import Filter
@@ -253,19 +273,8 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
             pool.shutdown(wait=True)
         reports.close()
 
-    if counts.dst_missing:
-        notice(log, "%s: %d files missing", dst, counts.dst_missing, extra={"object": str(dst)})
-    if counts.src_missing:
-        notice(log, "%s: %d files missing", src, counts.src_missing, extra={"object": str(src)})
-    notice(log, "%s: %d differences found", dst, counts.differences, extra={"object": str(dst)})
-    if run.stats.errors:
-        notice(log, "%s: %d errors while checking", dst, run.stats.errors,
-               extra={"object": str(dst)})
-    if counts.no_hash:
-        notice(log, "%s: %d hashes could not be checked", dst, counts.no_hash,
-               extra={"object": str(dst)})
-    if counts.matches:
-        notice(log, "%s: %d matching files", dst, counts.matches, extra={"object": str(dst)})
+    log_summary(counts, dst, run.stats.errors,
+                src_missing=(f"{src}: {counts.src_missing} files missing", str(src)))
 
     result = run.result(differences=counts.differences, matches=counts.matches)
     if src_root_missing:

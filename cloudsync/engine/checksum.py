@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..errors import CloudsyncError, DirNotFound
 from ..log import notice
 from .act import Run
-from .checker import _Counters, _Reports
+from .checker import _Counters, _Reports, log_summary
 from .listing import walk_tree
 from .options import CheckOptions
 from .result import RunResult
@@ -143,19 +143,8 @@ def run_checksum(sums: dict[str, str], hash_type: str, dst: Backend, opts: Check
         run.close()
         reports.close()
 
-    if counts.dst_missing:
-        notice(log, "%s: %d files missing", dst, counts.dst_missing, extra={"object": str(dst)})
-    if counts.src_missing:
-        notice(log, "%d hashes missing", counts.src_missing)
-    notice(log, "%s: %d differences found", dst, counts.differences, extra={"object": str(dst)})
-    if run.stats.errors:
-        notice(log, "%s: %d errors while checking", dst, run.stats.errors,
-               extra={"object": str(dst)})
-    if counts.no_hash:
-        notice(log, "%s: %d hashes could not be checked", dst, counts.no_hash,
-               extra={"object": str(dst)})
-    if counts.matches:
-        notice(log, "%s: %d matching files", dst, counts.matches, extra={"object": str(dst)})
+    log_summary(counts, dst, run.stats.errors,
+                src_missing=(f"{counts.src_missing} hashes missing", None))
 
     result = run.result(differences=counts.differences, matches=counts.matches)
     if root_missing:
