@@ -768,9 +768,10 @@ class LocalBackend(Backend):
             raise _translate(exc, path) from None
 
     def _finish(self, fd: int, tmp: str, mtime_ns: int | None, size: int,
-                durable: bool = False) -> tuple[int, int]:
+                durable: bool = False, mtime_set: int | None = None) -> tuple[int, int]:
         """Set the modtime, make the data durable (unless ``durable``: a syncfs already did)
-        and return the stored ``(size, mtime_ns)``.
+        and return the stored ``(size, mtime_ns)``.  ``mtime_set``: the modtime the caller
+        already set.
 
         With nanosecond precision the file system stores exactly what we set, so the final
         fstat (one syscall per file) is only made when it could tell us something new.
@@ -779,8 +780,9 @@ class LocalBackend(Backend):
             os.utime(fd, ns=(mtime_ns, mtime_ns))
         if not (self.no_fsync or durable):
             os.fsync(fd)
-        if mtime_ns is not None and self.features.precision_ns == 1:
-            return size, mtime_ns
+        known = mtime_ns if mtime_ns is not None else mtime_set
+        if known is not None and self.features.precision_ns == 1:
+            return size, known
         st = os.fstat(fd)
         return st.st_size, st.st_mtime_ns
 
@@ -951,7 +953,8 @@ class LocalBackend(Backend):
         (removed on any failure)."""
         try:
             try:
-                size, mtime = self._finish(st.fd, st.tmp, None, st.size, durable=durable)
+                size, mtime = self._finish(st.fd, st.tmp, None, st.size, durable=durable,
+                                           mtime_set=st.mtime_ns)
             except BaseException:
                 _remove_quietly(st.tmp)  # (while still holding the lock)
                 os.close(st.fd)
@@ -964,8 +967,6 @@ class LocalBackend(Backend):
             if isinstance(exc, OSError) and not isinstance(exc, CloudsyncError):
                 raise _translate(exc, st.dst_path) from exc
             raise
-        if self.features.precision_ns == 1:
-            mtime = st.mtime_ns  # stored exactly as set (skipped the fstat)
         return Entry(st.dst_path, False, size, mtime)
 
     def move(self, src: Backend, src_path: str, dst_path: str) -> Entry:

@@ -7,7 +7,10 @@ alternating, with their default flags:
 * ``copy``    copy into a fresh, empty destination
 * ``noop``    copy onto an identical destination (nothing to transfer)
 * ``sync``    sync onto an identical destination (nothing to transfer or delete)
-* ``check``   check against an identical tree (md5 of every file on both sides)
+* ``check``   check against an identical tree (md5 of every file on both sides; cloudsync's
+  hash cache persists under ``--work``, so after the first run it reads no file)
+* ``check-nocache``  the same with ``--no-hash-cache`` for cloudsync (every file hashed, as
+  rclone does every time)
 * ``lsjson``  ``lsjson -R`` of the tree (output to /dev/null)
 * ``lsf``     ``lsf -R``
 * ``ls``      ``ls``
@@ -15,8 +18,9 @@ alternating, with their default flags:
 
 and, once per bench, the start-up rows: ``version``, ``--help`` and ``lsf`` of an empty folder.
 
-Every figure is a cloudsync/rclone ratio of medians measured in this one run, with each tool's
-peak RSS (``wait4`` of a small wrapper, see bench_local.py) and, between the smallest and the
+Every figure is a cloudsync/rclone ratio of medians measured in this one run (wall time, and
+CPU time: user + system of the tool's process tree, which a loaded machine disturbs less), with
+each tool's peak RSS (``wait4`` of a small wrapper, see bench_local.py) and, between the smallest and the
 largest tree, the RSS growth per object: ``(peak RSS at N2 - peak RSS at N1) / (N2 - N1)``.
 
 Trees: ``N`` files of 256 bytes, 100 per folder, two folder levels
@@ -58,7 +62,8 @@ SECOND = 1_000_000_000
 T_BASE = 1_324_817_999_123_456_789
 
 #: ratio targets per workload (cloudsync/rclone)
-TARGETS = {"copy": 1.0, "noop": 1.0, "sync": 1.0, "check": 0.9, "lsjson": 1.2, "lsf": 1.2,
+TARGETS = {"copy": 1.0, "noop": 1.0, "sync": 1.0, "check": 0.9, "check-nocache": 0.9,
+           "lsjson": 1.2, "lsf": 1.2,
            "ls": 1.2, "size": 1.2, "version": 1.2, "help": 1.2, "lsf-empty": 1.2}
 BYTES_PER_OBJECT_TARGET = 50
 
@@ -77,6 +82,15 @@ class Row:
     def ratio(self) -> float:
         rc = self.median(self.rc)
         return self.median(self.cs) / rc if rc > 0 else float("inf")
+
+    @staticmethod
+    def cpu(which: list[bl.Sample]) -> float:
+        return statistics.median(s.cpu for s in which)
+
+    @property
+    def cpu_ratio(self) -> float:
+        rc = self.cpu(self.rc)
+        return self.cpu(self.cs) / rc if rc > 0 else float("inf")
 
     @staticmethod
     def rss(which: list[bl.Sample]) -> int:
@@ -183,6 +197,7 @@ class Workload:
     name: str
     args: Callable[[Path, Path], list[str]]  # (tree root, this run's fresh destination)
     writes: bool = False
+    cs_extra: tuple[str, ...] = ()  # flags for cloudsync only
 
 
 WORKLOADS = [
@@ -190,6 +205,8 @@ WORKLOADS = [
     Workload("noop", lambda t, _d: ["copy", str(t), f"{t}.mirror"]),
     Workload("sync", lambda t, _d: ["sync", str(t), f"{t}.mirror"]),
     Workload("check", lambda t, _d: ["check", str(t), f"{t}.mirror"]),
+    Workload("check-nocache", lambda t, _d: ["check", str(t), f"{t}.mirror"],
+             cs_extra=("--no-hash-cache",)),
     Workload("lsjson", lambda t, _d: ["lsjson", "-R", str(t)]),
     Workload("lsf", lambda t, _d: ["lsf", "-R", str(t)]),
     Workload("ls", lambda t, _d: ["ls", str(t)]),
@@ -217,14 +234,15 @@ def run_sizes(work: Path, sizes: list[int], runs: int, cloudsync: list[str], rcl
                 for label, prog, bucket in order:
                     dst = bl.RUN_DIR / f"{wl.name}-{n}-{i}-{label}"
                     os.sync()
-                    s = bl.timed([*prog, *wl.args(tree, dst)], env, work)
+                    extra = list(wl.cs_extra) if label == "cloudsync" else []
+                    s = bl.timed([*prog, *wl.args(tree, dst), *extra], env, work)
                     if s.rc != 0:
                         raise SystemExit(f"{label} failed on {wl.name} ({n:,} files): exit {s.rc}")
                     if wl.writes and bl.count_files(dst) != n:
                         raise SystemExit(f"{label} {wl.name}: {dst} does not hold {n:,} files")
                     bucket.append(s)
                     bl.log(f"  {wl.name:7s} {n:>9,} {label:9s} run {i + 1}: {s.seconds:8.3f} s"
-                           f"  rss {s.max_rss / MB:7.1f} MB")
+                           f"  cpu {s.cpu:7.3f} s  rss {s.max_rss / MB:7.1f} MB")
             rows.append(row)
     return rows
 
@@ -250,7 +268,7 @@ def run_startup(work: Path, runs: int, cloudsync: list[str], rclone: list[str]) 
 
 
 def render(startup: list[Row], rows: list[Row], runs: int, rclone: list[str],
-           total_s: float) -> str:
+           total_s: float, load: tuple[float, float]) -> str:
     lines = [
         "# Scale benchmark: cloudsync vs rclone",
         "",
@@ -261,6 +279,8 @@ def render(startup: list[Row], rows: list[Row], runs: int, rclone: list[str],
         f"- {runs} runs per tool per workload, alternating; medians; page cache warm; "
         f"whole bench {total_s:.0f} s",
         f"- trees: N files × {FILE_SIZE} B, {PER_FOLDER} per folder, two folder levels",
+        f"- load average (1 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end "
+        f"(more than {os.cpu_count()}: other jobs shared the machine)",
         "",
     ]
     if startup:
@@ -275,15 +295,16 @@ def render(startup: list[Row], rows: list[Row], runs: int, rclone: list[str],
         lines.append("")
     if rows:
         lines += [
-            "| workload | files | cloudsync s | rclone s | ratio | cloudsync peak RSS | "
-            "rclone peak RSS | target |",
-            "|---|---:|---:|---:|---:|---:|---:|---|",
+            "| workload | files | cloudsync s | rclone s | ratio | CPU s cloudsync / rclone | "
+            "CPU ratio | cloudsync peak RSS | rclone peak RSS | target |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for r in rows:
             t = TARGETS[r.name]
             lines.append(
                 f"| {r.name} | {r.files:,} | {r.median(r.cs):.3f} | {r.median(r.rc):.3f} | "
-                f"{r.ratio:.2f} | {Row.rss(r.cs) / MB:.1f} MB | {Row.rss(r.rc) / MB:.1f} MB | "
+                f"{r.ratio:.2f} | {Row.cpu(r.cs):.2f} / {Row.cpu(r.rc):.2f} | {r.cpu_ratio:.2f} | "
+                f"{Row.rss(r.cs) / MB:.1f} MB | {Row.rss(r.rc) / MB:.1f} MB | "
                 f"{'met' if r.ratio <= t else 'MISSED'} (≤ {t}) |")
         sizes = sorted({r.files for r in rows})
         if len(sizes) >= 2:
@@ -346,13 +367,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     only = set(args.only) if args.only else None
 
     t0 = time.perf_counter()
+    load_start = os.getloadavg()[0]
     env = bl.tool_env(work)
     for prog in (cloudsync, rclone):  # untimed: bytecode and page cache warm for both
         subprocess.run([*prog, "version"], env=env, capture_output=True, check=False)
     startup = (run_startup(work, startup_runs, cloudsync, rclone)
                if only is None or "startup" in only else [])
     rows = run_sizes(work, sorted(sizes), runs, cloudsync, rclone, only)
-    text = render(startup, rows, runs, rclone, time.perf_counter() - t0)
+    text = render(startup, rows, runs, rclone, time.perf_counter() - t0,
+                  (load_start, os.getloadavg()[0]))
     print(text)
     out = args.out or (work / "scale.md" if args.quick else HERE / "results" / "scale.md")
     bl.write_atomic(out, text)

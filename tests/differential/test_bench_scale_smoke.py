@@ -23,9 +23,12 @@ def test_bench_scale_quick_smoke(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    # start-up: header + 3; workloads: header + 8 × 2 sizes; growth: header + 8
-    assert len(rows) == 4 + 17 + 9, rows
+    # start-up: header + 3; workloads: header + 9 × 2 sizes; growth: header + 9
+    assert len(rows) == 4 + 19 + 10, rows
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
-        if cells[0] in ("copy", "size") and len(cells) == 8:
-            assert float(cells[4]) > 0 and cells[5].endswith("MB"), row
+        if cells[0] in ("copy", "size", "check-nocache") and len(cells) == 10:
+            # time ratio, CPU seconds of both tools and the CPU ratio, peak RSS
+            assert float(cells[4]) > 0 and float(cells[6]) > 0, row
+            assert all(float(x) > 0 for x in cells[5].split(" / ")), row
+            assert cells[7].endswith("MB"), row
