@@ -203,9 +203,14 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
         # and "Failed to check with N errors" count them
         run.stats.error(CloudsyncError(why), retryable=True)
 
+    # (once per run: a match is the per-file common case of a big check)
+    debug = log.isEnabledFor(logging.DEBUG)
+
     def _match(path: str, why: str) -> None:
-        counts.add(matches=1)
-        log.debug("%s: %s", path, why, extra={"object": path})
+        with counts.lock:
+            counts.matches += 1
+        if debug:
+            log.debug("%s: %s", path, why, extra={"object": path})
         reports.write("=", "match", path)
 
     def on_error(err: BaseException, path: str) -> None:
