@@ -36,10 +36,8 @@ import io
 import itertools
 import logging
 import os
-import shutil
 import stat as statmod
 import sys
-import tempfile
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -139,6 +137,8 @@ def _probe(directory: str) -> tuple[int, bool]:
         if cached is not None:
             return cached
         result = default
+        import tempfile  # (here: a listing never probes, and tempfile costs start-up time)
+
         for where in (tempfile.gettempdir(), directory):
             try:
                 before = os.stat(where)
@@ -410,6 +410,10 @@ class LocalBackend(Backend):
         # An explicit assignment wins over the probe (Backend.__init__'s placeholder is
         # dropped again right after it in our __init__).
         self._features = value
+
+    def walks_recursively(self) -> bool:
+        # known without `features`, whose probe of the file system a listing need not pay
+        return False
 
     def __str__(self) -> str:
         return f"Local file system at {self._shown_root}"
@@ -865,6 +869,8 @@ class LocalBackend(Backend):
 
     def about(self) -> Usage:
         try:
+            import shutil
+
             du = shutil.disk_usage(_existing_ancestor(self.root))
         except OSError as exc:
             raise _translate(exc, self.root, missing=DirNotFound) from None
@@ -1021,6 +1027,8 @@ class LocalBackend(Backend):
                 failures.append(excinfo[1])
 
         # rmtree never follows symlinks: a link to elsewhere is removed, not its target.
+        import shutil
+
         shutil.rmtree(os_path, onerror=onerror)
         if failures:
             first = failures[0]

@@ -148,6 +148,12 @@ class Backend(ABC):
             raise KeyError(capability)
         return capability in self.capabilities()
 
+    def walks_recursively(self) -> bool:
+        """Whether a walk of a tree asks for it in one :meth:`list_recursive` stream (remotes:
+        one request) rather than one :meth:`list` per directory (local trees: as fast, and
+        listed in parallel)."""
+        return self.has("list_recursive") and not self.features.is_local
+
     def disable(self, *capabilities: str) -> None:
         """Switch capabilities off (``--disable copy,list_recursive``); tests use it for fallbacks."""
         for cap in capabilities:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOW_LEVEL_RETRIES",
+    "METADATA",
     "BackendSpec",
     "ConfigAccess",
     "Option",
@@ -281,6 +282,13 @@ def shared_flag(option: Option) -> Any:
 #: CLI's ``Settings`` field); the engine's options carry its value for the runs they describe.
 LOW_LEVEL_RETRIES = Option("low_level_retries", "Number of low level retries to do.", 10, "int",
                            parser=positive_int)
+
+#: ``-M``/``--metadata``: a transfer flag (SyncOptions) that ``lsjson`` takes too; declared here
+#: so that a listing need not define the engine's option classes to offer it.
+METADATA = Option("metadata", "If set, preserve metadata when copying or moving objects and the "
+                  "folders a run makes (local: permissions, access time, owner where permitted; "
+                  "memory: any keys; a backend without metadata ignores it).",
+                  False, "bool", short="-M")
 
 
 def flag_options(cls: type) -> list[tuple[str, Option]]:

@@ -15,7 +15,6 @@ import contextlib
 import io
 import logging
 import random
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -1224,6 +1223,8 @@ class _SpooledSource(_Source):
                     break
                 h.update(data)
                 if in_memory and h.size > memory_limit:
+                    import tempfile  # (here: rarely needed, and it costs every start)
+
                     spill = tempfile.TemporaryFile(prefix="cloudsync-jcmd5-")  # noqa: SIM115 - owned by the source
                     spill.write(buf.getvalue())  # type: ignore[attr-defined]
                     buf = spill

@@ -169,11 +169,17 @@ def _store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any
     return value
 
 
+_GLOBAL_PARAMS: list[click.Option] = []
+
+
 def _global_params() -> list[click.Option]:
-    params: list[click.Option] = []
-    for _, opt in flag_options(Settings):
-        params += click_params(opt, expose_value=False, callback=_store_global, is_eager=True)
-    return params
+    # Built once and shared by every command that carries them (a click option holds no
+    # per-command state): a module of listing commands would otherwise build them per command.
+    if not _GLOBAL_PARAMS:
+        for _, opt in flag_options(Settings):
+            _GLOBAL_PARAMS.extend(click_params(opt, expose_value=False, callback=_store_global,
+                                               is_eager=True))
+    return _GLOBAL_PARAMS
 
 
 def global_options(f: F) -> F:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
-from ..engine.options import METADATA
 from ..errors import HashUnsupported, UsageError
+from ..options import METADATA
 from ..types import HASH_ORDER, Entry
 from . import formats
 from .app import App, global_options, pass_app

@@ -51,13 +51,28 @@ def click_params(opt: Option, **kw: Any) -> list[click.Option]:
     return [click.Option(decls, **kw)]
 
 
-def flag_decorator(cls: type, command: str | None) -> Callable[[F], F]:
-    def deco(f: F) -> F:
-        params = getattr(f, "__click_params__", [])
+#: (options class, command) → its click options, in the order they are attached
+_DECORATOR_PARAMS: dict[tuple[type, str | None], list[click.Option]] = {}
+
+
+def _class_params(cls: type, command: str | None) -> list[click.Option]:
+    # Built once per class and command and shared (a click option holds no per-command
+    # state): the eleven listing commands all carry the same filter flags.
+    key = (cls, command)
+    params = _DECORATOR_PARAMS.get(key)
+    if params is None:
+        params = _DECORATOR_PARAMS[key] = []
         for _, opt in reversed(flag_options(cls)):
             if opt.commands and command not in opt.commands:
                 continue
             params.extend(reversed(click_params(opt)))
+    return params
+
+
+def flag_decorator(cls: type, command: str | None) -> Callable[[F], F]:
+    def deco(f: F) -> F:
+        params = getattr(f, "__click_params__", [])
+        params.extend(_class_params(cls, command))
         f.__click_params__ = params  # type: ignore[attr-defined]
         return f
 

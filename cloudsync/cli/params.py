@@ -15,12 +15,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..engine.options import CheckOptions, FilterOptions, SyncOptions
+from ..filters import FilterOptions
 from ..options import Option, flag_options
 from .flags import build_options, flag_decorator
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
+
+    from ..engine.options import CheckOptions, SyncOptions
+
+# (the engine's option classes are imported where used: a listing command needs only the
+# filter flags, and defining SyncOptions' ~60 dataclass fields is measurable start-up time)
 
 __all__ = [
     "REMOTE",
@@ -68,10 +73,14 @@ def filter_flags(f: F) -> F:
 
 
 def sync_flags(f: F, command: str | None = None) -> F:
+    from ..engine.options import SyncOptions
+
     return flag_decorator(SyncOptions, command)(f)
 
 
 def check_flags(f: F) -> F:
+    from ..engine.options import CheckOptions
+
     return flag_decorator(CheckOptions, None)(f)
 
 
@@ -90,6 +99,8 @@ def _global_low_level_retries() -> int:
 
 def build_sync_options(kw: dict[str, Any]) -> SyncOptions:
     """Pop the sync and filter flags from a command's kwargs and build :class:`SyncOptions`."""
+    from ..engine.options import SyncOptions
+
     filters = build_filter_options(kw)
     result: SyncOptions = build_options(SyncOptions, kw, filters=filters,
                                         low_level_retries=_global_low_level_retries())
@@ -103,6 +114,8 @@ def build_sync_options(kw: dict[str, Any]) -> SyncOptions:
 
 
 def build_check_options(kw: dict[str, Any]) -> CheckOptions:
+    from ..engine.options import CheckOptions
+
     filters = build_filter_options(kw)
     result: CheckOptions = build_options(CheckOptions, kw, filters=filters,
                                          low_level_retries=_global_low_level_retries())
@@ -136,6 +149,7 @@ def _rows(opts: list[tuple[str, Option]], seen: set[str]) -> list[str]:
 
 def render_flags() -> str:
     """``docs/flags.md``: every global, transfer, filter and check flag, from its declaration."""
+    from ..engine.options import CheckOptions, SyncOptions
     from .app import Settings
 
     groups: list[tuple[str, str, type]] = [

@@ -60,6 +60,12 @@ def __getattr__(name: str) -> Any:
         from .result import RunResult
 
         return RunResult
+    if name == "walk":
+        # a listing command needs only the walk, not the transfer API with its options and events
+        from .listing import walk_tree
+
+        globals()["walk"] = walk_tree
+        return walk_tree
     if name in __all__:
         from . import api
 

@@ -51,8 +51,7 @@ def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
     cut = len(prefix) + 1 if prefix else 0
 
     tree: dict[str, list[Entry]] | None = None
-    if (backend.has("list_recursive") and max_depth != 1
-            and not backend.features.is_local):
+    if max_depth != 1 and backend.walks_recursively():
         def fetch() -> dict[str, list[Entry]]:
             t: dict[str, list[Entry]] = {prefix: []}
             for e in backend.list_recursive(prefix):

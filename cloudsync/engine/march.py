@@ -133,7 +133,7 @@ class Side:
         if use_recursive is None:
             # One streamed request per side for remotes that offer it; local trees are faster
             # listed per directory in parallel (the local backend says so itself).
-            use_recursive = backend.has("list_recursive") and not backend.features.is_local
+            use_recursive = backend.walks_recursively()
         self._recursive = use_recursive
         self._tree: dict[str, list[Entry]] | None = None
         self._tree_lock = threading.Lock()

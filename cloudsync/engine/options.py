@@ -15,6 +15,7 @@ from ..errors import UsageError
 from ..filters import FilterOptions
 from ..options import (
     LOW_LEVEL_RETRIES,
+    METADATA,
     Option,
     flag,
     parse_duration,
@@ -58,12 +59,6 @@ IGNORE_CASE_SYNC = Option("ignore_case_sync", "Ignore case when synchronizing.",
 #: run this far ahead of the work, and no further (memory stays flat on any size of tree).
 MAX_BACKLOG = Option("max_backlog", "Maximum number of objects in sync or check backlog.", 10_000,
                      "int", parser=positive_int)
-
-#: -M: copy/sync/move preserve metadata with it, lsjson shows it
-METADATA = Option("metadata", "If set, preserve metadata when copying or moving objects and the "
-                  "folders a run makes (local: permissions, access time, owner where permitted; "
-                  "memory: any keys; a backend without metadata ignores it).",
-                  False, "bool", short="-M")
 
 
 @dataclass(frozen=True)

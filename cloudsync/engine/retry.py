@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import CloudsyncError, ExitCode, RootIsFile, TransferLimitReached, TransientError
-from .result import RunResult
+
+if TYPE_CHECKING:  # (a listing uses the low-level retries only: no run results, no events)
+    from .result import RunResult
 
 __all__ = ["backoff_delay", "call_with_retries", "is_fatal", "is_no_retry", "retry_owned_here",
            "run_with_retries"]

@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -326,7 +327,7 @@ def test_probe_runs_once_per_file_system(root: Path, monkeypatch: pytest.MonkeyP
     def boom(*a: Any, **kw: Any) -> Any:
         raise AssertionError("probed again")
 
-    monkeypatch.setattr(local_mod.tempfile, "mkstemp", boom)
+    monkeypatch.setattr(tempfile, "mkstemp", boom)
     again = LocalBackend("local", str(root / "not" / "yet"))
     assert again.features.precision_ns == local_mod._probe_cache[os.stat(root).st_dev][0]
     assert not [n for n in os.listdir(root) if n.startswith(".cloudsync-probe")]
@@ -352,7 +353,7 @@ def test_probe_leaves_the_root_untouched(root: Path, tmp_path: Path, tempdir_usa
     # The root may be a copy's *source*: probing must not change its directory mtime.
     monkeypatch.setattr(local_mod, "_probe_cache", {})
     if not tempdir_usable:  # e.g. /tmp on another file system: probe in the root itself
-        monkeypatch.setattr(local_mod.tempfile, "gettempdir", lambda: str(tmp_path / "nowhere"))
+        monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "nowhere"))
     os.utime(root, ns=(T, T))
     b = LocalBackend("local", str(root))
     assert 0 < b.features.precision_ns <= 2_000_000_000
