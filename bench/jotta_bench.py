@@ -304,6 +304,9 @@ def main() -> int:
                     help="comma list of workloads (without copy, the remote trees are seeded)")
     ap.add_argument("--profile", action="store_true", help="also profile cloudsync (py-spy)")
     ap.add_argument("--top", type=int, default=25, help="frames shown per profile")
+    ap.add_argument("--venv-cloudsync", action="store_true",
+                    help="run the venv's cloudsync (an editable install: its import hook costs "
+                         "~20 ms per start) instead of a regular install of this checkout")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     for name in ("work", "ca", "cert", "key", "rclone", "cloudsync"):
         ap.add_argument(f"--{name}", type=Path, help=argparse.SUPPRESS)
@@ -313,7 +316,13 @@ def main() -> int:
 
     venv_bin = Path(sys.executable).parent
     rclone = venv_bin / "rclone" if (venv_bin / "rclone").exists() else shutil.which("rclone")
-    cloudsync = venv_bin / "cloudsync" if (venv_bin / "cloudsync").exists() else shutil.which("cloudsync")
+    if args.venv_cloudsync:
+        cloudsync = venv_bin / "cloudsync" if (venv_bin / "cloudsync").exists() else shutil.which("cloudsync")
+    else:
+        # what users run: a regular install (bench_scale's), no editable-install import hook
+        from bench_scale import install_cloudsync
+
+        cloudsync = install_cloudsync(HERE / "work" / "jotta")[0]
     missing = [n for n, v in (("rclone", rclone), ("cloudsync", cloudsync),
                               ("openssl", shutil.which("openssl")), ("unshare", shutil.which("unshare")),
                               ("ip", shutil.which("ip"))) if not v]
