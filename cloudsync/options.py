@@ -291,14 +291,22 @@ METADATA = Option("metadata", "If set, preserve metadata when copying or moving 
                   False, "bool", short="-M")
 
 
+#: class → its flags (named): every command line reads them several times at start-up
+_FLAG_OPTIONS: dict[type, tuple[tuple[str, Option], ...]] = {}
+
+
 def flag_options(cls: type) -> list[tuple[str, Option]]:
     """``(field name, Option)`` for every flag field of dataclass ``cls``, in declaration order."""
-    out: list[tuple[str, Option]] = []
-    for f in dataclasses.fields(cls):
-        option = f.metadata.get("option")
-        if isinstance(option, Option):
-            out.append((f.name, option if option.name else dataclasses.replace(option, name=f.name)))
-    return out
+    cached = _FLAG_OPTIONS.get(cls)
+    if cached is None:
+        out: list[tuple[str, Option]] = []
+        for f in dataclasses.fields(cls):
+            option = f.metadata.get("option")
+            if isinstance(option, Option):
+                out.append((f.name, option if option.name
+                            else dataclasses.replace(option, name=f.name)))
+        cached = _FLAG_OPTIONS[cls] = tuple(out)
+    return list(cached)
 
 
 class ConfigAccess(Protocol):
