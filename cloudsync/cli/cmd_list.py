@@ -203,8 +203,10 @@ def lsf(app: App, remote: str, fmt: str, separator: str | None, use_csv: bool, d
     backend = listing.backend
     from .gotime import compile_layout
 
-    show_time = compile_layout(time_format or "2006-01-02 15:04:05",
-                               precision_ns=backend.features.precision_ns)
+    layout = time_format or "2006-01-02 15:04:05"
+    # only "max" needs the remote's precision: the local backend would probe for it
+    show_time = compile_layout(layout, precision_ns=backend.features.precision_ns
+                               if "t" in fmt and layout == "max" else 1)
 
     # One formatter per format letter, chosen once: the per-entry work is only the calls.
     def path_of(path: str, entry: Entry) -> str:
