@@ -82,13 +82,21 @@ EXPIRY_MARGIN = 30.0
 AUTH_CODE_TIMEOUT = 300.0
 
 
-def reconnect_hint(remote: str) -> str:
-    """A command that gives ``remote`` a new login and works for it."""
+def reconnect_hint(remote: str, token_var: str | None = None) -> str:
+    """A command that gives ``remote`` a new login and works for it.
+
+    ``token_var``: the environment variable the token in use came from.  A new login (and
+    every renewal of it) is kept in the config file, which that variable overrides: it has to
+    go first, or the dead login would still be the one used.
+    """
+    unset = f"unset {token_var}, then " if token_var else ""
     if remote.startswith(":"):
-        # an on-the-fly remote has no config section to reconnect
-        return ("give it a new personal login token in its login_token option, or save a remote "
-                'and log in with "cloudsync config create NAME jottacloud"')
-    return f'run "cloudsync config reconnect {remote}:"'
+        # an on-the-fly remote has no config section to keep a login (nor its renewals) in
+        return (f'{unset}save the remote with "cloudsync config create NAME jottacloud" and use '
+                "NAME: instead (an on-the-fly remote cannot keep a renewed login)")
+    # (a remote defined only by CLOUDSYNC_CONFIG_<NAME>_* variables is reconnected too: the
+    # login goes into a config-file section of that name)
+    return f'{unset}run "cloudsync config reconnect {remote}:"'
 
 
 # ----------------------------------------------------------------------------- services
@@ -720,8 +728,11 @@ class TokenManager:
         config: ConfigAccess | None = None,
         http: JottaHttp,
         clock: Callable[[], _dt.datetime] | None = None,
+        hint: str | None = None,
     ) -> None:
         self.remote = remote
+        #: what to do once the login is dead (the remote's kind decides what works)
+        self.hint = hint or reconnect_hint(remote)
         self._token = token
         self.token_url = token_url
         self.client_id = client_id
@@ -781,7 +792,7 @@ class TokenManager:
         if not refresh_token:
             raise AuthError(
                 f'the stored token of remote "{self.remote}:" has expired and has no refresh token',
-                hint=reconnect_hint(self.remote),
+                hint=self.hint,
             )
         last: CloudsyncError | None = None
         for attempt in range(5):
@@ -800,7 +811,7 @@ class TokenManager:
                 raise AuthError(
                     f'the JottaCloud login of remote "{self.remote}:" is no longer valid '
                     f"({_reason(exc)})",
-                    hint=reconnect_hint(self.remote),
+                    hint=self.hint,
                 ) from None
             except (TransientError, ProtocolError) as exc:
                 last = exc

@@ -261,16 +261,14 @@ class JottaBackend(HistoryCapabilities):
                 self.config.set("token", token_text)
                 self.config.set("login_token", "")
                 self.config.set("account", "")  # a new login may be another account
+        hint = reconnect_hint(self.name, self._token_variable(token_text))
         if not token_text:
-            raise ConfigError(
-                f'remote "{self.name}:" has no JottaCloud login yet', hint=reconnect_hint(self.name)
-            )
+            raise ConfigError(f'remote "{self.name}:" has no JottaCloud login yet', hint=hint)
         if legacy:
             token_url = token_url or self.endpoints.api_url + "auth/v1/token"
         if not token_url:
-            raise ConfigError(
-                f'remote "{self.name}:" lacks its token URL (outdated config)', hint=reconnect_hint(self.name)
-            )
+            raise ConfigError(f'remote "{self.name}:" lacks its token URL (outdated config)',
+                              hint=hint)
         return TokenManager(
             self.name,
             _api.StoredToken.from_json(token_text),
@@ -280,7 +278,22 @@ class JottaBackend(HistoryCapabilities):
             legacy=legacy,
             config=self.config,
             http=JottaHttp(low_level_retries=1, session=None),
+            hint=hint,
         )
+
+    def _token_variable(self, token_text: str | None) -> str | None:
+        """The environment variable the token in use came from, if it did: the remote's own
+        ``CLOUDSYNC_CONFIG_<NAME>_TOKEN`` or the backend's ``CLOUDSYNC_JOTTACLOUD_TOKEN``."""
+        if not token_text:
+            return None
+        import os
+
+        names = ["CLOUDSYNC_JOTTACLOUD_TOKEN"]
+        if self.config is not None:
+            from cloudsync.config import ENV_PREFIX, env_name_part
+
+            names.insert(0, f"{ENV_PREFIX}{env_name_part(self.config.remote_name)}_TOKEN")
+        return next((n for n in names if os.environ.get(n) == token_text), None)
 
     def set_concurrency(self, threads: int) -> None:
         self.http.set_pool_size(threads)

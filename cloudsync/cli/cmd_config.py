@@ -277,18 +277,24 @@ def reconnect(app: App, name: str) -> None:
     name = _strip(name)
     cfg = app.config
     layers = cfg.layers(name)
-    if layers is None or name not in cfg.file_sections():
+    if layers is None:
         raise ConfigError(f'didn\'t find section in config file ("{name}")')
-    stored = layers[0]
-    spec = get_spec(stored.get("type", ""))
+    stored, overlay = layers
+    # A remote defined by CLOUDSYNC_CONFIG_<NAME>_* variables reconnects too: the new login
+    # (and its renewals, which no environment variable can take) goes into a config-file
+    # section of that name, created with the remote's type.
+    type_name = stored.get("type") or overlay.get("type", "")
+    spec = get_spec(type_name)
     if spec.configure is None:
         raise UsageError(f"backend {spec.name!r} has nothing to reconnect")
-    current = {k: v for k, v in stored.items() if k != "type"}
+    current = {k: v for k, v in (stored or overlay).items() if k != "type"}
     from .wizard import ClickPrompter
 
     # Reconnecting is interactive by nature (a new login), so ask even without a terminal.
     values = run_flow(ClickPrompter(), spec, current)
-    cfg.set_values(name, values, spec=spec)
+    if "type" not in stored:
+        values = {"type": type_name, **values}
+    cfg.set_values(name, values, spec=spec, create=True)
 
 
 @config.command("edit", help="Enter an interactive configuration session (as `cloudsync config`).")

@@ -298,7 +298,69 @@ def test_revoked_token_of_an_on_the_fly_remote_advises_what_works(
     monkeypatch.setenv("CLOUDSYNC_JOTTACLOUD_TOKEN_URL", token_url)
     srv.expire_access_tokens()
     r = cs("lsjson", ":jottacloud:")
-    line = assert_one_clear_line(r, ExitCode.FATAL, "Stale token", "login_token option",
-                                 '"cloudsync config create NAME jottacloud"')
+    line = assert_one_clear_line(
+        r, ExitCode.FATAL, "Stale token",
+        'unset CLOUDSYNC_JOTTACLOUD_TOKEN, then save the remote with "cloudsync config create '
+        'NAME jottacloud" and use NAME: instead')
     assert "config reconnect" not in line  # there is no config section to reconnect
     assert_no_secret(r, secrets_of(tmp_path, StoredToken.from_json(old).refresh_token))
+    # the advice works
+    monkeypatch.delenv("CLOUDSYNC_JOTTACLOUD_TOKEN")
+    monkeypatch.delenv("CLOUDSYNC_JOTTACLOUD_TOKEN_URL")
+    assert cs("config", "create", "fly", "jottacloud",
+              f"login_token={srv.mint_login_token()}").exit_code == 0
+    _works_across_refreshes(srv, "fly:")
+
+
+def _stale_login(srv: JottaServer, tmp_path: Path, name: str) -> dict[str, str]:
+    """A remote whose saved login went stale (the server rotated the refresh token away from
+    the copy kept): its config values, the stale token included."""
+    from cloudsync.config import Config
+
+    make_remote(srv, name)
+    values = Config.load(str(tmp_path / "cloudsync.conf")).show(name, redact=False)[name]
+    srv.expire_access_tokens()
+    assert cs("lsjson", f"{name}:").exit_code == 0  # rotates the refresh token
+    return values
+
+
+def _works_across_refreshes(srv: JottaServer, remote: str) -> None:
+    for _ in range(2):  # the renewed login is kept where the next run finds it
+        srv.expire_access_tokens()
+        r = cs("lsjson", remote)
+        assert r.exit_code == 0, r.output
+
+
+def test_revoked_token_of_an_environment_remote_advises_what_works(
+        srv: JottaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote defined only by CLOUDSYNC_CONFIG_<NAME>_* variables: reconnect (which makes it
+    a config-file section) once its token variable is gone."""
+    values = _stale_login(srv, tmp_path, "envy")
+    assert cs("config", "delete", "envy").exit_code == 0
+    for key, value in values.items():
+        monkeypatch.setenv(f"CLOUDSYNC_CONFIG_ENVY_{key.upper()}", value)
+    srv.expire_access_tokens()
+    r = cs("lsjson", "envy:")
+    assert_one_clear_line(r, ExitCode.FATAL, "Stale token",
+                          'unset CLOUDSYNC_CONFIG_ENVY_TOKEN, then run "cloudsync config reconnect envy:"')
+    assert_no_secret(r, secrets_of(tmp_path, StoredToken.from_json(values["token"]).refresh_token))
+    monkeypatch.delenv("CLOUDSYNC_CONFIG_ENVY_TOKEN")
+    r = cs("config", "reconnect", "envy:", stdin=f"{srv.mint_login_token()}\nn\n".encode())
+    assert r.exit_code == 0, r.output
+    assert "[envy]" in remotes(tmp_path) and "type = jottacloud" in remotes(tmp_path)
+    _works_across_refreshes(srv, "envy:")
+
+
+def test_revoked_token_from_a_variable_over_a_config_remote_advises_what_works(
+        srv: JottaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLOUDSYNC_CONFIG_<NAME>_TOKEN overrides the config file, where a new login goes."""
+    values = _stale_login(srv, tmp_path, "both")
+    monkeypatch.setenv("CLOUDSYNC_CONFIG_BOTH_TOKEN", values["token"])
+    srv.expire_access_tokens()
+    r = cs("lsjson", "both:")
+    assert_one_clear_line(r, ExitCode.FATAL, "Stale token",
+                          'unset CLOUDSYNC_CONFIG_BOTH_TOKEN, then run "cloudsync config reconnect both:"')
+    monkeypatch.delenv("CLOUDSYNC_CONFIG_BOTH_TOKEN")
+    r = cs("config", "reconnect", "both:", stdin=f"{srv.mint_login_token()}\nn\n".encode())
+    assert r.exit_code == 0, r.output
+    _works_across_refreshes(srv, "both:")
