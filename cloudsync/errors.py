@@ -39,7 +39,9 @@ Three class attributes drive the engine and the command line:
     ├── TransientError                 timeouts, resets, 5xx, 429 (retry_after)     retryable, exit 5
     ├── ProtocolError                  the server answered something unparseable
     ├── NoRetryError                   a counted error retrying cannot fix          exit 6
-    │   └── RootIsFile (NotADirectoryError)  a directory remote's root names a file     exit 1
+    │   └── CantOpenRemote             rclone's "Failed to create file system"       exit 1
+    │       ├── RootIsFile (NotADirectoryError)  a directory remote's root names a file
+    │       └── RemoteUnreachable      the service never answered at all
     ├── FatalError                     stop everything now                          exit 7
     ├── TransferLimitExceeded          --max-transfer (--cutoff-mode hard)          exit 8
     └── DurationExceeded               --max-duration                               exit 10
@@ -57,6 +59,7 @@ __all__ = [
     "CantCopy",
     "CantDirMove",
     "CantMove",
+    "CantOpenRemote",
     "CantPurge",
     "CantSetModTime",
     "CantSetModTimeWithoutDelete",
@@ -80,6 +83,7 @@ __all__ = [
     "PermissionDenied",
     "ProtocolError",
     "QuotaExceeded",
+    "RemoteUnreachable",
     "RootIsFile",
     "SecretStoreError",
     "TransferLimitExceeded",
@@ -288,18 +292,31 @@ class PartialListing(NoRetryError):
         self.errors = errors
 
 
-class RootIsFile(NoRetryError, NotADirectoryError):
-    """The root of a remote used as a directory names a file.
+class CantOpenRemote(NoRetryError):
+    """The remote cannot be used at all, found by its first request rather than by a probe.
 
-    Not an :class:`IsFileError`: a destination root that cannot be listed as a directory must
-    never read as "empty" to the march.  Retrying cannot help, but the exit code is rclone's
-    for a remote it cannot open as a directory (its NewFs fails with ErrorIsFile): 1, not 6.
+    rclone finds these while opening the remote (its NewFs fails: "Failed to create file
+    system", exit 1) and never starts the command.  So: exit 1, not 6; the engine ends the run
+    on it; the command is not retried.
     """
 
     exit_code = ExitCode.UNCATEGORIZED
 
+
+class RootIsFile(CantOpenRemote, NotADirectoryError):
+    """The root of a remote used as a directory names a file.
+
+    Not an :class:`IsFileError`: a destination root that cannot be listed as a directory must
+    never read as "empty" to the march.
+    """
+
     def __init__(self, message: str = "is a file not a directory", **kw: str | None):
         super().__init__(message, **kw)
+
+
+class RemoteUnreachable(CantOpenRemote):
+    """Not one request to the service was answered (refused, timed out, reset), even after
+    the low-level retries: rclone's JottaCloud fails the same way while opening the remote."""
 
 
 class FatalError(CloudsyncError):

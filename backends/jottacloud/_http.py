@@ -37,6 +37,7 @@ from cloudsync.errors import (
     PermissionDenied,
     ProtocolError,
     QuotaExceeded,
+    RemoteUnreachable,
     TransientError,
 )
 from cloudsync.net import timeouts
@@ -368,6 +369,9 @@ class JottaHttp:
         self._pool_size = DEFAULT_POOL_SIZE
         #: Number of HTTP requests sent (bench and tests read it).
         self.request_count = 0
+        #: the service answered at least one request (whatever the status): a network failure
+        #: before that means it cannot be reached at all (RemoteUnreachable, rclone's exit 1)
+        self.answered = False
 
     @property
     def session(self) -> requests.Session:
@@ -486,6 +490,7 @@ class JottaHttp:
                 err = TransientError(f"{cause} while {what}", path=path)
                 ambiguous = ambiguous or not _surely_unsent(exc)
             else:
+                self.answered = True
                 if resp.status_code < 300 or resp.status_code in ok_statuses:
                     self.pacer.success()
                     return resp
@@ -520,6 +525,10 @@ class JottaHttp:
                     err.message = f"{err.message} while {what}"
                 if attempts > 1:
                     err.message = f"{err.message} (gave up after {attempts} tries)"
+            if isinstance(err, TransientError) and not self.answered and status_of(err) is None:
+                # rclone's JottaCloud asks for the account while opening the remote and fails
+                # there (exit 1, no retries of the command): the same situation, the same end
+                raise RemoteUnreachable(err.message, path=err.path) from None
             raise err
 
     # Convenience wrappers that parse the body ------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ExitCode, RootIsFile, UsageError, exit_code_for
+from ..errors import CantOpenRemote, ExitCode, UsageError, exit_code_for
 from ..events import (
     Event,
     Reporter,
@@ -216,9 +216,9 @@ def finish(
         raise SystemExit(asker.exit_code)
     # rclone shows the final stats of an -i run as it does a dry run's
     dry_run = dry_run or asker is not None
-    root_is_file = next((e for e in result.errors if isinstance(e, RootIsFile)), None)
-    if root_is_file is not None:
-        raise root_is_file  # a remote that cannot be a directory: rclone's one line, exit 1
+    unusable = next((e for e in result.errors if isinstance(e, CantOpenRemote)), None)
+    if unusable is not None:
+        raise unusable  # rclone would not have started: its one line, exit 1, no stats
     if "cloudsync.hashcache" in sys.modules:  # (-vv: how many files were read to hash them)
         sys.modules["cloudsync.hashcache"].log_summary()
     failed = result.final_error is not None

@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import (
+    CantOpenRemote,
     DirNotFound,
     IsFileError,
     NameNotSupported,
     NotFound,
     PartialListing,
     ProtocolError,
-    RootIsFile,
 )
 from ..log import notice
 from ..options import LOW_LEVEL_RETRIES
@@ -331,8 +331,9 @@ def march(
     receives every listing failure (the march goes on with the other directories).  A missing
     source root is reported as :class:`DirNotFound`; a missing destination root is empty.
     ``descend_dst_only`` False skips directories that exist only on the destination (copy).
-    ``stop`` set ends the march early (fatal error elsewhere).  A root that names a file
-    (:class:`RootIsFile`) is raised, not reported: no pair of the run could be handled.
+    ``stop`` set ends the march early (fatal error elsewhere).  A remote that cannot be used at
+    all (:class:`CantOpenRemote`: a root that names a file, a service that never answered) is
+    raised, not reported: no pair of the run could be handled.
     """
     for side in (src, dst):
         if side is not None and side.on_error is None:
@@ -383,7 +384,7 @@ def march(
                 try:
                     srcs = task.fut_src.result()
                     excluded = srcs is None
-                except RootIsFile:
+                except CantOpenRemote:
                     raise  # (see the destination below)
                 except NotFound as err:
                     if task.path == "" and not src_root_required:
@@ -401,9 +402,10 @@ def march(
                 try:
                     dsts = task.fut_dst.result()
                     excluded = excluded or dsts is None
-                except RootIsFile:
-                    # a root that names a file: nothing of the run can work, and rclone would
-                    # not have started it (its NewFs fails): end the march, the caller says so
+                except CantOpenRemote:
+                    # a root that names a file, a service that never answers: nothing of the
+                    # run can work, and rclone would not have started it (its NewFs fails):
+                    # end the march, the caller says so
                     raise
                 except (DirNotFound, IsFileError) as err:
                     if task.dst_path == "":

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from ..errors import CloudsyncError, ExitCode, RootIsFile, TransferLimitReached, TransientError
+from ..errors import CantOpenRemote, CloudsyncError, ExitCode, TransferLimitReached, TransientError
 
 if TYPE_CHECKING:  # (a listing uses the low-level retries only: no run results, no events)
     from .result import RunResult
@@ -72,7 +72,7 @@ def is_fatal(err: BaseException) -> bool:
 
 def is_no_retry(err: BaseException) -> bool:
     """Errors that retrying the command cannot fix (rclone's NoRetryError class)."""
-    if isinstance(err, TransferLimitReached | RootIsFile):  # exit 8 / 1, but no retry either
+    if isinstance(err, TransferLimitReached | CantOpenRemote):  # exit 8 / 1, but no retry either
         return True
     return (isinstance(err, CloudsyncError) and not err.retryable and not err.fatal
             and err.exit_code == ExitCode.NO_RETRY)

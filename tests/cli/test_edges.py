@@ -94,7 +94,8 @@ def test_unreachable_server_is_one_line_naming_the_host(tmp_path: Path) -> None:
         f"token = {token}\n")
     r = _run("lsd", "j:", cwd=tmp_path, timeout=120)
     line = _one_line(r.stderr)
-    assert r.returncode == 5
+    # rclone's JottaCloud fails to open the remote there: exit 1 (tests/server/test_rclone_edges)
+    assert r.returncode == 1
     assert "connection refused by 127.0.0.1:9" in line
     assert "(" not in line.split("connection refused", 1)[0]  # no raw exception tuple
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from cloudsync.backends.jottacloud.backend import JottaBackend
 
+from cloudsync.engine.retry import is_no_retry
 from cloudsync.errors import (
     CorruptedTransfer,
     DirNotFound,
@@ -18,6 +19,7 @@ from cloudsync.errors import (
     ObjectNotFound,
     ProtocolError,
     QuotaExceeded,
+    RemoteUnreachable,
     TransientError,
     exit_code_for,
 )
@@ -294,7 +296,11 @@ def test_unknown_mountpoint_listing(srv: JottaServer) -> None:
         b.list("")
 
 
-def test_network_down_is_transient(srv: JottaServer) -> None:
+def test_network_down_from_the_start_is_unreachable(srv: JottaServer) -> None:
+    """No answer at all: rclone's remote fails to open there (exit 1, no command retries);
+    once the service has answered, the same failure is transient (see test_resilience)."""
     b = make_backend(srv, api_url="http://127.0.0.1:9/", low_level_retries="2")
-    with pytest.raises(TransientError):
+    with pytest.raises(RemoteUnreachable) as info:
         b.list("")
+    assert not isinstance(info.value, TransientError)
+    assert exit_code_for(info.value) == 1 and is_no_retry(info.value)

@@ -11,7 +11,8 @@ in the report so that the two reports compare as they are):
 * ``timeout``: a host that accepts the connection and the TLS handshake, then never answers,
   with ``--timeout 1s``;
 * ``contimeout``: a host whose TCP connect never completes (a listening socket with a full
-  backlog drops the SYNs), with ``--contimeout 1s``.
+  backlog drops the SYNs), with ``--contimeout 1s``;
+* ``refused``: nothing listens (connection refused).
 
 Prints one JSON report ``{"failures": [...], "cases": {case: {tool: [run, ...]}}}``; a run is
 ``{"argv", "rc", "seconds", "lines", "stats", "tree", "uploads"}``.
@@ -271,6 +272,7 @@ def main() -> int:
     finally:
         filler.close()
         listener.close()
+    d.stalled("refused")  # nothing listens any more
     print(json.dumps({"failures": d.failures, "cases": d.cases}))
     return 0
 

@@ -71,3 +71,21 @@ def test_copy_dest_without_server_side_copy_is_refused_as_in_rclone(report: dict
     assert cs["uploads"] == rc["uploads"] == 0 and cs["tree"] == rc["tree"]
     assert not any(p.startswith("dst/") for p in cs["tree"])
 
+
+
+@pytest.mark.parametrize(("case", "phrase"), [("timeout", "timed out talking to"),
+                                              ("contimeout", "timed out talking to"),
+                                              ("refused", "connection refused by")])
+def test_a_service_that_never_answers_fails_fast_in_one_line_as_rclone(
+        report: dict[str, Runs], case: str, phrase: str) -> None:
+    """``timeout``: the connection and the TLS handshake succeed, the request is never
+    answered (``--timeout 1s``); ``contimeout``: the TCP connect never completes (a full
+    backlog, ``--contimeout 1s``, the idle timeout 30 s); ``refused``: nothing listens.
+    rclone fails to open the remote (exit 1, no command retries); cloudsync the same."""
+    for rc, cs in _pairs(report, case):
+        assert cs["rc"] == rc["rc"] == 1, (cs["argv"], cs["lines"], rc["lines"])
+        assert cs["seconds"] < 20 and rc["seconds"] < 20  # (well before the other limit, 30 s)
+        errors = [ln for ln in cs["lines"] if ln.startswith(("ERROR", "NOTICE"))]
+        assert len(errors) == 1, cs["lines"]
+        assert f"{phrase} jfs.jottacloud.com" in errors[0]
+        assert "Traceback" not in " ".join(cs["lines"])
