@@ -198,7 +198,7 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
             and dst.same_remote(src) and dst.has("dir_move")):
         # (a dry run or -i's "no" skips it, named by the destination remote, as rclone's)
         if run.skip("server-side directory move", str(dst), -1):
-            return _finish(run)
+            return _finish(run, quiet=True)
         try:
             call_with_retries(lambda: dst.dir_move(src, "", ""), opts.low_level_retries)
         except (DirExists, CantDirMove, Unsupported, NotFound) as err:
@@ -208,8 +208,8 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
             run.count_error(err)
             return _finish(run)
         else:
-            log.info("%s: Moved (server-side)", src.root, extra={"object": src.root})
-            return _finish(run)
+            log.info("%s: Server side directory move succeeded", dst, extra={"object": str(dst)})
+            return _finish(run, quiet=True)
 
     key = make_key(normalize=not opts.no_unicode_normalization,
                    fold_case=dst.features.case_insensitive or opts.ignore_case_sync)
@@ -421,9 +421,11 @@ def _delete_empty_src_dirs(run: Run, executor: Executor, src_side: Side, planner
         executor.rmdir(path, executor.src)
 
 
-def _finish(run: Run) -> RunResult:
+def _finish(run: Run, *, quiet: bool = False) -> RunResult:
+    """The run's result; ``quiet``: no "nothing to transfer" line (rclone has none after a
+    whole-folder server-side move, done or skipped, yet counts nothing transferred)."""
     stats = run.stats
     nothing = stats.transfers == 0
-    if nothing and not run.had_errors:
+    if nothing and not run.had_errors and not quiet:
         log.info("There was nothing to transfer")
     return run.result(nothing_transferred=nothing)

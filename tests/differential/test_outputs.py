@@ -345,3 +345,21 @@ def test_every_global_flag_is_accepted_by_every_command(tmp_path: Path, args: tu
 def test_unknown_flags_are_still_refused(tmp_path: Path) -> None:
     rc, cs = both(tmp_path, _global_flags_tree, "ls", "src", "--no-such-flag")
     assert cs.code == rc.code == 2
+
+
+def _folder_to_move(work: Path) -> None:
+    (work / "w/d/sub").mkdir(parents=True)
+    (work / "w/d/a.txt").write_bytes(b"a")
+
+
+@pytest.mark.parametrize("flags", [("-v",), ("-v", "--error-on-no-transfer"), ("-v", "--dry-run")])
+def test_whole_folder_server_side_move_logs_as_rclone(tmp_path: Path, flags: tuple[str, ...]) -> None:
+    rc, cs = both(tmp_path, _folder_to_move, "move", "w/d", "w/m", *flags)
+    assert cs.code == rc.code, cs.err
+    assert cs.lines("INFO  ")[:1] == rc.lines("INFO  ")[:1]
+    if "--dry-run" not in flags:
+        assert rc.lines("INFO  ")[0] == "Local file system at w/m: Server side directory move succeeded"
+    assert cs.lines("NOTICE")[:1] == rc.lines("NOTICE")[:1]
+    assert "There was nothing to transfer" not in cs.err
+    assert sorted(p.name for p in (tmp_path / "cloudsync/w").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "rclone/w").iterdir())
