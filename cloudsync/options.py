@@ -162,6 +162,7 @@ def positive_int(text: str) -> int:
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "str": str,
     "int": int,
+    "float": float,
     "count": int,
     "bool": parse_bool,
     "size": parse_size,
@@ -173,7 +174,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 class Option:
     """One backend option or global/engine flag, declared once.
 
-    ``kind`` is one of ``str``, ``int``, ``bool``, ``size``, ``duration`` (and ``count`` for
+    ``kind`` is one of ``str``, ``int``, ``float``, ``bool``, ``size``, ``duration`` (and ``count`` for
     ``-vv``-style flags).  ``secret`` options (passwords, tokens) are stored in the keyring when a
     real one exists and are never printed.  ``examples`` are ``(value, help)`` pairs offered by
     the wizard as choices; with ``exclusive`` only those values are allowed.  ``advanced``
@@ -186,7 +187,9 @@ class Option:
     help and docs when the value alone would mislead, e.g. ``off`` for -1), ``switches``
     (``(flag, value, help)`` triples: several boolean flags that each set this one value, such
     as ``--delete-before``/``--delete-after``; at most one may be given) and ``commands`` (only
-    these commands carry the flag; empty = all that carry its group).
+    these commands carry the flag; empty = all that carry its group) and ``env_split`` (what
+    separates the values of a ``multiple`` flag in its environment variable, when whitespace
+    cannot: ``"\\n"`` for HTTP headers).
     """
 
     name: str
@@ -206,6 +209,8 @@ class Option:
     default_text: str | None = None
     switches: tuple[tuple[str, Any, str], ...] = ()
     commands: tuple[str, ...] = ()
+    #: how a ``multiple`` flag's environment variable splits into values (None: whitespace)
+    env_split: str | None = None
 
     def parse(self, text: str) -> Any:
         value = (self.parser or _PARSERS[self.kind])(text)

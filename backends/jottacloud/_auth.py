@@ -290,11 +290,14 @@ def oauth_session(
     """A requests-oauthlib session with our hooks: no redirects, error pages never parsed."""
     from requests_oauthlib import OAuth2Session
 
+    from cloudsync.transport import prepare_session
+
     from ._http import USER_AGENT
 
     _quiet_oauth_loggers()
     session = OAuth2Session(client=client, scope=scope, redirect_uri=redirect_uri, state=state, pkce=pkce)
-    session.headers["User-Agent"] = USER_AGENT
+    # --user-agent, --ca-cert, --header, --tpslimit and --dump apply to token calls too
+    prepare_session(session, USER_AGENT)
     # A token endpoint never redirects; a captive portal does (and a redirect could carry the
     # form to another host).  requests raises TooManyRedirects instead of following.
     session.max_redirects = 0

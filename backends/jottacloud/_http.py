@@ -46,6 +46,7 @@ from . import _api
 
 if TYPE_CHECKING:
     import requests
+    from requests.adapters import HTTPAdapter
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -372,6 +373,13 @@ class JottaHttp:
         #: the service answered at least one request (whatever the status): a network failure
         #: before that means it cannot be reached at all (RemoteUnreachable, rclone's exit 1)
         self.answered = False
+        from cloudsync.net import current
+
+        # --max-connections: at most this many calls of this remote open at once (as rclone's
+        # pacer: a download holds its slot while the request is opened, not while it is read)
+        cap = current().max_connections
+        self._slots: threading.BoundedSemaphore | None = (
+            threading.BoundedSemaphore(cap) if cap > 0 else None)
 
     @property
     def session(self) -> requests.Session:
@@ -379,20 +387,22 @@ class JottaHttp:
             if self._session is None:
                 import requests
 
-                s = requests.Session()
-                s.headers["User-Agent"] = USER_AGENT
-                s.verify = True
-                self._mount(s)
+                from cloudsync.transport import prepare_session
+
+                s = prepare_session(requests.Session(), USER_AGENT, adapter=self._adapter())
                 self._session = s
             return self._session
 
-    def _mount(self, s: requests.Session) -> None:
-        from requests.adapters import HTTPAdapter
+    def _adapter(self) -> HTTPAdapter:
+        from cloudsync.transport import Adapter
 
         # One keep-alive pool per host (API, JFS, upload, token: pool_connections), each with
         # room for every thread that may talk to it at once (--transfers + --checkers), so no
         # thread waits for a connection and none is closed after use for lack of a slot.
-        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=self._pool_size, max_retries=0)
+        return Adapter(pool_connections=8, pool_maxsize=self._pool_size, max_retries=0)
+
+    def _mount(self, s: requests.Session) -> None:
+        adapter = self._adapter()
         s.mount("https://", adapter)
         s.mount("http://", adapter)
 
@@ -454,8 +464,15 @@ class JottaHttp:
         attempt = 0
         ambiguous = False  # an earlier try may have reached the server
         what = (op or _default_op(method)) + (f" {path}" if path else "")
+        from cloudsync.net import current
+
+        net = current()
+        # --header-upload / --header-download: the transactions that carry a file's bytes
+        extra = net.upload_headers if op == "uploading" else \
+            net.download_headers if op == "downloading" else ()
         while True:
             hdrs: dict[str, str] = dict(headers or {})
+            hdrs.update(extra)
             bearer = ""
             if auth and self.token_source is not None:
                 bearer = self.token_source()
@@ -468,16 +485,22 @@ class JottaHttp:
             err: CloudsyncError
             try:
                 self.request_count += 1
-                resp = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    headers=hdrs,
-                    data=json_body if json_body is not None else data,
-                    stream=stream,
-                    timeout=timeouts(),  # --contimeout, --timeout
-                    allow_redirects=method == "GET",
-                )
+                if self._slots is not None:
+                    self._slots.acquire()
+                try:
+                    resp = self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        headers=hdrs,
+                        data=json_body if json_body is not None else data,
+                        stream=stream,
+                        timeout=timeouts(),  # --contimeout, --timeout
+                        allow_redirects=method == "GET",
+                    )
+                finally:
+                    if self._slots is not None:
+                        self._slots.release()
             except requests.exceptions.SSLError as exc:
                 # Never retried and never "fixed" by turning verification off.
                 raise ProtocolError(f"TLS verification failed for {_host(url)}: {tls_reason(exc)}",

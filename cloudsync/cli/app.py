@@ -24,9 +24,43 @@ import click
 from click.core import ParameterSource
 
 from ..errors import CloudsyncError, ExitCode, IsFileError, RootIsFile, exit_code_for
-from ..log import NOTICE
-from ..options import LOW_LEVEL_RETRIES, flag, flag_options, parse_duration, shared_flag
+from ..log import NOTICE, notice
+from ..options import (
+    LOW_LEVEL_RETRIES,
+    flag,
+    flag_options,
+    parse_duration,
+    positive_int,
+    shared_flag,
+)
 from .flags import click_params
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError(f"{value} is negative")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"{value} is negative")
+    return value
+
+
+def _dump(text: str) -> str:
+    from ..net import parse_dump
+
+    return ",".join(sorted(parse_dump(text)))
+
+
+def _header(text: str) -> str:
+    from ..net import parse_header
+
+    parse_header(text)
+    return text
 
 if TYPE_CHECKING:
     from ..backend import Backend
@@ -112,6 +146,31 @@ class Settings:
     timeout: float = flag(300.0, "IO idle timeout (0 = none).", kind="duration", metavar="DURATION",
                           parser=parse_duration)
     low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
+    tpslimit: float = flag(0.0, "Limit HTTP transactions per second to this, all remotes together "
+                           "(JottaCloud; local and memory remotes make no HTTP transactions).",
+                           kind="float", parser=_non_negative_float, default_text="off",
+                           metavar="FLOAT")
+    tpslimit_burst: int = flag(1, "Max burst of transactions for --tpslimit.", parser=positive_int)
+    max_connections: int = flag(0, "Maximum number of simultaneous backend API calls per remote "
+                                "(JottaCloud), 0 for unlimited.", parser=_non_negative_int)
+    user_agent: str = flag("", "Set the user-agent to a specified string (JottaCloud's HTTP "
+                           "requests).", default_text="cloudsync/0.1 (jottacloud)", metavar="STRING")
+    ca_cert: tuple[str, ...] = flag((), "CA certificate used to verify servers (PEM; repeatable: "
+                                    "then only these CAs are trusted, as rclone).", multiple=True,
+                                    metavar="FILE")
+    header: tuple[str, ...] = flag((), "Set HTTP header for all transactions ('Name: value').",
+                                   multiple=True, metavar="HEADER", parser=_header,
+                                   env_split="\n")
+    header_upload: tuple[str, ...] = flag((), "Set HTTP header for upload transactions.",
+                                          multiple=True, metavar="HEADER", parser=_header,
+                                   env_split="\n")
+    header_download: tuple[str, ...] = flag((), "Set HTTP header for download transactions.",
+                                            multiple=True, metavar="HEADER", parser=_header,
+                                   env_split="\n")
+    dump: str = flag("", "Comma separated list of HTTP items to dump at DEBUG (implies -vv): "
+                     "headers, bodies, requests, responses, auth.  Secrets (Authorization, "
+                     "cookies, tokens, passwords) are always masked, auth included.",
+                     parser=_dump, metavar="LIST")
     human_readable: bool = flag(False, "Print sizes in human readable format (ls, lsl, lsd: 1.953Ki).")
     progress: bool = flag(False, "Show progress during transfer (on a terminal).", short="-P")
     disable: tuple[str, ...] = flag(
@@ -155,15 +214,18 @@ def _store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any
     if not given:
         return value
     option = _SETTINGS_OPTIONS.get(name)
-    if option is not None and isinstance(value, str) and option.kind in ("duration", "size", "int"):
-        try:
+    try:
+        if option is not None and isinstance(value, str) and (option.kind != "str" or option.parser):
             value = option.parse(value)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+        elif option is not None and option.multiple and option.parser:
+            value = tuple(option.parse(v) for v in value or ())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     if name == "verbose":
         value = max(settings.verbose, int(value or 0))
-    elif name == "disable":
-        value = settings.disable + tuple(value or ())
+    elif option is not None and option.multiple:
+        # given both before and after the command name: both count
+        value = getattr(settings, name) + tuple(value or ())
     setattr(settings, name, value)
     settings.explicit.add(name)
     return value
@@ -342,6 +404,8 @@ class App:
         if s.log_level:
             return {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "NOTICE": NOTICE,
                     "ERROR": logging.ERROR}[s.log_level.upper()]
+        if s.dump:  # as rclone: --dump implies -vv (a dump is DEBUG lines)
+            return logging.DEBUG
         if s.quiet:
             return logging.ERROR
         if s.verbose >= 2:
@@ -373,6 +437,28 @@ class App:
         if self.settings.ignored_flags:
             log.debug("%s not used by this command (accepted: rclone takes every global flag "
                       "on every command)", ", ".join(self.settings.ignored_flags))
+
+    def setup_network(self) -> None:
+        """Hand the global HTTP flags to :mod:`cloudsync.net` (backends read them there)."""
+        s = self.settings
+        if {"timeout", "contimeout"} & s.explicit:
+            from ..net import set_timeouts
+
+            set_timeouts(s.contimeout, s.timeout)
+        # always (not only when given): in-process runs must not inherit an earlier run's flags
+        from ..net import configure, parse_dump, parse_header
+
+        configure(tpslimit=s.tpslimit, tpslimit_burst=s.tpslimit_burst,
+                  max_connections=s.max_connections, user_agent=s.user_agent,
+                  ca_certs=tuple(s.ca_cert), dump=parse_dump(s.dump),
+                  headers=tuple(parse_header(h) for h in s.header),
+                  upload_headers=tuple(parse_header(h) for h in s.header_upload),
+                  download_headers=tuple(parse_header(h) for h in s.header_download))
+        if s.dump and not s.log_level and s.verbose < 2:
+            notice(log, "Automatically setting -vv as --dump is enabled")
+        if s.tpslimit > 0:
+            log.info("Starting transaction limiter: max %g transactions/s with burst %d",
+                     s.tpslimit, s.tpslimit_burst)
 
     @property
     def config(self) -> Config:
@@ -463,10 +549,7 @@ def pass_app(f: F) -> F:
         # "config create", "copy" …: what "Failed to <command>" names.
         app.command = " ".join(ctx.command_path.split()[1:]) or None
         app.setup_logging()
-        if {"timeout", "contimeout"} & app.settings.explicit:
-            from ..net import set_timeouts
-
-            set_timeouts(app.settings.contimeout, app.settings.timeout)
+        app.setup_network()
         if app.settings.no_hash_cache:
             from ..hashcache import configure
 

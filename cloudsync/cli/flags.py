@@ -27,6 +27,16 @@ def help_text(opt: Option) -> str:
     return f"{opt.help.rstrip('.')} (default {default})"
 
 
+class _Split(click.types.StringParamType):
+    """Text values whose environment variable is split on ``splitter``, not on whitespace."""
+
+    def __init__(self, splitter: str) -> None:
+        self.splitter = splitter
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        return [part for part in rv.split(self.splitter) if part]
+
+
 def click_params(opt: Option, **kw: Any) -> list[click.Option]:
     """The click option(s) of one declared flag (several for ``switches``)."""
     if opt.switches:
@@ -44,6 +54,8 @@ def click_params(opt: Option, **kw: Any) -> list[click.Option]:
         kw.update(count=True)
     elif opt.multiple:
         kw.update(multiple=True, metavar=opt.metavar or opt.kind.upper())
+        if opt.env_split is not None:
+            kw.update(type=_Split(opt.env_split))
     elif opt.exclusive and opt.examples:
         kw.update(type=click.Choice([v for v, _ in opt.examples], case_sensitive=False))
     else:

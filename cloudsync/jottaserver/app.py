@@ -55,6 +55,9 @@ _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
 @dataclass
 class LogEntry:
     """One served request, secrets redacted (query values of secret-bearing parameters)."""
@@ -65,6 +68,8 @@ class LogEntry:
     status: int  # 0 = the connection was cut before a response
     fault: str | None
     time: float
+    #: the request's headers, Authorization and cookies masked (tests of --header, --user-agent)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _json(status: int, payload: Any, headers: list[tuple[str, str]] | None = None,
@@ -98,6 +103,8 @@ class App:
             self.request_log.append(LogEntry(
                 req.method, req.path, redact_query(req.raw_query), status,
                 None if fault is None else fault.kind, time.time(),
+                tuple((k, "XXXX" if k.lower() in _SECRET_HEADERS else v)
+                      for k, v in req.headers.items()),
             ))
 
     @staticmethod
