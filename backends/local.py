@@ -168,6 +168,36 @@ def _probe(directory: str) -> tuple[int, bool]:
 
 
 # ---------------------------------------------------------------------------- helpers
+def _partial_suffix(text: str) -> str:
+    if not text:
+        # rclone allows it; here the suffix is how temporary files are recognised (and
+        # cleaned up), so without one a user's file could be taken for a leftover
+        raise ValueError("cloudsync needs a non-empty suffix to recognise its temporary files")
+    if len(text) > 16:
+        raise ValueError(f"Expecting suffix length not greater than 16 but got {len(text)}")
+    if "/" in text or "\0" in text:
+        raise ValueError("a suffix cannot contain '/' or NUL")
+    return text
+
+
+#: -l/--links: the extension of the file a symlink is translated to (rclone's)
+LINK_SUFFIX = ".rclonelink"
+#: longest symlink target accepted from a ".rclonelink" file (Linux's PATH_MAX)
+_MAX_LINK = 4096
+
+
+def _read_link(os_path: str, path: str) -> bytes:
+    try:
+        return os.fsencode(os.readlink(os_path))
+    except OSError as exc:
+        raise _translate(exc, path) from None
+
+
+def _link_entry(os_path: str, path: str, st: os.stat_result) -> Entry:
+    """The ``<name>.rclonelink`` file a symlink is listed as: its size is the target's length
+    in bytes, its time the link's own (as rclone lists it)."""
+    return Entry(path, False, len(_read_link(os_path, path)), st.st_mtime_ns)
+
 class _RangeReader(io.RawIOBase):
     """Reads at most ``limit`` bytes of an open file (``get`` with an ``end``)."""
 
@@ -209,21 +239,25 @@ except ImportError:  # Windows: an open file cannot be removed, which serves as 
     _fcntl = None  # type: ignore[assignment]
 
 
-def _temp_name(name: str, token: str | None = None) -> str:
-    """The temp name for ``name``: deterministic (``crc32`` of the name) unless ``token``."""
+def _temp_name(name: str, token: str | None = None, suffix: str = _TEMP_SUFFIX) -> str:
+    """The temp name for ``name``: deterministic (``crc32`` of the name) unless ``token``;
+    ``suffix`` is ``--partial-suffix``."""
     if token is None:
         token = f"{zlib.crc32(os.fsencode(name)):08x}"
     # Keep the temp name within NAME_MAX (255 bytes on most file systems) for long names.
     if len(name) > 50 and len(os.fsencode(name)) > 200:  # (≤ 4 bytes per character)
-        return f".cloudsync.{token}{_TEMP_SUFFIX}"
-    return f".{name}.{token}{_TEMP_SUFFIX}"
+        return f".cloudsync.{token}{suffix}"
+    return f".{name}.{token}{suffix}"
 
 
-def _is_temp_name(name: str) -> bool:
-    """One of our temp names (deterministic or unique fallback), by its shape."""
-    if not (name.endswith(_TEMP_SUFFIX) and name.startswith(".")):
+def _is_temp_name(name: str, suffix: str = _TEMP_SUFFIX) -> bool:
+    """One of our temp names (deterministic or unique fallback), by its shape (with this
+    ``suffix`` or the default one: a leftover of an earlier run is recognised too)."""
+    if suffix != _TEMP_SUFFIX and _is_temp_name(name):
+        return True
+    if not (name.endswith(suffix) and name.startswith(".")):
         return False
-    stem = name[1: -len(_TEMP_SUFFIX)]
+    stem = name[1: -len(suffix)]
     final, dot, token = stem.rpartition(".")
     if not dot or not final or len(token) not in (8, 10):
         return False
@@ -233,7 +267,8 @@ def _is_temp_name(name: str) -> bool:
         return False
     if final == "cloudsync":
         return True
-    return _temp_name(final) == name or token.startswith(_TEMP_PREFIX) or len(token) == 10
+    return _temp_name(final, None, suffix) == name or token.startswith(_TEMP_PREFIX) \
+        or len(token) == 10
 
 
 def _lock_temp(fd: int) -> bool:
@@ -364,7 +399,14 @@ class LocalBackend(Backend):
         copy_links: bool = False,
         skip_links: bool = False,
         no_fsync: bool = False,
+        links: bool = False,
+        one_file_system: bool = False,
+        partial_suffix: str = _TEMP_SUFFIX,
     ) -> None:
+        if links and copy_links:
+            from cloudsync.errors import ConfigError
+
+            raise ConfigError("can't use -l/--links with -L/--copy-links")
         typed = os.path.normpath(os.path.expanduser(root or "."))
         root = os.path.abspath(typed)
         # rclone names a local remote by the path as typed (cleaned), its "." and ".." shown
@@ -377,6 +419,14 @@ class LocalBackend(Backend):
         self.copy_links = copy_links
         self.skip_links = skip_links
         self.no_fsync = no_fsync
+        #: -l/--links: a symlink is listed, read and written as a file ``<name>.rclonelink``
+        #: holding its target
+        self.links = links
+        #: -x: the device of the root (set on the first listing); folders on others are skipped
+        self.one_file_system = one_file_system
+        self._root_dev: int | None = None
+        #: --partial-suffix: the end of the temporary names files are written under
+        self.partial_suffix = partial_suffix or _TEMP_SUFFIX
         self._leftovers: set[str] = set()
         self._warned_utf8: set[str] = set()  # names not UTF-8 that were noticed already
         self._warned_lock = threading.Lock()
@@ -462,7 +512,7 @@ class LocalBackend(Backend):
                 except OSError as exc:
                     raise _translate(exc, path or self.root, missing=DirNotFound) from None
                 rel = prefix + de.name
-                if de.name[0] == "." and _is_temp_name(de.name):
+                if de.name[0] == "." and _is_temp_name(de.name, self.partial_suffix):
                     self._note_temp(de.path)  # never listed: not (yet) a file of the tree
                     continue
                 if not de.name.isascii():
@@ -505,11 +555,13 @@ class LocalBackend(Backend):
                     if not de.name.isascii():
                         self._check_utf8(prefix + de.name)
                     if fmt == 0o100000:  # S_IFREG
-                        if de.name[0] == "." and _is_temp_name(de.name):
+                        if de.name[0] == "." and _is_temp_name(de.name, self.partial_suffix):
                             self._note_temp(de.path)  # never listed: not (yet) a file of the tree
                             continue
                         append(Entry(prefix + de.name, False, st.st_size, st.st_mtime_ns))
                     elif fmt == 0o040000:  # S_IFDIR
+                        if self.one_file_system and self._other_device(st):
+                            continue  # a mount point: -x does not cross into it
                         append(Entry(prefix + de.name, True, st.st_size, st.st_mtime_ns))
                     else:
                         try:
@@ -556,9 +608,23 @@ class LocalBackend(Backend):
         here = os.path.realpath(listed_os_path)
         return here == target or here.startswith(target.rstrip(os.sep) + os.sep)
 
+    def _other_device(self, st: os.stat_result) -> bool:
+        """-x: whether a listed folder is on another file system than the root (rclone
+        compares the st_dev of each folder with the root's)."""
+        if self._root_dev is None:
+            try:
+                self._root_dev = os.stat(self.root).st_dev
+            except OSError:
+                return False
+        return st.st_dev != self._root_dev
+
     def _special(self, de: os.DirEntry[str], rel: str, st: os.stat_result) -> Entry | None:
         """A listed entry that is neither a regular file nor a directory: links, FIFOs…"""
         mode = st.st_mode
+        if statmod.S_ISLNK(mode) and self.links:
+            if de.name[0] == "." and _is_temp_name(de.name, self.partial_suffix):
+                return None  # a link being written (or a killed run's)
+            return _link_entry(de.path, rel + LINK_SUFFIX, st)
         if statmod.S_ISLNK(mode):
             if not self.copy_links:
                 if not self.skip_links:
@@ -576,6 +642,8 @@ class LocalBackend(Backend):
                 raise _translate(exc, rel) from None
             mode = st.st_mode
         if statmod.S_ISDIR(mode):
+            if self.one_file_system and self._other_device(st):
+                return None
             return Entry(rel, True, st.st_size, st.st_mtime_ns)
         if statmod.S_ISREG(mode):
             return Entry(rel, False, st.st_size, st.st_mtime_ns)
@@ -617,11 +685,27 @@ class LocalBackend(Backend):
         except OSError as exc:
             raise _translate(exc, path, missing=missing) from None
 
+    def _link_os(self, path: str) -> str | None:
+        """With -l: the OS path of the symlink that ``path`` (``<name>.rclonelink``) stands
+        for, or None when ``path`` is not one."""
+        if not (self.links and path.endswith(LINK_SUFFIX) and len(path) > len(LINK_SUFFIX)):
+            return None
+        os_path = self._os_path(path[: -len(LINK_SUFFIX)])
+        return os_path if os.path.islink(os_path) else None
+
     def stat(self, path: str) -> Entry:
+        link = self._link_os(path)
+        if link is not None:
+            try:
+                return _link_entry(link, path, os.lstat(link))
+            except OSError as exc:
+                raise _translate(exc, path) from None
         # The root is always followed (a root that is a link to a directory is normal);
         # other links only with copy_links, exactly as listings show them.
         follow = self.copy_links or not path
         st = self._stat_os(self._os_path(path), path, follow=follow)
+        if statmod.S_ISLNK(st.st_mode) and self.links and path:
+            raise ObjectNotFound(path=path)  # listed as <name>.rclonelink
         if statmod.S_ISLNK(st.st_mode):
             if not self.skip_links:
                 notice(log, "%s: Can't follow symlink without -L/--copy-links", path)
@@ -656,6 +740,10 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ reading
     def get(self, path: str, start: int = 0, end: int | None = None) -> BinaryIO:
+        link = self._link_os(path)
+        if link is not None:
+            target = _read_link(link, path)
+            return io.BytesIO(target[max(start, 0): end])
         try:
             # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below);
             # it changes nothing for regular files
@@ -684,6 +772,11 @@ class LocalBackend(Backend):
     def hash(self, path: str, hash_type: str) -> str:
         if hash_type not in _HASHES:
             raise HashUnsupported(f"local backend cannot compute {hash_type!r}", path=path)
+        link = self._link_os(path)
+        if link is not None:
+            mh = MultiHasher([hash_type])
+            mh.update(_read_link(link, path))
+            return mh.hexdigests()[hash_type]
         os_path = self._os_path(path)
         try:
             # through the persistent hash cache: an unchanged file is never read twice
@@ -702,7 +795,7 @@ class LocalBackend(Backend):
         for attempt in range(10):
             deterministic = attempt < 2
             token = None if deterministic else f"{_TEMP_PREFIX}{next(_temp_counter):04x}"
-            tmp = f"{directory}{os.sep}{_temp_name(name, token)}"
+            tmp = f"{directory}{os.sep}{_temp_name(name, token, self.partial_suffix)}"
             flags = base | os.O_CREAT | (0 if deterministic and _fcntl is not None else os.O_EXCL)
             try:
                 fd = os.open(tmp, flags, 0o666)
@@ -791,6 +884,8 @@ class LocalBackend(Backend):
         return st.st_size, st.st_mtime_ns
 
     def put(self, path: str, stream: Readable, info: PutInfo) -> Entry:
+        if self.links and path.endswith(LINK_SUFFIX) and len(path) > len(LINK_SUFFIX):
+            return self._put_link(path, stream, info)
         os_path = self._os_path(path)
         # Hash what verification needs: md5 (the engine's first choice) plus any type the source
         # announced.  sha1 costs ~40% on top of md5, so it is only computed when asked for.
@@ -838,8 +933,42 @@ class LocalBackend(Backend):
             raise
         return Entry(path, False, size, mtime, hashes, info.mime_type)
 
+    def _put_link(self, path: str, stream: Readable, info: PutInfo) -> Entry:
+        """-l: ``<name>.rclonelink`` is written as the symlink ``<name>`` to its content
+        (made under a temporary name and renamed into place, like every write)."""
+        target = stream.read(_MAX_LINK + 1) or b""
+        if len(target) > _MAX_LINK or b"\0" in target:
+            raise NoRetryError("not a symlink target (too long, or a NUL byte in it)", path=path)
+        os_path = self._os_path(path[: -len(LINK_SUFFIX)])
+        # a unique temp name of the usual shape: listings never show it, nor a leftover of it
+        token = f"{_TEMP_PREFIX}{next(_temp_counter) & 0xFFFF:04x}"
+        tmp = os.path.join(os.path.dirname(os_path), _temp_name(os.path.basename(os_path), token,
+                                                                self.partial_suffix))
+        try:
+            if os.path.isdir(os_path) and not os.path.islink(os_path):
+                raise IsDirError(path=path)
+            try:
+                os.symlink(target, tmp)
+            except FileNotFoundError:
+                self._makedirs(os.path.dirname(os_path), path)
+                os.symlink(target, tmp)
+            try:
+                if info.mtime_ns is not None:
+                    os.utime(tmp, ns=(info.mtime_ns, info.mtime_ns), follow_symlinks=False)
+                os.replace(tmp, os_path)
+            except BaseException:
+                _remove_quietly(tmp)
+                raise
+            st = os.lstat(os_path)
+        except OSError as exc:
+            raise _translate(exc, path) from None
+        mh = MultiHasher([MD5])
+        mh.update(target)
+        return Entry(path, False, len(target), st.st_mtime_ns, mh.hexdigests(), info.mime_type)
+
     def delete(self, path: str) -> None:
-        os_path = self._os_path(path)
+        link = self._link_os(path)
+        os_path = link if link is not None else self._os_path(path)
         try:
             st = os.lstat(os_path)
             if statmod.S_ISDIR(st.st_mode):
@@ -880,6 +1009,9 @@ class LocalBackend(Backend):
     def _src_os_path(self, src: Backend, src_path: str, cant: type[CloudsyncError]) -> str:
         if not isinstance(src, LocalBackend):
             raise cant(f"cannot do server-side operations from {src}")
+        if src._link_os(src_path) is not None:
+            # -l: a link's ".rclonelink" file goes through get/put, which translate it
+            raise cant("a translated symlink (-l/--links) is copied through a stream")
         return src._os_path(src_path)
 
     def copy(self, src: Backend, src_path: str, dst_path: str) -> Entry:
@@ -928,6 +1060,7 @@ class LocalBackend(Backend):
     def _stage_copy(self, src: Backend, src_path: str, dst_path: str) -> _Staged:
         """Copy the bytes into an open temp file with the source's modtime; not yet durable."""
         src_os = self._src_os_path(src, src_path, CantCopy)
+        self._refuse_link_dest(dst_path, CantCopy)
         dst_os = self._os_path(dst_path)
         try:
             sfd = os.open(src_os, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -975,8 +1108,14 @@ class LocalBackend(Backend):
             raise
         return Entry(st.dst_path, False, size, mtime)
 
+    def _refuse_link_dest(self, dst_path: str, cant: type[CloudsyncError]) -> None:
+        if self.links and dst_path.endswith(LINK_SUFFIX):
+            # -l: written through put, which makes the symlink the file stands for
+            raise cant("a '.rclonelink' file is written as a symlink (-l/--links)")
+
     def move(self, src: Backend, src_path: str, dst_path: str) -> Entry:
         src_os = self._src_os_path(src, src_path, CantMove)
+        self._refuse_link_dest(dst_path, CantMove)
         dst_os = self._os_path(dst_path)
         st = self._stat_os(src_os, src_path, follow=False)
         if statmod.S_ISDIR(st.st_mode):
@@ -1036,6 +1175,13 @@ class LocalBackend(Backend):
             raise _translate(first, where)
 
     def set_modtime(self, path: str, mtime_ns: int) -> Entry:
+        link = self._link_os(path)
+        if link is not None:
+            try:
+                os.utime(link, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
+                return _link_entry(link, path, os.lstat(link))
+            except OSError as exc:
+                raise _translate(exc, path) from None
         os_path = self._os_path(path)
         try:
             st = os.stat(os_path)
@@ -1258,6 +1404,9 @@ def _factory(name: str, root: str, options: Mapping[str, Any],
         copy_links=bool(options.get("copy_links", False)),
         skip_links=bool(options.get("skip_links", False)),
         no_fsync=bool(options.get("no_fsync", False)),
+        links=bool(options.get("links", False)),
+        one_file_system=bool(options.get("one_file_system", False)),
+        partial_suffix=str(options.get("partial_suffix") or _TEMP_SUFFIX),
     )
 
 
@@ -1270,6 +1419,13 @@ SPEC = BackendSpec(
                kind="bool", advanced=True),
         Option("skip_links", "Don't warn about skipped symlinks.", default=False, kind="bool",
                advanced=True),
+        Option("links", "Translate symlinks to/from regular files with a '.rclonelink' "
+               "extension for the local backend.", default=False, kind="bool", advanced=True),
+        Option("one_file_system", "Don't cross filesystem boundaries (unix/macOS only).",
+               default=False, kind="bool", advanced=True),
+        Option("partial_suffix", "Suffix of the temporary name a file is written under before "
+               "it is renamed into place (the global --partial-suffix).", default=_TEMP_SUFFIX,
+               advanced=True, parser=_partial_suffix),
         Option("no_fsync",
                "Don't fsync each file before renaming it into place.\n\n"
                "Faster for many small files, but after a power cut recently written files may "

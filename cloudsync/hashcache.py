@@ -68,15 +68,34 @@ _FOLDER_MAX = 4_096
 _COLUMNS = "dev, ino, size, mtime_ns, ctime_ns, hash, tag"
 
 
+#: ``--cache-dir``, when given (see :func:`set_cache_dir`)
+_cache_dir: str | None = None
+
+
+def set_cache_dir(path: str | None) -> None:
+    """Use ``path`` as the cache directory (``--cache-dir``); None: the platform's."""
+    global _cache_dir
+    if path != _cache_dir:
+        _cache_dir = os.path.abspath(path) if path else None
+        configure(enabled=_enabled)  # the next use opens the cache in its new place
+
+
+def cache_dir() -> str:
+    """The cache directory: ``--cache-dir``, else the platform's (``~/.cache/cloudsync``)."""
+    if _cache_dir:
+        return _cache_dir
+    import platformdirs
+
+    return platformdirs.user_cache_dir("cloudsync", appauthor=False)
+
+
 def default_path() -> str:
-    """Where the cache lives: ``CLOUDSYNC_HASH_CACHE`` or the platform cache directory."""
+    """Where the cache lives: ``CLOUDSYNC_HASH_CACHE``, else ``hashcache.sqlite`` in the cache
+    directory (``--cache-dir`` or the platform's)."""
     explicit = os.environ.get("CLOUDSYNC_HASH_CACHE")
     if explicit:
         return os.path.abspath(os.path.expanduser(explicit))
-    import platformdirs
-
-    return os.path.join(platformdirs.user_cache_dir("cloudsync", appauthor=False),
-                        "hashcache.sqlite")
+    return os.path.join(cache_dir(), "hashcache.sqlite")
 
 
 def _signed(n: int) -> int:

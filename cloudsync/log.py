@@ -42,11 +42,13 @@ def skipped_dry_run(logger: logging.Logger, action: str, path: str, size: int = 
 
 import datetime as _dt  # noqa: E402 - kept below the shared vocabulary on purpose
 import functools as _functools  # noqa: E402
+import os as _os  # noqa: E402
 import re as _re  # noqa: E402
 import sys as _sys  # noqa: E402
 from typing import IO, Any  # noqa: E402
 
-__all__ += ["RedactingFilter", "go_quote", "redact", "setup_logging", "show_control_chars"]
+__all__ += ["LOG_FORMAT_CHOICES", "SYSLOG_FACILITIES", "RedactingFilter", "go_quote",
+            "parse_log_format", "redact", "setup_logging", "show_control_chars", "syslog_handler"]
 
 # What must never reach a log: bearer tokens, OAuth token fields, passwords in URLs/forms.
 # Kept as source text and compiled on first use (see _redactions): compiling at import time
@@ -152,18 +154,91 @@ def _object_and_message(record: logging.LogRecord) -> tuple[str, str]:
     return text, message
 
 
+#: ``--log-format`` items (rclone's; ``json`` is ``--use-json-log``)
+LOG_FORMAT_CHOICES = ("date", "time", "microseconds", "UTC", "longfile", "shortfile", "pid",
+                      "nolevel", "json")
+
+
+def parse_log_format(text: str) -> frozenset[str]:
+    """``date,time,UTC`` → the set of items (case as rclone spells them); unknown ones refused."""
+    known = {c.lower(): c for c in LOG_FORMAT_CHOICES}
+    items = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part.lower() not in known:
+            raise ValueError(f"invalid choice {part!r} from: {', '.join(LOG_FORMAT_CHOICES)}")
+        items.add(known[part.lower()])
+    return frozenset(items)
+
+
 class TextFormatter(logging.Formatter):
-    """``2026/11/22 01:43:47 INFO  : obj: msg`` (rclone's default text log line)."""
+    """``2026/11/22 01:43:47 INFO  : obj: msg`` (rclone's default text log line).
+
+    ``bits`` are ``--log-format`` items, laid out as rclone (Go's log prefix, then the pid and
+    the level): ``2026/11/22 01:43:47.123456 cli/app.py:12: [4242] INFO  : msg``.
+    """
+
+    def __init__(self, bits: frozenset[str] = frozenset({"date", "time"})) -> None:
+        super().__init__()
+        self.bits = bits
+        self._pid = f"[{_os.getpid()}] " if "pid" in bits else ""
 
     def format(self, record: logging.LogRecord) -> str:
-        when = _dt.datetime.fromtimestamp(record.created).strftime("%Y/%m/%d %H:%M:%S")
-        level = f"{_level_name(record.levelno):<6}: "
+        bits = self.bits
+        head = ""
+        if bits & {"date", "time", "microseconds"}:
+            when = (_dt.datetime.fromtimestamp(record.created, _dt.UTC) if "UTC" in bits
+                    else _dt.datetime.fromtimestamp(record.created))
+            if "date" in bits:
+                head += when.strftime("%Y/%m/%d ")
+            if bits & {"time", "microseconds"}:
+                head += when.strftime("%H:%M:%S.%f " if "microseconds" in bits else "%H:%M:%S ")
+        if "longfile" in bits:
+            head += f"{record.pathname}:{record.lineno}: "
+        elif "shortfile" in bits:
+            folder = _os.path.basename(_os.path.dirname(record.pathname))
+            head += f"{folder}/{record.filename}:{record.lineno}: "
+        head += self._pid
+        if "nolevel" not in bits:
+            head += f"{_level_name(record.levelno):<6}: "
         obj, message = _object_and_message(record)
         prefix = f"{show_control_chars(obj)}: " if obj else ""
-        text = f"{when} {level}{prefix}{message}"
+        text = f"{head}{prefix}{message}"
         if record.exc_info and record.levelno <= logging.DEBUG:
             text += "\n" + self.formatException(record.exc_info)
         return text
+
+
+#: ``--syslog-facility`` names (rclone's, as in syslog(3))
+SYSLOG_FACILITIES = ("KERN", "USER", "MAIL", "DAEMON", "AUTH", "SYSLOG", "LPR", "NEWS", "UUCP",
+                     "CRON", "AUTHPRIV", "FTP", "LOCAL0", "LOCAL1", "LOCAL2", "LOCAL3", "LOCAL4",
+                     "LOCAL5", "LOCAL6", "LOCAL7")
+
+#: where syslog(3) delivers on this system (tests point it at their own socket)
+SYSLOG_ADDRESS = "/dev/log"
+
+
+def syslog_handler(facility: str) -> logging.Handler:
+    """A handler that sends each line to the local syslog daemon, as rclone's ``--syslog``
+    (its level as the syslog priority, NOTICE included); OSError when there is none."""
+    import logging.handlers as _handlers
+    import socket
+
+    code = _handlers.SysLogHandler.facility_names[facility.lower()]
+    # SysLogHandler swallows a failed connection (and would fail on every line): try first
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.connect(SYSLOG_ADDRESS)
+    finally:
+        probe.close()
+    class _Handler(_handlers.SysLogHandler):
+        priority_map = {**_handlers.SysLogHandler.priority_map, "NOTICE": "notice"}  # noqa: RUF012
+
+    handler = _Handler(address=SYSLOG_ADDRESS, facility=code, socktype=socket.SOCK_DGRAM)
+    handler.ident = f"cloudsync[{_os.getpid()}]: "
+    return handler
 
 
 class JsonFormatter(logging.Formatter):
@@ -196,6 +271,8 @@ def setup_logging(
     log_file: str | None = None,
     json_log: bool = False,
     stream: IO[str] | None = None,
+    log_format: frozenset[str] = frozenset({"date", "time"}),
+    syslog_facility: str | None = None,
 ) -> logging.Handler:
     """Configure the ``cloudsync`` logger for the command line; returns the handler.
 
@@ -209,12 +286,20 @@ def setup_logging(
             if isinstance(old, logging.FileHandler):
                 old.close()
     handler: logging.Handler
-    if log_file:
+    if syslog_facility:
+        handler = syslog_handler(syslog_facility)
+    elif log_file:
         handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
     else:
         handler = logging.StreamHandler(stream if stream is not None else _sys.stderr)
     setattr(handler, "_cloudsync_cli", True)  # noqa: B010 - marks handlers we own
-    handler.setFormatter(JsonFormatter() if json_log else TextFormatter())
+    if json_log or "json" in log_format:
+        handler.setFormatter(JsonFormatter())
+    elif syslog_facility:
+        # syslog stamps the time itself; the level stays in the text as rclone's does
+        handler.setFormatter(TextFormatter(log_format - {"date", "time", "microseconds"}))
+    else:
+        handler.setFormatter(TextFormatter(log_format))
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level)

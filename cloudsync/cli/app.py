@@ -56,6 +56,26 @@ def _dump(text: str) -> str:
     return ",".join(sorted(parse_dump(text)))
 
 
+def _log_format(text: str) -> str:
+    from ..log import parse_log_format
+
+    parse_log_format(text)  # refused on the command line, as rclone does
+    return text
+
+
+def _partial_suffix(text: str) -> str:
+    from ..backends.local import _partial_suffix as check  # only when the flag is given
+
+    return check(text)
+
+
+def _default_time(text: str) -> str:
+    from .formats import parse_default_time
+
+    parse_default_time(text)
+    return text
+
+
 def _header(text: str) -> str:
     from ..net import parse_header
 
@@ -133,11 +153,20 @@ class Settings:
                                  examples=(("DEBUG", ""), ("INFO", ""), ("NOTICE", ""), ("ERROR", "")))
     log_file: str | None = flag(None, "Log everything to this file.", metavar="FILE")
     use_json_log: bool = flag(False, "Use JSON log format.")
+    log_format: str = flag("date,time", "Comma separated list of log format options: date, time, "
+                           "microseconds, UTC, longfile, shortfile, pid, nolevel, json.",
+                           parser=_log_format, metavar="LIST")
+    syslog: bool = flag(False, "Use Syslog for logging (the local syslog daemon, /dev/log).")
+    syslog_facility: str = flag("DAEMON", "Facility for syslog, e.g. KERN,USER.", metavar="FACILITY")
     config: str | None = flag(None, 'Config file ("" = in memory).', metavar="FILE",
                               default_text="~/.config/cloudsync/cloudsync.conf")
     stats: str | None = flag(None, "Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable).",
                              metavar="DURATION")
     stats_one_line: bool = flag(False, "Make the stats fit on one line.")
+    stats_file_name_length: int = flag(45, "Max file name length in stats (0 for no limit).",
+                                       parser=_non_negative_int)
+    stats_unit: str = flag("bytes", "Show data rate in stats as either 'bits' or 'bytes' per second.",
+                           examples=(("bytes", ""), ("bits", "")), exclusive=True)
     stats_log_level: str | None = flag(None, "Log level to show --stats output DEBUG|INFO|NOTICE|ERROR.",
                                        exclusive=True, default_text="INFO",
                                        examples=(("DEBUG", ""), ("INFO", ""), ("NOTICE", ""), ("ERROR", "")))
@@ -171,6 +200,9 @@ class Settings:
                      "headers, bodies, requests, responses, auth.  Secrets (Authorization, "
                      "cookies, tokens, passwords) are always masked, auth included.",
                      parser=_dump, metavar="LIST")
+    default_time: str = flag("2000-01-01T00:00:00Z", "Time to show if modtime is unknown for files "
+                             "(listings; a folder without one shows the listing's time).",
+                             parser=_default_time, metavar="TIME")
     human_readable: bool = flag(False, "Print sizes in human readable format (ls, lsl, lsd: 1.953Ki).")
     progress: bool = flag(False, "Show progress during transfer (on a terminal).", short="-P")
     disable: tuple[str, ...] = flag(
@@ -178,6 +210,20 @@ class Settings:
             "list_recursive/ListR, set_modtime, cleanup, public_link, set_dir_modtime/DirSetModTime).",
         multiple=True, metavar="FEATURE,...")
     copy_links: bool = flag(False, "Follow symlinks and copy the pointed to item.", short="-L")
+    links: bool = flag(False, "Translate symlinks to/from regular files with a '.rclonelink' "
+                       "extension (local remotes; other remotes just store the files).", short="-l")
+    skip_links: bool = flag(False, "Don't warn about skipped symlinks.")
+    one_file_system: bool = flag(False, "Don't cross filesystem boundaries (local remotes; "
+                                 "unix/macOS only).", short="-x")
+    partial_suffix: str = flag(".partial", "Suffix of the temporary name a local file is written "
+                               "under before it is renamed into place (cloudsync's temporary "
+                               "names also start with a dot: .NAME.CRC32.partial; JottaCloud "
+                               "uploads become visible only when complete).",
+                               parser=_partial_suffix, metavar="SUFFIX")
+    temp_dir: str = flag("", "Directory cloudsync will use for temporary files.",
+                         default_text="$TMPDIR or /tmp", metavar="DIR")
+    cache_dir: str = flag("", "Directory cloudsync will use for caching (the hash cache).",
+                          default_text="~/.cache/cloudsync", metavar="DIR")
     no_hash_cache: bool = flag(False, "Don't use the persistent cache of local file hashes (hash every file).")
     password_command: str | None = flag(
         None, "Command whose first output line is the config password (an encrypted config).",
@@ -188,6 +234,9 @@ class Settings:
     #: every global flag everywhere; named at -vv)
     ignored_flags: list[str] = field(default_factory=list)
 
+
+#: global flags that set the local backend's option of the same name
+_LOCAL_FLAGS = ("copy_links", "links", "skip_links", "one_file_system")
 
 #: name → declaration of each global flag (values given as text are parsed to their kind)
 _SETTINGS_OPTIONS = {opt.name: opt for _, opt in flag_options(Settings)}
@@ -417,16 +466,40 @@ class App:
     def setup_logging(self) -> None:
         if self._logging_ready:
             return
-        from ..log import setup_logging
+        from ..errors import ConfigError
+        from ..log import SYSLOG_FACILITIES, parse_log_format, setup_logging
 
+        s = self.settings
+        bits = parse_log_format(s.log_format)
+        facility = None
+        if s.syslog:
+            facility = s.syslog_facility.upper()
+            problem = ("Can't use --syslog and --log-file together" if s.log_file
+                       else f'Unknown syslog facility "{s.syslog_facility}" - man syslog for list'
+                       if facility not in SYSLOG_FACILITIES else None)
+            if problem:
+                setup_logging(self.verbosity, json_log=s.use_json_log, stream=sys.stderr,
+                              log_format=bits)
+                self._logging_ready = True
+                err = ConfigError(problem)
+                err.cli_context = "start logging"  # type: ignore[attr-defined]
+                raise err
         try:
-            setup_logging(self.verbosity, log_file=self.settings.log_file,
-                          json_log=self.settings.use_json_log, stream=sys.stderr)
+            setup_logging(self.verbosity, log_file=s.log_file, json_log=s.use_json_log,
+                          stream=sys.stderr, log_format=bits, syslog_facility=facility)
         except OSError as exc:
+            if facility:
+                setup_logging(self.verbosity, json_log=s.use_json_log, stream=sys.stderr,
+                              log_format=bits)
+                self._logging_ready = True
+                err = ConfigError(f"{exc.strerror or exc}: {_syslog_address()}",
+                                  hint="is a syslog daemon running? or log with --log-file")
+                err.cli_context = "start syslog"  # type: ignore[attr-defined]
+                raise err from None
             # one line on stderr (rclone: "Failed to open log file"), exit 1
-            setup_logging(self.verbosity, json_log=self.settings.use_json_log, stream=sys.stderr)
+            setup_logging(self.verbosity, json_log=s.use_json_log, stream=sys.stderr,
+                          log_format=bits)
             self._logging_ready = True
-            from ..errors import ConfigError
 
             err = ConfigError(f"{exc.strerror or exc}: {self.settings.log_file}",
                               hint="create its folder first" if isinstance(exc, FileNotFoundError)
@@ -437,6 +510,39 @@ class App:
         if self.settings.ignored_flags:
             log.debug("%s not used by this command (accepted: rclone takes every global flag "
                       "on every command)", ", ".join(self.settings.ignored_flags))
+
+    def setup_dirs(self) -> None:
+        """``--temp-dir`` and ``--cache-dir``: every temporary file, and the hash cache.
+
+        Imports nothing unless a flag is given or an earlier in-process run used one (start-up).
+        """
+        s = self.settings
+        if "default_time" in s.explicit or "cloudsync.cli.formats" in sys.modules:
+            from . import formats
+
+            formats.DEFAULT_TIME_NS = formats.parse_default_time(s.default_time)
+        if not (s.temp_dir or s.cache_dir or "tempfile" in sys.modules
+                or "cloudsync.hashcache" in sys.modules):
+            return
+        import tempfile
+
+        from ..errors import ConfigError
+
+        for flag_name, value in (("--temp-dir", s.temp_dir), ("--cache-dir", s.cache_dir)):
+            if value and not os.path.isdir(os.path.expanduser(value)):
+                if flag_name == "--cache-dir":
+                    try:  # rclone creates its cache directory
+                        os.makedirs(os.path.expanduser(value), exist_ok=True)
+                        continue
+                    except OSError:
+                        pass
+                raise ConfigError(f"{flag_name}: not a directory: {value}",
+                                  hint="give an existing directory")
+        # (None: Python's own choice again, for in-process runs after one with --temp-dir)
+        tempfile.tempdir = os.path.abspath(os.path.expanduser(s.temp_dir)) if s.temp_dir else None
+        from .. import hashcache
+
+        hashcache.set_cache_dir(os.path.expanduser(s.cache_dir) if s.cache_dir else None)
 
     def setup_network(self) -> None:
         """Hand the global HTTP flags to :mod:`cloudsync.net` (backends read them there)."""
@@ -471,8 +577,12 @@ class App:
 
     def _backend_flags(self) -> dict[str, dict[str, str]]:
         flags = {k: dict(v) for k, v in self.settings.backend_flags.items()}
-        if self.settings.copy_links:
-            flags.setdefault("local", {}).setdefault("copy_links", "true")
+        # rclone's local options that are global flags too (-L, -l, -x, --skip-links)
+        for name in _LOCAL_FLAGS:
+            if getattr(self.settings, name):
+                flags.setdefault("local", {}).setdefault(name, "true")
+        if "partial_suffix" in self.settings.explicit:
+            flags.setdefault("local", {}).setdefault("partial_suffix", self.settings.partial_suffix)
         return flags
 
     def _disable(self) -> tuple[str, ...]:
@@ -525,6 +635,12 @@ class App:
             raise
 
 
+def _syslog_address() -> str:
+    from .. import log as _log
+
+    return _log.SYSLOG_ADDRESS
+
+
 def _set_context(err: CloudsyncError, context: str) -> None:
     if getattr(err, "cli_context", None) is None:
         err.cli_context = context  # type: ignore[attr-defined]
@@ -550,6 +666,7 @@ def pass_app(f: F) -> F:
         app.command = " ".join(ctx.command_path.split()[1:]) or None
         app.setup_logging()
         app.setup_network()
+        app.setup_dirs()
         if app.settings.no_hash_cache:
             from ..hashcache import configure
 

@@ -257,12 +257,14 @@ def touch(app: App) -> None:
 @global_options
 @pass_app
 def paths(app: App) -> None:
-    import platformdirs
+    import tempfile
 
+    from ..hashcache import cache_dir
     from ..secrets import state_dir
 
     click.echo(f"Config file: {app.config.path or '(in memory)'}")
-    click.echo(f"Cache dir:   {platformdirs.user_cache_dir('cloudsync', appauthor=False)}")
+    click.echo(f"Cache dir:   {cache_dir()}")
+    click.echo(f"Temp dir:    {tempfile.gettempdir()}")
     click.echo(f"State dir:   {state_dir()}")
 
 

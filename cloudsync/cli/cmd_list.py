@@ -84,6 +84,12 @@ def _out(text: str) -> None:
     click.echo(text)
 
 
+def _mtime_or_now(entry: Entry) -> int:
+    """The time listed for ``entry``: a file's unknown time is --default-time, a folder's now."""
+    ns = formats.mtime_of(entry)
+    return ns if ns is not None else time.time_ns()
+
+
 def _write_lines(lines: Iterable[str], sep: str = "\n", end: str = "\n") -> None:
     """Print ``lines`` joined by ``sep`` and followed by ``end``, in batches (click.echo per
     line costs more than the listing itself)."""
@@ -154,7 +160,7 @@ def lsl(app: App, remote: str, **kw: Any) -> None:
     text = _size_text(app)
     _write_lines(
         f"{text(entry.size):>9} "
-        f"{formats.local_time(entry.mtime_ns, '%Y-%m-%d %H:%M:%S', nanos=True)} {path}"
+        f"{formats.local_time(formats.mtime_of(entry), '%Y-%m-%d %H:%M:%S', nanos=True)} {path}"
         for path, entry in listing.entries)
 
 
@@ -225,7 +231,7 @@ def lsf(app: App, remote: str, fmt: str, separator: str | None, use_csv: bool, d
     fields: dict[str, Callable[[str, Entry], str]] = {
         "p": path_of,
         "s": lambda _p, e: str(-1 if e.is_dir else e.size),
-        "t": lambda _p, e: show_time(e.mtime_ns if e.mtime_ns is not None else time.time_ns()),
+        "t": lambda _p, e: show_time(_mtime_or_now(e)),  # --default-time for unknown ones
         "h": hash_of,
         "i": lambda _p, e: e.id or "",
         "m": lambda _p, e: formats.mime_type_of(e),

@@ -106,9 +106,9 @@ def convert(opt: Option, raw: Any) -> Any:
     """A value click collected for ``opt`` (a string, a flag's bool, a tuple) parsed to its kind."""
     if opt.kind in ("bool", "count"):
         return type(opt.default)(raw) if opt.default is not None else raw
-    if opt.multiple:
-        return tuple(raw)
     try:
+        if opt.multiple:
+            return tuple(opt.parse(v) if opt.parser else v for v in raw)
         return opt.parse(raw)
     except ValueError as exc:
         raise UsageError(f"invalid value for {opt.flag_name()}: {raw!r} ({exc})") from None

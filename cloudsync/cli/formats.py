@@ -38,6 +38,16 @@ def byte_unit(n: float) -> str:
     return f"{value} {prefix}B"
 
 
+def byte_rate(n: float) -> str:
+    return f"{byte_unit(n)}/s"
+
+
+def bit_rate(n: float) -> str:
+    """``--stats-unit bits``: ``1536`` bytes/s → ``12 Kibit/s`` (rclone's BitRateUnit)."""
+    text = byte_unit(n * 8)
+    return (text[:-1] + "bit/s") if text.endswith("B") else text
+
+
 def count_suffix(n: int) -> str:
     """Decimal count with k/M/G suffix (rclone's ``CountSuffix``): ``1234`` → ``1.234k``."""
     if n < 1000:
@@ -92,18 +102,22 @@ def stats_text(
     one_line: bool = False,
     transferring: Sequence[tuple[str, int, int, float]] = (),
     name_width: int = 45,
+    bits: bool = False,
 ) -> str:
     """The stats block (§D.4) from a :meth:`cloudsync.events.Stats.snapshot` dict.
 
     ``transferring`` lists in-flight transfers as ``(name, size, bytes done, speed)``.
     The returned text starts with a newline like rclone's (it follows a log prefix).
+    ``name_width`` is ``--stats-file-name-length`` (0: no limit); ``bits`` shows the rates in
+    bits per second (``--stats-unit bits``; amounts stay in bytes, as rclone's).
     """
+    rate_unit = bit_rate if bits else byte_rate
     done, total = int(stats.get("bytes", 0)), int(stats.get("totalBytes", 0))
     total = max(total, done)
     speed = float(stats.get("speed") or 0.0)
     first = (
         f"{byte_unit(done):>13} / {byte_unit(total)}, {percent(done, total)}, "
-        f"{byte_unit(speed)}/s, ETA {eta_text(stats.get('eta'))}"
+        f"{rate_unit(speed)}, ETA {eta_text(stats.get('eta'))}"
     )
     if one_line:
         xfr = ""
@@ -159,7 +173,7 @@ def stats_text(
             pct = int(100 * done_bytes / size) if size > 0 else 0
             shown = shorten_name(name, name_width)
             lines.append(f" * {shown:>{name_width}}:{pct:3d}% / {byte_unit(max(size, 0))}, "
-                         f"{byte_unit(rate)}/s, {eta_text(left)}")
+                         f"{rate_unit(rate)}, {eta_text(left)}")
     return "\n".join(lines) + "\n"
 
 
@@ -176,6 +190,31 @@ def modtime_digits(precision_ns: int) -> int:
         p //= 10
         digits -= 1
     return digits
+
+
+#: ``--default-time``: shown for a file whose modification time is unknown (rclone's default);
+#: a folder without one shows the time of the listing, as rclone's do
+DEFAULT_TIME_NS = 946_684_800 * 1_000_000_000  # 2000-01-01T00:00:00Z
+
+
+def parse_default_time(text: str) -> int:
+    """``--default-time``: RFC 3339 (``2000-01-01T00:00:00Z``) or a date (``2000-01-01``, UTC)."""
+    t = text.strip()
+    try:
+        when = _dt.datetime.fromisoformat(t.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (e.g. 2000-01-01T00:00:00Z)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.UTC)
+    return int(when.timestamp()) * 1_000_000_000 + when.microsecond * 1000
+
+
+def mtime_of(entry: Entry) -> int | None:
+    """The time a listing shows: a file's unknown modtime is ``--default-time``."""
+    ns = entry.mtime_ns
+    if ns is None and not entry.is_dir:
+        return DEFAULT_TIME_NS
+    return ns
 
 
 def local_time(ns: int | None, fmt: str = "%Y-%m-%d %H:%M:%S", nanos: bool = False) -> str:
@@ -355,6 +394,7 @@ class LsjsonFormat:
         if self._no_modtime:
             parts.append(',"ModTime":""')
         else:
+            ns = mtime_of(entry)  # --default-time for a file whose time is unknown
             if ns is None:
                 ns = int(_dt.datetime.now().timestamp() * 1_000_000_000)
             parts += (',"ModTime":"', self._time(ns), '"')

@@ -12,7 +12,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -155,8 +155,7 @@ def progress(app: App) -> Iterator[Reporter]:
 
         def render() -> Text:
             stats, active = tracker.snapshot()
-            return Text(formats.stats_text(stats, one_line=app.settings.stats_one_line,
-                                           transferring=active).strip("\n"))
+            return Text(_stats_text(app, stats, transferring=active).strip("\n"))
 
         live = Live(render(), console=console, refresh_per_second=4, transient=False)
         live.start()
@@ -171,7 +170,7 @@ def progress(app: App) -> Iterator[Reporter]:
             while not stop.wait(interval):
                 stats, active = tracker.snapshot()
                 log.log(stats_level(app, logging.INFO),
-                        formats.stats_text(stats, one_line=app.settings.stats_one_line, transferring=active),
+                        _stats_text(app, stats, transferring=active),
                          extra={"stats": stats})
 
         threads.append(threading.Thread(target=periodic, name="cloudsync-stats", daemon=True))
@@ -185,8 +184,16 @@ def progress(app: App) -> Iterator[Reporter]:
             t.join(timeout=2)
         if live is not None:
             stats, _ = tracker.snapshot()
-            live.update(Text(formats.stats_text(stats, one_line=app.settings.stats_one_line).strip("\n")))
+            live.update(Text(_stats_text(app, stats).strip("\n")))
             live.stop()
+
+
+def _stats_text(app: App, stats: Mapping[str, Any],
+                transferring: Sequence[tuple[str, int, int, float]] = ()) -> str:
+    """The stats block with the global stats flags (one line, name length, unit)."""
+    s = app.settings
+    return formats.stats_text(stats, one_line=s.stats_one_line, transferring=transferring,
+                              name_width=s.stats_file_name_length, bits=s.stats_unit == "bits")
 
 
 def _final_message(command: str, result: RunResult) -> str:
@@ -227,8 +234,7 @@ def finish(
     if show_stats or explicit:
         snapshot = result.stats.snapshot()
         # (rclone's "N B (freed)" is not one of its JSON stats keys: passed on the side)
-        text = formats.stats_text({**snapshot, "deletedBytes": result.stats.deleted_bytes},
-                                  one_line=app.settings.stats_one_line)
+        text = _stats_text(app, {**snapshot, "deletedBytes": result.stats.deleted_bytes})
         # rclone logs the final stats at INFO (its --stats-log-level), failed or not; a dry run
         # and an explicit --stats show them
         level = stats_level(app, NOTICE if (dry_run or explicit) else logging.INFO)

@@ -773,6 +773,8 @@ class Executor:
         the copy kept."""
         try:
             meta = call_with_retries(lambda: self.src.metadata(src_path), self.retries)
+            # --metadata-set key=value: over what the source has
+            meta.update(item.split("=", 1) for item in self.opts.metadata_set)  # type: ignore[misc]
             call_with_retries(lambda: self.dst.set_metadata(dst_path, meta), self.retries)
         except Exception as err:
             self.run.count_error(err, dst_path)

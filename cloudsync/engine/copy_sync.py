@@ -143,6 +143,9 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
         backup = dst
     if opts.no_traverse and mode == "sync":
         log.error("--no-traverse can't be used with sync: ignoring it")
+    if opts.no_check_dest and mode == "sync":
+        run.count_error(CloudsyncError("can't use --no-check-dest with sync: use copy instead"))
+        return run.result()
 
     strategy = None
     try:
@@ -233,7 +236,9 @@ def _run(run: Run, src: Backend, dst: Backend, opts: SyncOptions, mode: Mode, fi
     planner: Planner | None = None
     src_side, dst_side = side_src(), side_dst()
     # --no-traverse (copy, move): look each source file up on the destination, never list it
-    dst_side.lookup_only = opts.no_traverse and mode != "sync"
+    dst_side.lookup_only = (opts.no_traverse or opts.no_check_dest) and mode != "sync"
+    # --no-check-dest: the destination is neither listed nor looked up; all is transferred
+    dst_side.blind = opts.no_check_dest
     for phase in phases:
         if run.stop.is_set():
             break

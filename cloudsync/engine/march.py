@@ -201,10 +201,14 @@ class Side:
 
     #: --no-traverse: this side is never listed; each source entry is looked up instead
     lookup_only = False
+    #: --no-check-dest (with lookup_only): not even looked up -- everything is "new"
+    blind = False
 
     def lookup(self, path: str, names: list[str]) -> list[Entry]:
         """The entries of directory ``path`` named like ``names`` (one stat each), for
         ``--no-traverse``: rclone's NewObject per source file instead of a listing."""
+        if self.blind:
+            return []
         prefix = path + "/" if path else ""
         found: list[Entry] = []
         for name in names:

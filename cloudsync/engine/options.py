@@ -46,6 +46,12 @@ def _bwlimit(text: str) -> str:
     return text
 
 
+def _key_value(text: str) -> str:
+    if "=" not in text or text.startswith("="):
+        raise ValueError(f"{text!r} is not of the form key=value")
+    return text
+
+
 def _off_duration(text: str) -> float:
     """A duration where 0 (and rclone's ``off``) means no limit."""
     return 0.0 if text.strip().lower() == "off" else parse_duration(text)
@@ -69,6 +75,9 @@ class SyncOptions:
     interactive: bool = flag(False, "Enable interactive mode: ask before each change (copy, "
                                     "delete, set directory modification time …).", short="-i")
     metadata: bool = shared_flag(METADATA)
+    metadata_set: tuple[str, ...] = flag(
+        (), "Add metadata key=value when uploading (with -M; e.g. mode=100600 on a local "
+            "destination).", multiple=True, metavar="KEY=VALUE", parser=_key_value)
     # transfer decision (§B.1)
     checksum: bool = flag(False, "Check for changes with size & checksum (if available).", short="-c")
     size_only: bool = shared_flag(SIZE_ONLY)
@@ -162,6 +171,8 @@ class SyncOptions:
                                 "always writes to a temporary name and renames it into place, so "
                                 "no reader ever sees a half-written file.")
     check_first: bool = flag(False, "Do all the checks before starting transfers.")
+    no_check_dest: bool = flag(False, "Don't check the destination, copy regardless (copy, move: "
+                                      "it is not listed, every file is transferred as new).")
     filters: FilterOptions = field(default_factory=FilterOptions)
     #: asked before each change; the CLI sets it for -i (the engine never prompts by itself)
     confirm: Confirm | None = field(default=None, compare=False, repr=False)
