@@ -74,6 +74,14 @@ class NetConfig:
     download_headers: tuple[tuple[str, str], ...] = ()
     #: at most this many calls of one remote open at once (0 = no limit)
     max_connections: int = 0
+    #: --no-gzip-encoding: don't ask for compressed answers
+    no_gzip: bool = False
+    #: --disable-http-keep-alives: each connection is used once
+    no_keepalive: bool = False
+    #: --http-proxy: every request through this proxy (else the environment's, as Go's)
+    proxy: str = ""
+    #: --bind: the local address outgoing connections are made from
+    bind: str = ""
     #: what to log at DEBUG for each HTTP transaction (see DUMP_CHOICES); secrets always masked
     dump: frozenset[str] = frozenset()
 

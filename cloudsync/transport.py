@@ -1,7 +1,8 @@
 """rclone's global HTTP flags applied to a ``requests`` session (the "transport" of rclone).
 
-:func:`prepare_session` gives a session the ``--user-agent``, ``--ca-cert`` and ``--header``
-settings of :mod:`cloudsync.net`; :class:`Adapter` (mount it, or let :func:`prepare_session`
+:func:`prepare_session` gives a session the ``--user-agent``, ``--ca-cert``, ``--header``,
+``--no-gzip-encoding``, ``--disable-http-keep-alives`` and ``--http-proxy`` settings of
+:mod:`cloudsync.net`; :class:`Adapter` (mount it, or let :func:`prepare_session`
 do it) spaces every transaction by the ``--tpslimit`` bucket and writes the ``--dump`` lines.
 Imported only by backends when they build a session (it imports requests).
 
@@ -88,7 +89,20 @@ def _next_id() -> int:
 
 
 class Adapter(HTTPAdapter):
-    """An HTTPAdapter that waits for the ``--tpslimit`` bucket and writes ``--dump`` lines."""
+    """An HTTPAdapter that waits for the ``--tpslimit`` bucket, writes ``--dump`` lines and
+    connects from the ``--bind`` address."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        bind = net.current().bind
+        if bind:
+            kwargs["source_address"] = (bind, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        bind = net.current().bind
+        if bind:
+            kwargs["source_address"] = (bind, 0)
+        return super().proxy_manager_for(proxy, **kwargs)
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         bucket = net.limiter()
@@ -146,6 +160,12 @@ def prepare_session(session: requests.Session, user_agent: str, *,
     for name, value in cfg.headers:
         session.headers[name] = value
     session.verify = ca_bundle(cfg.ca_certs) or True
+    if cfg.no_gzip:
+        session.headers["Accept-Encoding"] = "identity"
+    if cfg.no_keepalive:
+        session.headers["Connection"] = "close"
+    if cfg.proxy:
+        session.proxies.update({"http": cfg.proxy, "https": cfg.proxy})
     adapter = adapter or Adapter(max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

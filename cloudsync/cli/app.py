@@ -30,6 +30,7 @@ from ..options import (
     flag,
     flag_options,
     parse_duration,
+    parse_size,
     positive_int,
     shared_flag,
 )
@@ -163,6 +164,11 @@ class Settings:
     stats: str | None = flag(None, "Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable).",
                              metavar="DURATION")
     stats_one_line: bool = flag(False, "Make the stats fit on one line.")
+    stats_one_line_date: bool = flag(False, "Enable --stats-one-line and add current date/time "
+                                     "prefix.")
+    stats_one_line_date_format: str = flag(
+        "", "Enable --stats-one-line-date and use custom formatted date (Go's layout, e.g. "
+            "'2006-01-02 15:04:05').", metavar="LAYOUT")
     stats_file_name_length: int = flag(45, "Max file name length in stats (0 for no limit).",
                                        parser=_non_negative_int)
     stats_unit: str = flag("bytes", "Show data rate in stats as either 'bits' or 'bytes' per second.",
@@ -196,6 +202,28 @@ class Settings:
     header_download: tuple[str, ...] = flag((), "Set HTTP header for download transactions.",
                                             multiple=True, metavar="HEADER", parser=_header,
                                    env_split="\n")
+    no_gzip_encoding: bool = flag(False, "Don't set Accept-Encoding: gzip.")
+    disable_http_keep_alives: bool = flag(False, "Disable HTTP keep-alives and use each "
+                                          "connection once.")
+    http_proxy: str = flag("", "HTTP proxy URL (else the HTTPS_PROXY/HTTP_PROXY variables).",
+                           metavar="URL")
+    bind: str = flag("", "Local address to bind to for outgoing connections, IPv4, IPv6 or name.",
+                     metavar="ADDRESS")
+    # rclone tuning flags that have no counterpart here: accepted (so scripts keep working) and
+    # said to change nothing, with the reason; their values are still checked
+    buffer_size: int = flag(16 << 20, "Accepted for rclone compatibility and changes nothing: "
+                            "cloudsync reads each file in 1 MiB chunks with no read-ahead buffer.",
+                            kind="size", parser=parse_size, metavar="SIZE")
+    multi_thread_streams: int = flag(4, "Accepted for rclone compatibility and changes nothing: "
+                                     "cloudsync transfers each file in one stream.",
+                                     parser=_non_negative_int)
+    multi_thread_cutoff: int = flag(256 << 20, "Accepted for rclone compatibility and changes "
+                                    "nothing (see --multi-thread-streams).", kind="size",
+                                    parser=parse_size, metavar="SIZE")
+    disable_http2: bool = flag(False, "Accepted for rclone compatibility and changes nothing: "
+                               "cloudsync speaks HTTP/1.1 only.")
+    use_mmap: bool = flag(False, "Accepted for rclone compatibility and changes nothing: "
+                          "cloudsync's buffers are Python's own.")
     dump: str = flag("", "Comma separated list of HTTP items to dump at DEBUG (implies -vv): "
                      "headers, bodies, requests, responses, auth.  Secrets (Authorization, "
                      "cookies, tokens, passwords) are always masked, auth included.",
@@ -559,7 +587,9 @@ class App:
                   ca_certs=tuple(s.ca_cert), dump=parse_dump(s.dump),
                   headers=tuple(parse_header(h) for h in s.header),
                   upload_headers=tuple(parse_header(h) for h in s.header_upload),
-                  download_headers=tuple(parse_header(h) for h in s.header_download))
+                  download_headers=tuple(parse_header(h) for h in s.header_download),
+                  no_gzip=s.no_gzip_encoding, no_keepalive=s.disable_http_keep_alives,
+                  proxy=s.http_proxy, bind=s.bind)
         if s.dump and not s.log_level and s.verbose < 2:
             notice(log, "Automatically setting -vv as --dump is enabled")
         if s.tpslimit > 0:

@@ -192,8 +192,14 @@ def _stats_text(app: App, stats: Mapping[str, Any],
                 transferring: Sequence[tuple[str, int, int, float]] = ()) -> str:
     """The stats block with the global stats flags (one line, name length, unit)."""
     s = app.settings
-    return formats.stats_text(stats, one_line=s.stats_one_line, transferring=transferring,
+    dated = s.stats_one_line_date or bool(s.stats_one_line_date_format)
+    text = formats.stats_text(stats, one_line=s.stats_one_line or dated, transferring=transferring,
                               name_width=s.stats_file_name_length, bits=s.stats_unit == "bits")
+    if dated:
+        # --stats-one-line-date[-format]: the date first, in Go's layout as rclone takes it
+        layout = s.stats_one_line_date_format or "2006/01/02 15:04:05 - "
+        text = formats.go_time(layout) + text
+    return text
 
 
 def _final_message(command: str, result: RunResult) -> str:

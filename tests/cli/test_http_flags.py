@@ -267,3 +267,42 @@ def test_mask_text_covers_bodies_and_urls() -> None:
                      '{"access_token": "SECRET2", "password":"SECRET3"} '
                      '<auth_token>SECRET4</auth_token> GET /a?code=SECRET5&x=1')
     assert not re.search(r"SECRET\d", text), text
+
+
+# ----------------------------------------------------------------------------- connection flags
+
+
+def test_no_gzip_and_no_keepalive(cs: Any, srv: Any) -> None:
+    srv.clear_request_log()
+    assert cs("lsf", "j:").code == 0
+    first = _headers(srv.request_log[-1])
+    assert "gzip" in first.get("accept-encoding", "") and first.get("connection") != "close"
+    srv.clear_request_log()
+    r = cs("lsf", "j:", "--no-gzip-encoding", "--disable-http-keep-alives")
+    assert r.code == 0, r.err
+    for entry in srv.request_log:
+        headers = _headers(entry)
+        assert "gzip" not in headers.get("accept-encoding", "")
+        assert headers.get("connection") == "close"
+
+
+def test_bind_and_proxy(cs: Any, srv: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = cs("lsf", "j:", "--bind", "127.0.0.1")
+    assert r.code == 0, r.err
+    assert net.current().bind == "127.0.0.1"
+    # an address of no interface here: the connection cannot be made, one clear line
+    r = cs("lsf", "j:", "--bind", "192.0.2.1", "--low-level-retries", "1", "--retries", "1")
+    assert r.code != 0 and "Traceback" not in r.err
+    # --http-proxy: the requests go to the proxy (here a port nobody listens on)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    srv.clear_request_log()
+    r = cs("lsf", "j:", "--http-proxy", f"http://127.0.0.1:{port}", "--low-level-retries", "1",
+           "--retries", "1")
+    assert r.code != 0 and "Traceback" not in r.err
+    assert srv.request_log == []  # nothing reached the server directly
