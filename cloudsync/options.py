@@ -40,6 +40,8 @@ __all__ = [
     "flag",
     "flag_options",
     "format_duration",
+    "non_negative_float",
+    "non_negative_int",
     "parse_bool",
     "parse_duration",
     "parse_size",
@@ -151,12 +153,21 @@ def format_duration(seconds: float) -> str:
     return secs
 
 
-def positive_int(text: str) -> int:
-    """An integer of at least 1 (``--transfers``, ``--checkers``, ``--retries`` …)."""
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"{value} is less than 1")
-    return value
+def _at_least(kind: Callable[[str], Any], low: float) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value < low:
+            raise ValueError(f"{value} is less than {low:g}")
+        return value
+
+    return parse
+
+
+#: An integer of at least 1 (``--transfers``, ``--checkers``, ``--retries`` …).
+positive_int: Callable[[str], int] = _at_least(int, 1)
+#: An integer or a number of at least 0 (``--max-connections``, ``--tpslimit`` …).
+non_negative_int: Callable[[str], int] = _at_least(int, 0)
+non_negative_float: Callable[[str], float] = _at_least(float, 0)
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {

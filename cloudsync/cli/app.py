@@ -29,26 +29,14 @@ from ..options import (
     LOW_LEVEL_RETRIES,
     flag,
     flag_options,
+    non_negative_float,
+    non_negative_int,
     parse_duration,
     parse_size,
     positive_int,
     shared_flag,
 )
 from .flags import click_params
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise ValueError(f"{value} is negative")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(f"{value} is negative")
-    return value
 
 
 def _dump(text: str) -> str:
@@ -170,7 +158,7 @@ class Settings:
         "", "Enable --stats-one-line-date and use custom formatted date (Go's layout, e.g. "
             "'2006-01-02 15:04:05').", metavar="LAYOUT")
     stats_file_name_length: int = flag(45, "Max file name length in stats (0 for no limit).",
-                                       parser=_non_negative_int)
+                                       parser=non_negative_int)
     stats_unit: str = flag("bytes", "Show data rate in stats as either 'bits' or 'bytes' per second.",
                            examples=(("bytes", ""), ("bits", "")), exclusive=True)
     stats_log_level: str | None = flag(None, "Log level to show --stats output DEBUG|INFO|NOTICE|ERROR.",
@@ -183,11 +171,11 @@ class Settings:
     low_level_retries: int = shared_flag(LOW_LEVEL_RETRIES)
     tpslimit: float = flag(0.0, "Limit HTTP transactions per second to this, all remotes together "
                            "(JottaCloud; local and memory remotes make no HTTP transactions).",
-                           kind="float", parser=_non_negative_float, default_text="off",
+                           kind="float", parser=non_negative_float, default_text="off",
                            metavar="FLOAT")
     tpslimit_burst: int = flag(1, "Max burst of transactions for --tpslimit.", parser=positive_int)
     max_connections: int = flag(0, "Maximum number of simultaneous backend API calls per remote "
-                                "(JottaCloud), 0 for unlimited.", parser=_non_negative_int)
+                                "(JottaCloud), 0 for unlimited.", parser=non_negative_int)
     user_agent: str = flag("", "Set the user-agent to a specified string (JottaCloud's HTTP "
                            "requests).", default_text="cloudsync/0.1 (jottacloud)", metavar="STRING")
     ca_cert: tuple[str, ...] = flag((), "CA certificate used to verify servers (PEM; repeatable: "
@@ -216,7 +204,7 @@ class Settings:
                             kind="size", parser=parse_size, metavar="SIZE")
     multi_thread_streams: int = flag(4, "Accepted for rclone compatibility and changes nothing: "
                                      "cloudsync transfers each file in one stream.",
-                                     parser=_non_negative_int)
+                                     parser=non_negative_int)
     multi_thread_cutoff: int = flag(256 << 20, "Accepted for rclone compatibility and changes "
                                     "nothing (see --multi-thread-streams).", kind="size",
                                     parser=parse_size, metavar="SIZE")
