@@ -715,24 +715,28 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ metadata (-M)
     def metadata(self, path: str) -> dict[str, str]:
-        os_path, follow = self._os_path(path), self.copy_links or not path
+        link = self._link_os(path)  # -l: the symlink's own metadata
+        os_path, follow = (link, False) if link else (self._os_path(path), self.copy_links or not path)
         st = self._stat_os(os_path, path, follow=follow)
         return _stat_metadata(st, _birth_time_ns(os_path, follow))
 
     def set_metadata(self, path: str, metadata: dict[str, str]) -> None:
-        os_path = self._os_path(path)
+        link = self._link_os(path)  # -l: the symlink itself (a link's mode means nothing)
+        os_path = link or self._os_path(path)
+        follow = link is None
         try:
-            if "mode" in metadata:
+            if "mode" in metadata and follow:
                 os.chmod(os_path, statmod.S_IMODE(int(metadata["mode"], 8)))
             if "atime" in metadata or "mtime" in metadata:
-                st = os.stat(os_path)
+                st = os.stat(os_path, follow_symlinks=follow)
                 atime = _parse_meta_time(metadata["atime"]) if "atime" in metadata else st.st_atime_ns
                 mtime = _parse_meta_time(metadata["mtime"]) if "mtime" in metadata else st.st_mtime_ns
-                os.utime(os_path, ns=(atime, mtime))
+                os.utime(os_path, ns=(atime, mtime), follow_symlinks=follow)
             if "uid" in metadata or "gid" in metadata:
                 # (as rclone: ownership is kept where the user may set it, else left alone)
                 with contextlib.suppress(PermissionError):
-                    os.chown(os_path, int(metadata.get("uid", -1)), int(metadata.get("gid", -1)))
+                    os.chown(os_path, int(metadata.get("uid", -1)), int(metadata.get("gid", -1)),
+                             follow_symlinks=follow)
         except ValueError:
             raise CloudsyncError(f"bad metadata value in {metadata!r}", path=path) from None
         except OSError as exc:

@@ -230,10 +230,12 @@ def _secrets(srv: Any, config_path: Path) -> list[str]:
     return [s for s in out if s and len(s) > 8]
 
 
-def test_dump_never_shows_a_secret(cs: Any, srv: Any, config_path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("what", ["headers,bodies", "headers,bodies,auth"])
+def test_dump_never_shows_a_secret(cs: Any, srv: Any, config_path: Path, tmp_path: Path,
+                                   what: str) -> None:
     src = _tree(tmp_path / "src", 2)
     srv.expire_access_tokens()  # a token refresh happens inside the dumped run
-    r = cs("copy", str(src), "j:dst", "-vv", "--dump", "headers,bodies,auth")
+    r = cs("copy", str(src), "j:dst", "-vv", "--dump", what)
     assert r.code == 0, r.err
     dumped = r.err
     assert "Automatically setting -vv" not in dumped  # -vv given

@@ -188,3 +188,13 @@ def test_one_file_system_compares_devices_with_the_root(tmp_path: Path,
     assert [e.path for e in backend.list("")] == ["f"]
     assert [e.path for e in backend.list_recursive("")] == ["f"]
     assert sorted(e.path for e in plain.list("")) == ["d1", "d2", "f"]
+
+
+def test_links_with_metadata(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    for tool in TOOLS:
+        r = _run(tool, tmp_path, "copy", "src", f"{tool}-meta", "-l", "-M")
+        assert r.returncode == 0, (tool, r.stderr)
+    assert _tree(tmp_path / "cloudsync-meta") == _tree(tmp_path / "rclone-meta") == _tree(src)
+    listed = _run("cloudsync", tmp_path, "lsjson", "src", "-l", "-M")
+    assert listed.returncode == 0 and '"Path":"link.rclonelink"' in listed.stdout
