@@ -110,8 +110,10 @@ class Config:
         secrets: SecretStore | None = None,
         *,
         password_command: str | None = None,
+        ask_password: bool = True,
     ) -> None:
         self.path = path
+        self._ask_password = ask_password
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.secrets = secrets if secrets is not None else SecretStore(config_path=path)
         self._password_command = password_command
@@ -125,15 +127,17 @@ class Config:
 
     @classmethod
     def load(cls, explicit: str | None = None, env: Mapping[str, str] | None = None, *,
-             password_command: str | None = None) -> Config:
-        return cls(resolve_config_path(explicit, env), env, password_command=password_command)
+             password_command: str | None = None, ask_password: bool = True) -> Config:
+        return cls(resolve_config_path(explicit, env), env, password_command=password_command,
+                   ask_password=ask_password)
 
     @property
     def passwords(self) -> PasswordSource:
         if self._passwords is None:
             from .config_crypt import PasswordSource
 
-            self._passwords = PasswordSource(self.env, self._password_command)
+            self._passwords = PasswordSource(self.env, self._password_command,
+                                             ask=self._ask_password)
         return self._passwords
 
     @property

@@ -123,8 +123,11 @@ def decrypt(text: str, password: PasswordSource | str, path: object,
 class PasswordSource:
     """Where the config password comes from: environment, a command, or a prompt."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, command: str | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, command: str | None = None, *,
+                 ask: bool = True) -> None:
         self.env: Mapping[str, str] = os.environ if env is None else env
+        #: --ask-password=false: never prompt, even on a terminal
+        self.ask = ask
         self.command = command if command is not None else (self.env.get("CLOUDSYNC_PASSWORD_COMMAND") or None)
 
     def get(self, path: object, *, prompt: str = "Enter the config password") -> str:
@@ -133,7 +136,7 @@ class PasswordSource:
             return value
         if self.command:
             return run_password_command(self.command)
-        if sys.stdin.isatty():
+        if self.ask and sys.stdin.isatty():
             import getpass
 
             value = getpass.getpass(f"{prompt} ({path}): ")
@@ -141,13 +144,14 @@ class PasswordSource:
                 return value
         raise ConfigError(
             f"config file {path} is encrypted and no password was given",
-            hint=f"set {PASS_ENV}, use --password-command, or run on a terminal",
+            hint=f"set {PASS_ENV}, use --password-command, or run on a terminal"
+            + ("" if self.ask else " without --ask-password=false"),
         )
 
     def new_password(self, path: object) -> str:
         """A new password for ``config encryption set``: prompted twice on a terminal, else
         taken from the environment or the command (for scripts)."""
-        if sys.stdin.isatty() and not self.env.get(PASS_ENV) and not self.command:
+        if self.ask and sys.stdin.isatty() and not self.env.get(PASS_ENV) and not self.command:
             import getpass
 
             first = getpass.getpass(f"New config password ({path}): ")

@@ -241,6 +241,8 @@ class Settings:
     cache_dir: str = flag("", "Directory cloudsync will use for caching (the hash cache).",
                           default_text="~/.cache/cloudsync", metavar="DIR")
     no_hash_cache: bool = flag(False, "Don't use the persistent cache of local file hashes (hash every file).")
+    ask_password: bool = flag(True, "Allow prompt for password for encrypted configuration "
+                              "(--ask-password=false: never prompt, fail instead).")
     password_command: str | None = flag(
         None, "Command whose first output line is the config password (an encrypted config).",
         metavar="COMMAND")
@@ -590,7 +592,8 @@ class App:
             from ..config import Config
 
             self._config = Config.load(self.settings.config,
-                                       password_command=self.settings.password_command)
+                                       password_command=self.settings.password_command,
+                                       ask_password=self.settings.ask_password)
         return self._config
 
     def _backend_flags(self) -> dict[str, dict[str, str]]:
@@ -791,7 +794,22 @@ class RootGroup(LazyGroup):
 
         return known
 
+    def _commands_in(self, ctx: click.Context, args: list[str]) -> list[click.Command]:
+        """This group and the command named in ``args`` (for flags given after it)."""
+        commands: list[click.Command] = [self]
+        for arg in args:
+            if arg in self.lazy or arg in self.commands:
+                cmd = self.get_command(ctx, arg)
+                if cmd is not None:
+                    commands.append(cmd)
+                break
+        return commands
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if any(a.startswith("--") and "=" in a for a in args):
+            from .flags import bool_assignments
+
+            args = bool_assignments(args, self._commands_in(ctx, args))
         known = self._known_flag(ctx, args)
         args, flags = split_backend_flags(args, known=lambda name: known("--" + name))
         settings = _settings(ctx)

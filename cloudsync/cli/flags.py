@@ -46,7 +46,11 @@ def click_params(opt: Option, **kw: Any) -> list[click.Option]:
                          show_envvar=False, **kw)
             for name, _, text in opt.switches
         ]
-    decls = [opt.flag_name(), *([opt.short] if opt.short else []), opt.name]
+    name = opt.flag_name()
+    if opt.kind == "bool" and opt.default is True:
+        # on by default: --no-NAME (and NAME=false, see bool_assignments) turns it off
+        name = f"{name}/--no-{name[2:]}"
+    decls = [name, *([opt.short] if opt.short else []), opt.name]
     kw.update(envvar=opt.env_name(), show_envvar=False, help=help_text(opt))
     if opt.kind == "bool":
         kw.update(is_flag=True, default=None)
@@ -61,6 +65,41 @@ def click_params(opt: Option, **kw: Any) -> list[click.Option]:
     else:
         kw.update(metavar=opt.metavar or opt.kind.upper())
     return [click.Option(decls, **kw)]
+
+
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def bool_assignments(args: list[str], commands: list[click.Command]) -> list[str]:
+    """rclone's ``--flag=true|false`` for boolean flags (click's flags take no value):
+    ``=true`` becomes ``--flag``; ``=false`` becomes ``--no-flag`` for a flag that is on by
+    default and is dropped otherwise.  Go's ParseBool spellings; anything else is an error."""
+    flags: dict[str, str] = {}
+    for command in commands:
+        for param in command.params:
+            if isinstance(param, click.Option) and param.is_flag and not param.count:
+                for opt in param.opts:
+                    if opt.startswith("--"):
+                        flags[opt] = next(iter(param.secondary_opts), "")
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        name, eq, value = arg.partition("=")
+        if eq and name in flags:
+            if value in _GO_TRUE:
+                out.append(name)
+                continue
+            if value in _GO_FALSE:
+                if flags[name]:
+                    out.append(flags[name])
+                continue
+            raise click.UsageError(f'invalid argument "{value}" for "{name}" flag: parsing '
+                                   f'"{value}" as bool failed')
+        out.append(arg)
+    return out
 
 
 #: (options class, command) → its click options, in the order they are attached
