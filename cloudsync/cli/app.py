@@ -776,17 +776,7 @@ class RootGroup(LazyGroup):
             nonlocal names
             if names is None:
                 names = set()
-                commands: list[click.Command] = [self]
-                group: click.Group = self
-                for arg in args:
-                    # the command, then a group's subcommand (config userinfo, trash ls …)
-                    cmd = (group.get_command(ctx, arg)
-                           if not arg.startswith("-") and arg in group.list_commands(ctx) else None)
-                    if cmd is not None:
-                        commands.append(cmd)
-                        if isinstance(cmd, click.Group):
-                            group = cmd
-                for cmd in commands:
+                for cmd in self._commands_in(ctx, args):
                     for param in cmd.params:
                         names.update(o for o in (*param.opts, *param.secondary_opts)
                                      if o.startswith("-"))
@@ -795,14 +785,17 @@ class RootGroup(LazyGroup):
         return known
 
     def _commands_in(self, ctx: click.Context, args: list[str]) -> list[click.Command]:
-        """This group and the command named in ``args`` (for flags given after it)."""
+        """This group and the commands named in ``args`` (for flags given after them): the
+        command, then a group's subcommand (config userinfo, trash ls …)."""
         commands: list[click.Command] = [self]
+        group: click.Group = self
         for arg in args:
-            if arg in self.lazy or arg in self.commands:
-                cmd = self.get_command(ctx, arg)
-                if cmd is not None:
-                    commands.append(cmd)
-                break
+            cmd = (group.get_command(ctx, arg)
+                   if not arg.startswith("-") and arg in group.list_commands(ctx) else None)
+            if cmd is not None:
+                commands.append(cmd)
+                if isinstance(cmd, click.Group):
+                    group = cmd
         return commands
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
