@@ -82,6 +82,9 @@ class NetConfig:
     proxy: str = ""
     #: --bind: the local address outgoing connections are made from
     bind: str = ""
+    #: --client-cert / --client-key: PEM files for mutual TLS
+    client_cert: str = ""
+    client_key: str = ""
     #: what to log at DEBUG for each HTTP transaction (see DUMP_CHOICES); secrets always masked
     dump: frozenset[str] = frozenset()
 

@@ -108,7 +108,11 @@ class Adapter(HTTPAdapter):
         bucket = net.limiter()
         if bucket is not None:
             bucket.wait()
-        dump = net.current().dump
+        cfg = net.current()
+        if cfg.ca_certs:
+            # requests lets REQUESTS_CA_BUNDLE override a session's own CA file: --ca-cert wins
+            kwargs["verify"] = ca_bundle(cfg.ca_certs)
+        dump = cfg.dump
         if not dump:
             return super().send(request, *args, **kwargs)
         n = _next_id()
@@ -166,6 +170,8 @@ def prepare_session(session: requests.Session, user_agent: str, *,
         session.headers["Connection"] = "close"
     if cfg.proxy:
         session.proxies.update({"http": cfg.proxy, "https": cfg.proxy})
+    if cfg.client_cert:
+        session.cert = (cfg.client_cert, cfg.client_key) if cfg.client_key else cfg.client_cert
     adapter = adapter or Adapter(max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

@@ -197,6 +197,11 @@ class Settings:
                            metavar="URL")
     bind: str = flag("", "Local address to bind to for outgoing connections, IPv4, IPv6 or name.",
                      metavar="ADDRESS")
+    client_cert: str = flag("", "Client SSL certificate (PEM) for mutual TLS auth.", metavar="FILE")
+    client_key: str = flag("", "Client SSL private key (PEM) for mutual TLS auth (unencrypted: "
+                           "rclone's --client-pass is not supported).", metavar="FILE")
+    no_check_certificate: bool = flag(False, "Refused: cloudsync never turns TLS verification off "
+                                      "(trust a private CA with --ca-cert instead).")
     # rclone tuning flags that have no counterpart here: accepted (so scripts keep working) and
     # said to change nothing, with the reason; their values are still checked
     buffer_size: int = flag(16 << 20, "Accepted for rclone compatibility and changes nothing: "
@@ -572,6 +577,18 @@ class App:
         # always (not only when given): in-process runs must not inherit an earlier run's flags
         from ..net import configure, parse_dump, parse_header
 
+        if s.no_check_certificate:
+            from ..errors import UsageError
+
+            raise UsageError("--no-check-certificate is not supported: cloudsync never turns TLS "
+                             "verification off; trust a private CA with --ca-cert FILE")
+        for flag_name, path in (("--client-cert", s.client_cert), ("--client-key", s.client_key)):
+            if path and not os.path.isfile(path):
+                from ..errors import ConfigError
+
+                raise ConfigError(f"{flag_name}: no such file: {path}",
+                                  hint="give the path of a PEM file")
+
         configure(tpslimit=s.tpslimit, tpslimit_burst=s.tpslimit_burst,
                   max_connections=s.max_connections, user_agent=s.user_agent,
                   ca_certs=tuple(s.ca_cert), dump=parse_dump(s.dump),
@@ -579,7 +596,8 @@ class App:
                   upload_headers=tuple(parse_header(h) for h in s.header_upload),
                   download_headers=tuple(parse_header(h) for h in s.header_download),
                   no_gzip=s.no_gzip_encoding, no_keepalive=s.disable_http_keep_alives,
-                  proxy=s.http_proxy, bind=s.bind)
+                  proxy=s.http_proxy, bind=s.bind, client_cert=s.client_cert,
+                  client_key=s.client_key)
         if s.dump and not s.log_level and s.verbose < 2:
             notice(log, "Automatically setting -vv as --dump is enabled")
         if s.tpslimit > 0:

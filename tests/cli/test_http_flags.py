@@ -190,8 +190,10 @@ def test_bad_header_is_a_usage_error(cs: Any) -> None:
 
 def test_ca_cert_trusts_the_given_ca(cs: Any, config_path: Path, tmp_path: Path,
                                      fail_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    # requests lets this variable override a session's CA file: --ca-cert must win over it
+    import certifi
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
     certs = tmp_path / "certs"
     certs.mkdir()
     ca, cert, key = testing.make_tls_front_certs(certs, hosts=("localhost",))
@@ -308,3 +310,34 @@ def test_bind_and_proxy(cs: Any, srv: Any, monkeypatch: pytest.MonkeyPatch) -> N
            "--retries", "1")
     assert r.code != 0 and "Traceback" not in r.err
     assert srv.request_log == []  # nothing reached the server directly
+
+
+def test_client_cert_for_mutual_tls(cs: Any, config_path: Path, tmp_path: Path,
+                                    fail_keyring: None) -> None:
+    import ssl
+
+    server_dir, client_dir = tmp_path / "server", tmp_path / "client"
+    server_dir.mkdir()
+    client_dir.mkdir()
+    ca, cert, key = testing.make_tls_front_certs(server_dir, hosts=("localhost",))
+    client_ca, client_cert, client_key = testing.make_tls_front_certs(client_dir, hosts=("localhost",))
+    with testing.JottaServer(host="localhost", tls_cert=cert, tls_key=key) as server:
+        token = server.mint_login_token()
+        r = cs("config", "create", "m", "jottacloud", f"login_token={token}",
+               f"jfs_url={server.jfs_url}", f"api_url={server.api_url}", "--ca-cert", ca)
+        assert r.code == 0, r.err
+        # from now on the server asks every client for a certificate signed by client_ca
+        context = server._httpd.socket.context  # type: ignore[attr-defined]
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(client_ca)
+        r = cs("lsf", "m:", "--ca-cert", ca, "--low-level-retries", "1")
+        assert r.code != 0 and "Traceback" not in r.err
+        r = cs("lsf", "m:", "--ca-cert", ca, "--client-cert", client_cert, "--client-key", client_key)
+        assert r.code == 0, r.err
+    r = cs("lsf", "m:", "--client-cert", str(tmp_path / "nope.pem"))
+    assert r.code == 1 and "--client-cert: no such file" in r.err
+
+
+def test_no_check_certificate_is_refused(cs: Any) -> None:
+    r = cs("lsf", "/", "--no-check-certificate")
+    assert r.code == 2 and "never turns TLS verification off" in r.err
