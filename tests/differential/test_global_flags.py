@@ -75,6 +75,8 @@ def test_log_format_nolevel_and_json_and_bad_values(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- --syslog
 
 
+# (the socket stands in for /dev/log: a local datagram socket, no network)
+@pytest.mark.block_network(allowed_hosts=[r".*/log\.sock", "127.0.0.1", "localhost", "::1"])
 def test_syslog_sends_lines_with_the_facility(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
