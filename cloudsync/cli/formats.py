@@ -38,33 +38,6 @@ def byte_unit(n: float) -> str:
     return f"{value} {prefix}B"
 
 
-#: Go's reference-time layout elements (longest first) and their strftime equivalents
-_GO_LAYOUT = (("January", "%B"), ("Monday", "%A"), ("2006", "%Y"), ("Jan", "%b"), ("Mon", "%a"),
-              ("MST", "%Z"), ("-0700", "%z"), ("01", "%m"), ("02", "%d"), ("15", "%H"),
-              ("03", "%I"), ("04", "%M"), ("05", "%S"), ("06", "%y"), ("PM", "%p"),
-              (".000000", ".%f"), (".000", ".%f"))
-
-
-def go_time(layout: str, when: _dt.datetime | None = None) -> str:
-    """``when`` (default now, local time) written with a Go time layout (``2006/01/02 15:04``),
-    as rclone's ``--stats-one-line-date-format`` takes one."""
-    when = when or _dt.datetime.now().astimezone()
-    out, i = [], 0
-    while i < len(layout):
-        for token, code in _GO_LAYOUT:
-            if layout.startswith(token, i):
-                text = when.strftime(code)
-                if token == ".000":
-                    text = text[:4]  # milliseconds
-                out.append(text)
-                i += len(token)
-                break
-        else:
-            out.append(layout[i])
-            i += 1
-    return "".join(out)
-
-
 def byte_rate(n: float) -> str:
     return f"{byte_unit(n)}/s"
 

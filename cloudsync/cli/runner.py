@@ -197,8 +197,10 @@ def _stats_text(app: App, stats: Mapping[str, Any],
                               name_width=s.stats_file_name_length, bits=s.stats_unit == "bits")
     if dated:
         # --stats-one-line-date[-format]: the date first, in Go's layout as rclone takes it
+        from .gotime import compile_layout
+
         layout = s.stats_one_line_date_format or "2006/01/02 15:04:05 - "
-        text = formats.go_time(layout) + text
+        text = compile_layout(layout)(time.time_ns()) + text
     return text
 
 
