@@ -489,7 +489,6 @@ class App:
     def setup_logging(self) -> None:
         if self._logging_ready:
             return
-        from ..errors import ConfigError
         from ..log import SYSLOG_FACILITIES, parse_log_format, setup_logging
 
         s = self.settings
@@ -501,38 +500,40 @@ class App:
                        else f'Unknown syslog facility "{s.syslog_facility}" - man syslog for list'
                        if facility not in SYSLOG_FACILITIES else None)
             if problem:
-                setup_logging(self.verbosity, json_log=s.use_json_log, stream=sys.stderr,
-                              log_format=bits)
-                self._logging_ready = True
-                err = ConfigError(problem)
-                err.cli_context = "start logging"  # type: ignore[attr-defined]
-                raise err
+                raise self._stderr_logging_error(bits, problem, "start logging")
         try:
             setup_logging(self.verbosity, log_file=s.log_file, json_log=s.use_json_log,
                           stream=sys.stderr, log_format=bits, syslog_facility=facility)
         except OSError as exc:
             if facility:
-                setup_logging(self.verbosity, json_log=s.use_json_log, stream=sys.stderr,
-                              log_format=bits)
-                self._logging_ready = True
-                err = ConfigError(f"{exc.strerror or exc}: {_syslog_address()}",
-                                  hint="is a syslog daemon running? or log with --log-file")
-                err.cli_context = "start syslog"  # type: ignore[attr-defined]
-                raise err from None
-            # one line on stderr (rclone: "Failed to open log file"), exit 1
-            setup_logging(self.verbosity, json_log=s.use_json_log, stream=sys.stderr,
-                          log_format=bits)
-            self._logging_ready = True
+                from ..log import SYSLOG_ADDRESS
 
-            err = ConfigError(f"{exc.strerror or exc}: {self.settings.log_file}",
-                              hint="create its folder first" if isinstance(exc, FileNotFoundError)
-                              else "give another --log-file")
-            err.cli_context = "open log file"  # type: ignore[attr-defined]
-            raise err from None
+                raise self._stderr_logging_error(
+                    bits, f"{exc.strerror or exc}: {SYSLOG_ADDRESS}", "start syslog",
+                    hint="is a syslog daemon running? or log with --log-file") from None
+            # one line on stderr (rclone: "Failed to open log file"), exit 1
+            raise self._stderr_logging_error(
+                bits, f"{exc.strerror or exc}: {s.log_file}", "open log file",
+                hint="create its folder first" if isinstance(exc, FileNotFoundError)
+                else "give another --log-file") from None
         self._logging_ready = True
         if self.settings.ignored_flags:
             log.debug("%s not used by this command (accepted: rclone takes every global flag "
                       "on every command)", ", ".join(self.settings.ignored_flags))
+
+    def _stderr_logging_error(self, bits: frozenset[str], message: str, context: str, *,
+                              hint: str | None = None) -> CloudsyncError:
+        """The chosen log destination failed: log to stderr after all, so the one-line error
+        (``Failed to <context>: <message>``, exit 1) is seen, and return that error."""
+        from ..errors import ConfigError
+        from ..log import setup_logging
+
+        setup_logging(self.verbosity, json_log=self.settings.use_json_log, stream=sys.stderr,
+                      log_format=bits)
+        self._logging_ready = True
+        err = ConfigError(message, hint=hint)
+        err.cli_context = context  # type: ignore[attr-defined]
+        return err
 
     def setup_dirs(self) -> None:
         """``--temp-dir`` and ``--cache-dir``: every temporary file, and the hash cache.
@@ -672,12 +673,6 @@ class App:
         except CloudsyncError as err:
             _set_context(err, f'create file system for "{remote}"')
             raise
-
-
-def _syslog_address() -> str:
-    from .. import log as _log
-
-    return _log.SYSLOG_ADDRESS
 
 
 def _set_context(err: CloudsyncError, context: str) -> None:
