@@ -25,7 +25,7 @@ from . import formats
 from .app import App, get_app, global_options, pass_app
 from .flags import one_flag
 from .params import REMOTE, build_sync_options, filter_flags, sync_flags
-from .runner import finish
+from .runner import run_without_stats
 
 __all__ = [
     "about", "backend", "cleanup", "completion", "delete", "deletefile", "link", "mkdir", "purge",
@@ -102,13 +102,11 @@ def rmdir(app: App, remote: str, dry_run: bool, interactive: bool | None) -> Non
 @pass_app
 def rmdirs(app: App, remote: str, leave_root: bool, **kw: Any) -> None:
     from ..engine import rmdirs as engine_rmdirs
-    from ..engine import run_with_retries
 
     opts = build_sync_options(kw)
     backend = app.open_dir(remote)
-    result = run_with_retries(lambda: engine_rmdirs(backend, "", opts, leave_root=leave_root),
-                              opts.retries, retries_sleep=opts.retries_sleep)
-    finish(app, "rmdirs", result, dry_run=opts.dry_run, show_stats=False)
+    run_without_stats(app, "rmdirs", lambda: engine_rmdirs(backend, "", opts, leave_root=leave_root),
+                      opts)
 
 
 @click.command("delete", help="Remove the files in path (obeys filters; keeps directories unless --rmdirs).")
@@ -120,7 +118,6 @@ def rmdirs(app: App, remote: str, leave_root: bool, **kw: Any) -> None:
 @pass_app
 def delete(app: App, remote: str, with_rmdirs: bool, **kw: Any) -> None:
     from ..engine import delete as engine_delete
-    from ..engine import run_with_retries
 
     opts = build_sync_options(kw)
     backend, leaf = app.open(remote)
@@ -136,9 +133,8 @@ def delete(app: App, remote: str, with_rmdirs: bool, **kw: Any) -> None:
         glob = "/" + re.sub(r"([\\*?\[\]{}])", r"\\\1", leaf)
         only = FilterOptions(filter=("+ " + glob, "- **"), max_depth=1)
         opts = dataclasses.replace(opts, filters=only)
-    result = run_with_retries(lambda: engine_delete(backend, "", opts, rmdirs=with_rmdirs),
-                              opts.retries, retries_sleep=opts.retries_sleep)
-    finish(app, "delete", result, dry_run=opts.dry_run, show_stats=False)
+    run_without_stats(app, "delete", lambda: engine_delete(backend, "", opts, rmdirs=with_rmdirs),
+                      opts)
 
 
 @click.command("deletefile", help="Remove a single file from remote.")
@@ -167,13 +163,10 @@ def deletefile(app: App, remote: str, dry_run: bool, interactive: bool | None) -
 @pass_app
 def purge(app: App, remote: str, **kw: Any) -> None:
     from ..engine import purge as engine_purge
-    from ..engine import run_with_retries
 
     opts = build_sync_options(kw)
     backend = app.open_dir(remote)
-    result = run_with_retries(lambda: engine_purge(backend, "", opts), opts.retries,
-                              retries_sleep=opts.retries_sleep)
-    finish(app, "purge", result, dry_run=opts.dry_run, show_stats=False)
+    run_without_stats(app, "purge", lambda: engine_purge(backend, "", opts), opts)
 
 
 @click.command("rcat", help="Copies standard input to file on remote.")

@@ -10,7 +10,7 @@ import click
 from ..errors import CloudsyncError
 from .app import App, global_options, pass_app
 from .params import REMOTE, build_sync_options, filter_flags, sync_flags
-from .runner import finish
+from .runner import run_without_stats
 
 __all__ = ["parse_timestamp", "touch"]
 
@@ -68,7 +68,6 @@ def parse_timestamp(text: str, *, localtime: bool = False) -> int:
 @pass_app
 def touch(app: App, remote: str, no_create: bool, recursive: bool, timestamp: str | None,
           localtime: bool, **kw: Any) -> None:
-    from ..engine import run_with_retries
     from ..engine.touch import touch as engine_touch
     from ..remote import parse_remote
 
@@ -83,9 +82,7 @@ def touch(app: App, remote: str, no_create: bool, recursive: bool, timestamp: st
         backend, leaf = app.open_dir(remote), ""
     else:
         backend, leaf = app.open_parent(remote)
-    result = run_with_retries(
-        lambda: engine_touch(backend, leaf, opts, mtime_ns=mtime_ns, create=not no_create,
-                             recursive=recursive),
-        opts.retries, retries_sleep=opts.retries_sleep)
     # rclone's touch prints no stats block, only what failed
-    finish(app, "touch", result, dry_run=opts.dry_run, show_stats=False)
+    run_without_stats(app, "touch", lambda: engine_touch(backend, leaf, opts, mtime_ns=mtime_ns,
+                                                         create=not no_create, recursive=recursive),
+                      opts)

@@ -31,6 +31,7 @@ from . import formats
 
 if TYPE_CHECKING:
     from ..engine import RunResult
+    from ..engine.options import SyncOptions
     from .app import App
 
 __all__ = ["Tracker", "finish", "progress", "stats_interval"]
@@ -252,6 +253,16 @@ def finish(
         raise SystemExit(exit_code_for(result.final_error))
     if error_on_no_transfer and result.nothing_transferred:
         raise SystemExit(ExitCode.NO_FILES_TRANSFERRED)
+
+
+def run_without_stats(app: App, command: str, operation: Callable[[], RunResult],
+                      opts: SyncOptions) -> None:
+    """A command rclone runs without a stats block (delete, purge, rmdirs, touch): the
+    ``--retries`` loop, then :func:`finish`, which shows stats only when ``--stats`` asks."""
+    from ..engine import run_with_retries
+
+    result = run_with_retries(operation, opts.retries, retries_sleep=opts.retries_sleep)
+    finish(app, command, result, dry_run=opts.dry_run, show_stats=False)
 
 
 def run(app: App, command: str, operation: Callable[[Reporter], RunResult], *, retries: int = 1,
