@@ -73,6 +73,8 @@ from cloudsync.types import MD5, SHA1, Entry, PutInfo, Usage
 if TYPE_CHECKING:
     from cloudsync.options import ConfigAccess
 
+    from .local_copier import CopyJob, CopySettings
+
 __all__ = ["SPEC", "LocalBackend"]
 
 log = logging.getLogger(__name__)
@@ -428,6 +430,8 @@ class LocalBackend(Backend):
         #: --partial-suffix: the end of the temporary names files are written under
         self.partial_suffix = partial_suffix or _TEMP_SUFFIX
         self._leftovers: set[str] = set()
+        #: files copied in batches so far: helper processes start once a copy is this big
+        self._batched_files = 0
         self._warned_utf8: set[str] = set()  # names not UTF-8 that were noticed already
         self._warned_lock = threading.Lock()
         self._leftover_lock = threading.Lock()
@@ -796,11 +800,15 @@ class LocalBackend(Backend):
         base = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | getattr(
             os, "O_NOFOLLOW", 0)
         made_parents = False
+        # First try to create the deterministic name: the usual case, and a file we created
+        # is ours without the fstat and stat that adopting a leftover needs.
+        fresh = True
         for attempt in range(10):
-            deterministic = attempt < 2
+            deterministic = attempt < 3
             token = None if deterministic else f"{_TEMP_PREFIX}{next(_temp_counter):04x}"
             tmp = f"{directory}{os.sep}{_temp_name(name, token, self.partial_suffix)}"
-            flags = base | os.O_CREAT | (0 if deterministic and _fcntl is not None else os.O_EXCL)
+            exclusive = fresh or not deterministic or _fcntl is None
+            flags = base | os.O_CREAT | (os.O_EXCL if exclusive else 0)
             try:
                 fd = os.open(tmp, flags, 0o666)
             except FileNotFoundError:
@@ -811,18 +819,20 @@ class LocalBackend(Backend):
                 made_parents = True
                 continue
             except FileExistsError:
-                if deterministic and attempt == 0 and _fcntl is None:
+                if deterministic and fresh and _fcntl is None:
                     # Windows: a leftover can be removed unless its writer still has it open.
                     with contextlib.suppress(OSError):
                         os.unlink(tmp)
+                fresh = False  # a leftover, or a live writer's: adopt it if unlocked
                 continue
             except OSError as exc:
                 if deterministic and exc.errno == errno.ELOOP:
+                    fresh = False
                     continue  # a symlink planted at our temp name: never write through it
                 raise _translate(exc, path) from None
             if _fcntl is None:
                 return fd, tmp
-            if not deterministic:
+            if exclusive:
                 _lock_temp(fd)  # (a fresh file: ours) so no cleanup takes it for a leftover
                 return fd, tmp
             try:
@@ -1037,13 +1047,44 @@ class LocalBackend(Backend):
         into place.  Per-file fsyncs each forced their own commit (ext4 delayed allocation):
         ~260 µs per 4 KiB file with 4 threads.  Where ``syncfs`` cannot vouch for the data
         (not Linux, kernel before 5.8, an error) every file is fsynced on its own as usual.
+
+        A big copy hands its batches to helper processes (see :mod:`.local_copier`), which run
+        :meth:`copy_jobs` with a GIL each; a batch a helper could not finish is run here.
         """
         results: _MaybeResults = [None] * len(pairs)
+        jobs: list[CopyJob] = []
+        for i, (src_path, dst_path) in enumerate(pairs):
+            try:
+                src_os = self._src_os_path(src, src_path, CantCopy)
+                self._refuse_link_dest(dst_path, CantCopy)
+                jobs.append((src_os, src_path, self._os_path(dst_path), dst_path))
+            except Exception as exc:
+                results[i] = exc
+        done: _Results | None = None
+        from . import local_copier  # (subprocess and pickle: not for every command's start-up)
+
+        if len(jobs) >= local_copier.MIN_BATCH:
+            self._batched_files += len(jobs)
+            if self._batched_files > local_copier.START_AFTER:
+                done = local_copier.helpers().run(self.copy_settings(), jobs)
+        if done is None:
+            done = self.copy_jobs(jobs)
+        it = iter(done)
+        return [r if r is not None else next(it) for r in results]
+
+    def copy_settings(self) -> CopySettings:
+        """What a helper process needs to copy exactly as this backend does."""
+        return (self.no_fsync, self.partial_suffix, self.features.precision_ns)
+
+    def copy_jobs(self, jobs: Sequence[CopyJob]) -> _Results:
+        """Copy ``(src_os, src_path, dst_os, dst_path)`` jobs: all staged, one syncfs, then
+        each renamed into place; one result per job, in order (see :meth:`copy_batch`)."""
+        results: _MaybeResults = [None] * len(jobs)
         staged: _StagedList = []
         try:
-            for i, (src_path, dst_path) in enumerate(pairs):
+            for i, (src_os, src_path, dst_os, dst_path) in enumerate(jobs):
                 try:
-                    staged.append((i, self._stage_copy(src, src_path, dst_path)))
+                    staged.append((i, self._stage_os(src_os, src_path, dst_os, dst_path)))
                 except Exception as exc:
                     results[i] = exc
             # One syncfs makes every staged file durable at once; the per-file fsync is then
@@ -1065,7 +1106,9 @@ class LocalBackend(Backend):
         """Copy the bytes into an open temp file with the source's modtime; not yet durable."""
         src_os = self._src_os_path(src, src_path, CantCopy)
         self._refuse_link_dest(dst_path, CantCopy)
-        dst_os = self._os_path(dst_path)
+        return self._stage_os(src_os, src_path, self._os_path(dst_path), dst_path)
+
+    def _stage_os(self, src_os: str, src_path: str, dst_os: str, dst_path: str) -> _Staged:
         try:
             sfd = os.open(src_os, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
