@@ -62,6 +62,27 @@ class Entry:
         return parent_of(self.path)
 
 
+def _entry_init(self: Entry, path: str, is_dir: bool, size: int = -1, mtime_ns: int | None = None,
+                hashes: Mapping[str, str] = _EMPTY, mime_type: str | None = None,
+                id: str | None = None) -> None:
+    self.path = path  # type: ignore[misc]
+    self.is_dir = is_dir  # type: ignore[misc]
+    self.size = size  # type: ignore[misc]
+    self.mtime_ns = mtime_ns  # type: ignore[misc]
+    self.hashes = hashes  # type: ignore[misc]
+    self.mime_type = mime_type  # type: ignore[misc]
+    self.id = id  # type: ignore[misc]
+
+
+# A listing makes one Entry per file, and a frozen dataclass's own __init__ sets every field
+# through object.__setattr__: 1.0 µs per Entry, against 0.15 µs for plain slot stores (20 % of
+# `lsf -R` on 200,000 files).  So at run time Entry is built by plain stores and has no frozen
+# __setattr__; it stays immutable where it matters, for mypy, which sees the frozen dataclass
+# (assigning a field is a type error everywhere).  Equality and hashing are the dataclass's.
+del Entry.__setattr__, Entry.__delattr__
+setattr(Entry, "__init__", _entry_init)  # noqa: B010 - mypy would refuse a plain assignment
+
+
 @dataclass(frozen=True, slots=True)
 class PutInfo:
     """What the caller knows about the bytes it hands to ``Backend.put``.

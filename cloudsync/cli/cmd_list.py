@@ -90,26 +90,25 @@ def _mtime_or_now(entry: Entry) -> int:
     return ns if ns is not None else time.time_ns()
 
 
-def _write_lines(lines: Iterable[str], sep: str = "\n", end: str = "\n") -> None:
+def _write_lines(lines: Iterable[str], sep: str = "\n", end: str = "\n") -> bool:
     """Print ``lines`` joined by ``sep`` and followed by ``end``, in batches (click.echo per
-    line costs more than the listing itself)."""
+    line costs more than the listing itself); returns whether there was any line."""
     write = sys.stdout.write
-    batch: list[str] = []
+    it = iter(lines)
     started = False
+    batch: list[str] = []
     try:
-        for line in lines:
-            batch.append(line)
-            if len(batch) >= 512:
-                write((sep if started else "") + sep.join(batch))
-                started = True
-                batch.clear()
-    finally:  # a listing that fails half way still shows what came before, as rclone's does
-        if batch:
+        while True:
+            batch = list(itertools.islice(it, 512))  # (the per-line loop in C)
+            if not batch:
+                break
             write((sep if started else "") + sep.join(batch))
             started = True
+    finally:  # a listing that fails half way still shows what came before, as rclone's does
         if started:
             write(end)
         sys.stdout.flush()
+    return started
 
 
 def _hash_of(backend: Backend, path: str, entry: Entry, hash_type: str, download: bool) -> str:
@@ -280,7 +279,9 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
     types = [normalise_hash(t) for t in hash_type]
     want_hash = with_hash or bool(types)
 
-    def formatter(backend: Backend) -> Callable[[str, Entry], str]:
+    def formatter(backend: Backend) -> tuple[Callable[[str, Entry], str],
+                                             Callable[[Entry], str] | None]:
+        """The item formatter, and one taking just the entry when nothing else is needed."""
         feats = backend.features
         fmt = formats.LsjsonFormat(precision_ns=feats.precision_ns, local_tz=feats.is_local,
                                    no_modtime=no_modtime, no_mimetype=no_mimetype)
@@ -288,7 +289,7 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
                       or sorted(feats.hashes)) if want_hash else []
         with_meta = backend.has("metadata")
         if not hash_types and not (metadata and with_meta):
-            return lambda path, entry: fmt(entry, path)
+            return fmt.as_item, fmt
 
         def item(path: str, entry: Entry) -> str:
             hashes: dict[str, str] | None = None
@@ -304,7 +305,7 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
                 meta = backend.metadata(entry.path)
             return fmt(entry, path, hashes, meta)
 
-        return item
+        return item, None
 
     out = sys.stdout
     if stat:
@@ -312,7 +313,7 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
 
         backend, leaf = app.open(remote)
         entry = backend.stat(leaf or "")
-        line = formatter(backend)(leaf or "", entry)
+        line = formatter(backend)[0](leaf or "", entry)
         # (one object, indented: re-encoded from the one-line form, which is the reference)
         out.write(formats.go_json(json.loads(line), indent="\t") + "\n")
         return
@@ -320,35 +321,27 @@ def lsjson(app: App, remote: str, recursive: bool, with_hash: bool, hash_type: t
     backend, leaf = app.open(remote)
     out.write("[\n")
     out.flush()
-    items: Iterable[tuple[str, Entry]]
+    item, plain = formatter(backend)
+    formatted: Iterator[str]
     if leaf is not None:
         entry = backend.stat(leaf)
-        items = [] if dirs_only else [(leaf, entry)]
+        formatted = iter([] if dirs_only else [item(leaf, entry)])
     else:
         from ..engine import walk
         from ..filters import Filter
 
         depth = filters.max_depth if filters.max_depth >= 0 else (-1 if recursive else 1)
         flt = Filter.from_options(filters).bind_source(backend)
-        items = ((e.path, e) for e in walk(backend, "", filter=flt,
-                                           max_depth=depth, recursive=recursive or depth != 1,
-                                           files_only=files_only, dirs_only=dirs_only,
-                                           on_error=app.entry_error,
-                                           low_level_retries=app.settings.low_level_retries))
-    item = formatter(backend)
-    empty = True
-
-    def lines() -> Iterator[str]:
-        nonlocal empty
-        rest = iter(items)
-        for path, entry in rest:
-            empty = False
-            yield item(path, entry)
-            break
-        yield from itertools.starmap(item, rest)  # (the per-entry loop in C)
-
-    _write_lines(lines(), sep=",\n", end="")
-    out.write("]\n" if empty else "\n]\n")
+        entries = walk(backend, "", filter=flt, max_depth=depth,
+                       recursive=recursive or depth != 1, files_only=files_only,
+                       dirs_only=dirs_only, on_error=app.entry_error,
+                       low_level_retries=app.settings.low_level_retries)
+        # (a walk lists paths from the root: each entry is listed as its own path; the
+        # per-entry loop runs in C)
+        formatted = (map(plain, entries) if plain is not None
+                     else (item(e.path, e) for e in entries))
+    listed = _write_lines(formatted, sep=",\n", end="")
+    out.write("\n]\n" if listed else "]\n")
 
 
 # ------------------------------------------------------------------------------ hashes

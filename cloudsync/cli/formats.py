@@ -279,31 +279,44 @@ class TimeText:
         self._local = tz is None
         self._hours: dict[int, tuple[int, str] | None] = {}
         self._days: dict[int, str | None] = {}
+        self._prefixes: dict[int, str | None] = {}
 
     def __call__(self, ns: int) -> str:
         secs, frac = divmod(ns, 1_000_000_000)
-        hour = secs // 3600
         try:
-            zone = self._hours[hour]
+            zone = self._hours[secs // 3600]
         except KeyError:
-            zone = self._zone(hour)
+            zone = self._zone(secs // 3600)
         if zone is None:
             return format_rfc3339(ns, self._digits, self._tz)
-        day, second = divmod(secs + zone[0], 86400)
+        local = secs + zone[0]
+        # the local hour's "YYYY-MM-DDTHH:" (by local hour: an offset of +05:30 splits a UTC
+        # hour in two)
+        try:
+            prefix = self._prefixes[local // 3600]
+        except KeyError:
+            prefix = self._prefix(local // 3600)
+        if prefix is None:
+            return format_rfc3339(ns, self._digits, self._tz)
+        m, s = divmod(local % 3600, 60)
+        digits = self._digits
+        if digits == 9:
+            return f"{prefix}{m:02d}:{s:02d}.{frac:09d}{zone[1]}"
+        if digits:
+            return f"{prefix}{m:02d}:{s:02d}.{f'{frac:09d}'[:digits]}{zone[1]}"
+        return f"{prefix}{m:02d}:{s:02d}{zone[1]}"
+
+    def _prefix(self, local_hour: int) -> str | None:
+        if len(self._prefixes) >= self._BOUND:
+            self._prefixes.clear()
+        day, hour = divmod(local_hour, 24)
         try:
             date = self._days[day]
         except KeyError:
             date = self._day(day)
-        if date is None:
-            return format_rfc3339(ns, self._digits, self._tz)
-        h, rest = divmod(second, 3600)
-        m, s = divmod(rest, 60)
-        digits = self._digits
-        if digits == 9:
-            return f"{date}T{h:02d}:{m:02d}:{s:02d}.{frac:09d}{zone[1]}"
-        if digits:
-            return f"{date}T{h:02d}:{m:02d}:{s:02d}.{f'{frac:09d}'[:digits]}{zone[1]}"
-        return f"{date}T{h:02d}:{m:02d}:{s:02d}{zone[1]}"
+        prefix = f"{date}T{hour:02d}:" if date is not None else None
+        self._prefixes[local_hour] = prefix
+        return prefix
 
     def _zone(self, hour: int) -> tuple[int, str] | None:
         if len(self._hours) >= self._BOUND:
@@ -372,9 +385,16 @@ class LsjsonFormat:
             mime = self._mimes[ext] = mime_type_by_name(name)
         return mime
 
-    def __call__(self, entry: Entry, path: str, hashes: Mapping[str, str] | None = None,
+    def as_item(self, path: str, entry: Entry) -> str:
+        """The object for ``entry`` listed as ``path`` (``lsjson``'s item signature)."""
+        return self(entry, path)
+
+    def __call__(self, entry: Entry, path: str | None = None,
+                 hashes: Mapping[str, str] | None = None,
                  metadata: Mapping[str, str] | None = None) -> str:
-        """The object for ``entry``, listed as ``path``, on one line."""
+        """The object for ``entry``, listed as ``path`` (default: its own path), on one line."""
+        if path is None:
+            path = entry.path
         q = self._quote
         # (bytes that are not UTF-8 become \ufffd escapes in _go_escapes, as Go writes them)
         name = path.rsplit("/", 1)[-1] if path else entry.name

@@ -96,3 +96,20 @@ def test_lsjson_common_object_matches_json_encoding(name: str) -> None:
     root = Entry("", True, -1, 1_324_817_999_000_000_000)
     fmt = formats.LsjsonFormat(precision_ns=1, local_tz=False)
     assert fmt(root, "") == formats.go_json(json.loads(fmt(root, "")))
+
+
+def test_entries_built_by_plain_stores_keep_the_dataclass_behaviour() -> None:
+    """Entry's run-time __init__ (plain slot stores, see cloudsync.types) gives the same
+    object as the dataclass would: defaults, keywords, equality, replace and repr."""
+    import dataclasses
+
+    e = Entry("a/b.txt", False, 3, 4)
+    assert (e.path, e.is_dir, e.size, e.mtime_ns, dict(e.hashes), e.mime_type, e.id) == (
+        "a/b.txt", False, 3, 4, {}, None, None)
+    assert e == Entry(path="a/b.txt", is_dir=False, size=3, mtime_ns=4)
+    assert e != Entry("a/b.txt", False, 3, 5)
+    assert dataclasses.replace(e, size=9) == Entry("a/b.txt", False, 9, 4)
+    assert repr(Entry("d", True)) == ("Entry(path='d', is_dir=True, size=-1, mtime_ns=None, "
+                                      "hashes=mappingproxy({}), mime_type=None, id=None)")
+    assert [f.name for f in dataclasses.fields(Entry)] == [
+        "path", "is_dir", "size", "mtime_ns", "hashes", "mime_type", "id"]
