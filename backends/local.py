@@ -64,7 +64,7 @@ from cloudsync.errors import (
     PermissionDenied,
     QuotaExceeded,
 )
-from cloudsync.hashcache import file_hash
+from cloudsync.hashcache import cached_file_hash, file_hash
 from cloudsync.hashing import CHUNK_SIZE, HashingReader, MultiHasher
 from cloudsync.log import go_quote, notice
 from cloudsync.options import BackendSpec, Option
@@ -791,6 +791,11 @@ class LocalBackend(Backend):
             return file_hash(os_path, hash_type, _hash_file)
         except OSError as exc:
             raise _translate(exc, path) from None
+
+    def known_hash(self, path: str, hash_type: str) -> str | None:
+        if hash_type not in _HASHES or (self.links and path.endswith(LINK_SUFFIX)):
+            return None
+        return cached_file_hash(self._os_path(path), hash_type)
 
     # ------------------------------------------------------------------ writing
     def _open_temp(self, os_path: str, path: str) -> tuple[int, str]:

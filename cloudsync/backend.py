@@ -226,6 +226,12 @@ class Backend(ABC):
         """Lower-case hex hash of file ``path``; ``""`` when unknown; HashUnsupported for a
         type not in ``features.hashes``."""
 
+    def known_hash(self, path: str, hash_type: str) -> str | None:
+        """The ``hash_type`` hash of file ``path`` if it is known without reading the file (a
+        local file's still-valid hash-cache entry), else None: then :meth:`hash` must read it.
+        Never raises: a failure here is found again, and reported, by :meth:`hash`."""
+        return None
+
     @abstractmethod
     def delete(self, path: str) -> None:
         """Delete file ``path``; ObjectNotFound if it is not there, IsDirError for a directory."""

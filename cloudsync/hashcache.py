@@ -530,6 +530,22 @@ def log_summary() -> None:
                   "" if _enabled else " (--no-hash-cache)")
 
 
+def cached_file_hash(os_path: str, hash_type: str) -> str | None:
+    """The cached ``hash_type`` hash of local file ``os_path`` if the cache still vouches for
+    it; None otherwise (no cache, no entry, a changed file, any error): nothing is read."""
+    cache = get_cache()
+    if cache is None:
+        return None
+    try:
+        st = os.stat(os_path)
+    except OSError:
+        return None
+    digest = cache.lookup(os_path, hash_type, st)
+    if digest is not None:
+        _count(hits=1)
+    return digest
+
+
 def file_hash(os_path: str, hash_type: str, compute: Callable[[str, str], str]) -> str:
     """The ``hash_type`` hash of local file ``os_path``, from the cache when it is still valid.
 

@@ -192,6 +192,20 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
         except Exception as err:
             failed(path, err)
 
+    def with_known_hash(s: Entry, d: Entry) -> tuple[Entry, Entry] | None:
+        # One side's hash came with the listing (JottaCloud) and the other's is known without
+        # reading the file (a local file's hash-cache entry): decided right here, as cheaply
+        # as a pair decided from the listings; handing it to a checker thread cost more than
+        # the cache lookup itself.
+        assert hash_type is not None
+        if hash_type in d.hashes and hash_type not in s.hashes:
+            h = src.known_hash(s.path, hash_type)
+            return (dataclasses.replace(s, hashes={hash_type: h}), d) if h else None
+        if hash_type in s.hashes and hash_type not in d.hashes:
+            h = dst.known_hash(d.path, hash_type)
+            return (s, dataclasses.replace(d, hashes={hash_type: h})) if h else None
+        return None
+
     def _differ(path: str, why: str) -> None:
         counts.add(differences=1)
         log.error("%s: %s", path, why, extra={"object": path})
@@ -267,6 +281,8 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
                     compare(s, d)  # decided from the listing alone
                 elif local and 0 <= s.size <= SMALL_LOCAL:
                     compare(s, d)
+                elif not local and (known := with_known_hash(s, d)) is not None:
+                    compare(*known)
                 else:
                     run.checkers.submit(compare, s, d)
         if checks:

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cloudsync.backends.local import LocalBackend
@@ -263,3 +264,46 @@ def test_a_folder_is_read_in_one_query_and_changes_still_miss(tmp_path: Path,
     before = _hashed()
     assert backend.hash(f"d/{changed.name}", MD5) == hash_file(str(changed))[MD5]
     assert _hashed() == before
+
+
+@pytest.mark.parametrize("local_side", ["src", "dst"])
+def test_check_against_a_listing_with_md5_takes_the_local_hash_from_the_cache_inline(
+    tmp_path: Path, cache_path: Path, monkeypatch: pytest.MonkeyPatch, local_side: str
+) -> None:
+    """local ↔ a remote whose listing carries md5 (JottaCloud; memory here): with a warm cache
+    every pair is decided in the march thread (no checker task, nothing read), and a file
+    changed since it was cached is still hashed and found different."""
+    import io
+
+    from cloudsync.backends.memory import MemoryBackend
+
+    from cloudsync import engine
+    from cloudsync.engine.act import BoundedPool
+    from cloudsync.engine.options import CheckOptions
+    from cloudsync.types import PutInfo
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    remote = MemoryBackend("mem", "")
+    for i in range(40):
+        data = f"content {i}".encode()
+        _old(root / f"f{i:02d}", data.decode())
+        remote.put(f"f{i:02d}", io.BytesIO(data), PutInfo(len(data), 1_600_000_000_000_000_000))
+    local = LocalBackend("local", str(root))
+    src, dst = (local, remote) if local_side == "src" else (remote, local)
+    assert engine.check(src, dst, CheckOptions()).differences == 0  # fills the cache
+    hashcache.get_cache().flush()  # type: ignore[union-attr]
+
+    submitted: list[Any] = []
+    real_submit = BoundedPool.submit
+    monkeypatch.setattr(BoundedPool, "submit",
+                        lambda self, fn, *a: (submitted.append(fn), real_submit(self, fn, *a)))
+    hits, before = hashcache.counters()[1], _hashed()
+    result = engine.check(src, dst, CheckOptions())
+    assert (result.differences, result.matches) == (0, 40)
+    assert submitted == [] and _hashed() == before and hashcache.counters()[1] == hits + 40
+
+    _old(root / "f07", "CONTENT 7")  # same size and mtime: the cache must not vouch for it
+    result = engine.check(src, dst, CheckOptions())
+    assert (result.differences, result.matches) == (1, 39)
+    assert _hashed() == before + 1 and len(submitted) == 1
