@@ -197,7 +197,8 @@ def run_check(src: Backend, dst: Backend, opts: CheckOptions, *,
         # reading the file (a local file's hash-cache entry): decided right here, as cheaply
         # as a pair decided from the listings; handing it to a checker thread cost more than
         # the cache lookup itself.
-        assert hash_type is not None
+        if opts.download or hash_type is None:
+            return None
         if hash_type in d.hashes and hash_type not in s.hashes:
             h = src.known_hash(s.path, hash_type)
             return (dataclasses.replace(s, hashes={hash_type: h}), d) if h else None
