@@ -51,8 +51,10 @@ CopySettings = tuple[bool, str, int]
 
 #: batches smaller than this are copied in-process (the round trip would cost more)
 MIN_BATCH = 32
-#: helpers start once a copy has batched more files than this
-START_AFTER = 1024
+#: helpers start once a copy has batched more files than this: a helper costs ~50 ms of CPU
+#: to start, which a copy of a few hundred files never wins back (300 × 4 KiB: 0.13 s without
+#: helpers, 0.19 s with), while 50,000 files gain seconds
+START_AFTER = 4096
 
 _HEADER_SIZE = 4
 

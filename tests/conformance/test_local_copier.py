@@ -1,6 +1,6 @@
 """Helper processes for big local→local copies (cloudsync.backends.local_copier).
 
-Every test makes the helpers start at once (no 1,024-file threshold) and runs them for real.
+Every test makes the helpers start early (not after 4,096 files) and runs them for real.
 """
 
 from __future__ import annotations
@@ -129,16 +129,17 @@ def test_helpers_are_shared_and_bounded(pool: local_copier.Helpers, tmp_path: Pa
 def test_a_big_cli_copy_goes_through_helpers_and_checks_clean(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """End to end in a real process: the default thresholds, a copy big enough to start the
-    helpers, then rclone-style check."""
+    """End to end in a real process: a copy big enough to start the helpers (from 256 files
+    here), then rclone-style check."""
     src = tmp_path / "src"
     for i in range(1500):
         d = src / f"d{i % 7}"
         d.mkdir(parents=True, exist_ok=True)
         (d / f"f{i}").write_bytes(os.urandom(i % 700))
     code = (
-        "import sys, runpy\n"
+        "import sys\n"
         "from cloudsync.backends import local_copier\n"
+        "local_copier.START_AFTER = 256\n"
         "seen = []\n"
         "real = local_copier.Helpers.run\n"
         "def spy(self, s, jobs):\n"
