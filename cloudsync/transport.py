@@ -20,7 +20,6 @@ import contextlib
 import logging
 import os
 import re
-import tempfile
 import threading
 from typing import Any
 
@@ -200,6 +199,8 @@ def ca_bundle(paths: tuple[str, ...]) -> str | None:
     with _bundles_lock:
         found = _bundles.get(paths)
         if found is None:
+            import tempfile  # (only for several --ca-cert files: not on every start)
+
             fd, found = tempfile.mkstemp(prefix="cloudsync-ca-", suffix=".pem")
             with os.fdopen(fd, "wb") as out:
                 for path in paths:

@@ -35,7 +35,6 @@ import datetime as _dt
 import ipaddress
 import logging
 import os
-import secrets as _secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -512,6 +511,8 @@ class AuthFlows:
 
         if device_id is None:
             alphabet = string.ascii_letters + string.digits
+            import secrets as _secrets  # (a new device only: hmac and hashlib cost ~4 ms)
+
             device_id = "cloudsync-" + "".join(_secrets.choice(alphabet) for _ in range(21))
         resp = self.http.request(
             "POST",

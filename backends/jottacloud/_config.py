@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -141,6 +140,8 @@ def browser_login(
     from ._api import WellKnown
 
     assert isinstance(wk, WellKnown)
+    import secrets  # (a login only: not on every start)
+
     state = secrets.token_urlsafe(24)
     choice = current.get("auth_browser")
     use_listener = parse_bool(choice) if choice else prompter.confirm(

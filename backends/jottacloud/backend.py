@@ -14,7 +14,6 @@ import builtins
 import contextlib
 import io
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -662,6 +661,8 @@ class JottaBackend(HistoryCapabilities):
                 if not source.rewindable or superseded > 10:
                     raise TransientError(f"upload kept being superseded: {exc}", path=path) from None
                 source.rewind()
+                import random
+
                 time.sleep(random.uniform(0.01, 0.05) * superseded)
             except (TransientError, _Incomplete) as exc:
                 # The upload's low-level retries are owned here (the HTTP layer sends the body
