@@ -401,7 +401,11 @@ class LsjsonFormat:
         ns = entry.mtime_ns
         if (ns is not None and not hashes and not metadata and not self._no_modtime
                 and not self._no_mimetype and not (self._include_id and entry.id)):
-            line = (f'{{"Path":{q(path)},"Name":{q(name)},"Size":{entry.size},'
+            quoted = q(path)
+            # the name is the quoted path's tail (JSON leaves "/" alone): one quoting per line
+            slash = quoted.rfind("/")
+            qname = '"' + quoted[slash + 1:] if slash >= 0 else q(name)
+            line = (f'{{"Path":{quoted},"Name":{qname},"Size":{entry.size},'
                     f'"MimeType":{q(self._mime(entry, name))},"ModTime":"{self._time(ns)}",'
                     f'"IsDir":{"true" if entry.is_dir else "false"}}}')
             # (four scans in C: cheaper than the replaces, which are rarely needed)
