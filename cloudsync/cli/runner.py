@@ -12,6 +12,7 @@ import logging
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,10 @@ __all__ = ["Tracker", "finish", "progress", "stats_interval"]
 log = logging.getLogger("cloudsync.cli")
 
 
+_SPEED_WINDOW_S = 5.0
+_SPEED_SAMPLE_S = 0.1
+
+
 class Tracker:
     """What ``-P`` and ``--stats`` show: the engine's live counters plus in-flight transfers.
 
@@ -58,7 +63,10 @@ class Tracker:
         self.total_transfers = 0
         self.errors = 0
         self.active: dict[str, list[float]] = {}  # path → [size, done, started], in start order
-        self._recent: list[tuple[float, int]] = []  # (time, bytes so far) for the speed window
+        # (time, bytes so far) for the 5 s speed window, one sample per 100 ms: a sample per
+        # event held every event of the window (85,000 at 17,000 small files a second: 8 MB,
+        # and a list.pop(0) over all of them per event)
+        self._recent: deque[tuple[float, int]] = deque()
 
     def __call__(self, event: Event) -> None:
         now = time.monotonic()
@@ -77,10 +85,14 @@ class Tracker:
                 slot = self.active.get(event.path)
                 if slot is not None:
                     slot[1] += event.delta
-                self._recent.append((now, self.bytes))
-                cutoff = now - 5.0
-                while len(self._recent) > 2 and self._recent[0][0] < cutoff:
-                    self._recent.pop(0)
+                recent = self._recent
+                if len(recent) > 1 and now - recent[-2][0] < _SPEED_SAMPLE_S:
+                    recent[-1] = (now, self.bytes)  # the newest sample moves forward
+                else:
+                    recent.append((now, self.bytes))
+                cutoff = now - _SPEED_WINDOW_S
+                while len(recent) > 2 and recent[0][0] < cutoff:
+                    recent.popleft()
             elif isinstance(event, TransferDone):
                 self.active.pop(event.path, None)
                 if event.ok:

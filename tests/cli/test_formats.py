@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cloudsync.cli import formats
 from cloudsync.cli.runner import Tracker
 from cloudsync.events import Stats, TransferDone, TransferProgress, TransferStarted
@@ -70,3 +72,26 @@ def test_tracker_counts_events() -> None:
     assert stats["errors"] == 1 and active == []
     text = formats.stats_text(stats, transferring=[("b", 5, 2, 1.0)])
     assert "Transferring:\n * " + " " * 44 + "b: 40% / 5 B, 1 B/s, 3s\n" in text
+
+
+def test_tracker_speed_window_stays_small_however_many_files(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """100,000 small files at 20,000 a second: the 5 s speed window keeps one sample per
+    100 ms (it kept one per event: 100,000 tuples, and a list.pop(0) over them per event),
+    and the speed it gives is the recent one."""
+    from cloudsync.cli import runner
+
+    clock = [1000.0]
+    monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
+    t = Tracker()
+    for i in range(100_000):
+        clock[0] += 1 / 20_000
+        t(TransferProgress(f"f{i}", 256))
+    assert len(t._recent) <= 52
+    stats, _ = t.snapshot()
+    assert stats["bytes"] == 100_000 * 256
+    assert abs(stats["speed"] - 20_000 * 256) < 20_000 * 256 * 0.01
+    for _ in range(10):  # then a slower second: the window follows it
+        clock[0] += 0.5
+        t(TransferProgress("big", 1 << 20))
+    assert abs(t.snapshot()[0]["speed"] - 2 * (1 << 20)) < 0.15 * 2 * (1 << 20)
