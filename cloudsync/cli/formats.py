@@ -368,6 +368,9 @@ class LsjsonFormat:
         self._no_mimetype = no_mimetype
         self._include_id = include_id
         self._mimes: dict[str, str] = {}
+        #: the one-f-string object applies (times and MIME types both shown)
+        self._common = not no_modtime and not no_mimetype
+        self._quoted_mimes: dict[str, str] = {}  # extension → its MIME type, JSON-quoted
 
     def _mime(self, entry: Entry, name: str) -> str:
         if entry.is_dir:
@@ -385,6 +388,13 @@ class LsjsonFormat:
             mime = self._mimes[ext] = mime_type_by_name(name)
         return mime
 
+    def _quoted_mime(self, ext: str, path: str) -> str:
+        if len(self._quoted_mimes) >= 4096:
+            self._quoted_mimes.clear()
+        quoted = self._quoted_mimes[ext] = self._quote(
+            self._mime(Entry(path, False), path.rsplit("/", 1)[-1]))
+        return quoted
+
     def as_item(self, path: str, entry: Entry) -> str:
         """The object for ``entry`` listed as ``path`` (``lsjson``'s item signature)."""
         return self(entry, path)
@@ -396,22 +406,31 @@ class LsjsonFormat:
         if path is None:
             path = entry.path
         q = self._quote
-        # (bytes that are not UTF-8 become \ufffd escapes in _go_escapes, as Go writes them)
-        name = path.rsplit("/", 1)[-1] if path else entry.name
         ns = entry.mtime_ns
-        if (ns is not None and not hashes and not metadata and not self._no_modtime
-                and not self._no_mimetype and not (self._include_id and entry.id)):
+        if (ns is not None and path and self._common and not hashes and not metadata
+                and not (self._include_id and entry.id)):
+            # The common object, per file of a big listing: every step here counts.
             quoted = q(path)
             # the name is the quoted path's tail (JSON leaves "/" alone): one quoting per line
             slash = quoted.rfind("/")
-            qname = '"' + quoted[slash + 1:] if slash >= 0 else q(name)
+            qname = '"' + quoted[slash + 1:] if slash >= 0 else quoted
+            if entry.is_dir:
+                qmime = '"inode/directory"'
+            elif entry.mime_type:
+                qmime = q(entry.mime_type)
+            else:
+                dot = path.rfind(".")
+                ext = path[dot:] if dot > path.rfind("/") else ""
+                qmime = self._quoted_mimes.get(ext) or self._quoted_mime(ext, path)
             line = (f'{{"Path":{quoted},"Name":{qname},"Size":{entry.size},'
-                    f'"MimeType":{q(self._mime(entry, name))},"ModTime":"{self._time(ns)}",'
+                    f'"MimeType":{qmime},"ModTime":"{self._time(ns)}",'
                     f'"IsDir":{"true" if entry.is_dir else "false"}}}')
             # (four scans in C: cheaper than the replaces, which are rarely needed)
             if line.isascii() and "<" not in line and ">" not in line and "&" not in line:
                 return line
+            # (bytes that are not UTF-8 become \ufffd escapes here, as Go writes them)
             return _go_escapes(line)
+        name = path.rsplit("/", 1)[-1] if path else entry.name
         parts = ['{"Path":', q(path), ',"Name":', q(name), ',"Size":', str(entry.size)]
         if not self._no_mimetype:
             parts += (',"MimeType":', q(self._mime(entry, name)))

@@ -87,6 +87,12 @@ def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
         if markers and any(not e.is_dir and e.name in markers for e in entries):
             continue
         descend = max_depth < 0 or depth + 1 < max_depth
+        if filt is None and not files_only and not dirs_only:
+            # nothing to leave out: the folder's entries go out as they are (a loop in C)
+            if descend:
+                queue.extend([(e.path, depth + 1) for e in entries if e.is_dir])
+            yield from entries
+            continue
         for e in entries:
             if e.is_dir:
                 if filt is not None and not filt.include_dir(e.path[cut:]):
