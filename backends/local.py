@@ -73,7 +73,7 @@ from cloudsync.types import MD5, SHA1, Entry, PutInfo, Usage
 if TYPE_CHECKING:
     from cloudsync.options import ConfigAccess
 
-    from .local_copier import CopyJob, CopySettings
+    from .local_helpers import AheadLister, CopyJob, CopySettings
 
 __all__ = ["SPEC", "LocalBackend"]
 
@@ -432,6 +432,9 @@ class LocalBackend(Backend):
         self._leftovers: set[str] = set()
         #: files copied in batches so far: helper processes start once a copy is this big
         self._batched_files = 0
+        #: helpers listing ahead of a big walk (see prefetch_lists)
+        self._ahead: AheadLister | None = None
+        self._ahead_lock = threading.Lock()
         self._warned_utf8: set[str] = set()  # names not UTF-8 that were noticed already
         self._warned_lock = threading.Lock()
         self._leftover_lock = threading.Lock()
@@ -531,12 +534,40 @@ class LocalBackend(Backend):
                 if entry is not None:
                     yield entry, de.path
 
+    def prefetch_lists(self, paths: Sequence[str] | None) -> None:
+        """Let helper processes list the folders a big walk reaches next (see
+        :class:`.local_helpers.AheadLister`): a listing is mostly one ``lstat`` per file, which
+        rclone runs on eight goroutines; here they leave this process's core to the walk."""
+        with self._ahead_lock:
+            if paths is None:
+                ahead, self._ahead = self._ahead, None
+                if ahead is not None:
+                    ahead.close()  # (never a stale listing for a later walk)
+                return
+            if self.copy_links or self.links or self.one_file_system:
+                return  # (their rules are applied in this process)
+            if self._ahead is None:
+                from . import local_helpers
+
+                pool = local_helpers.helpers()
+                if pool.broken:
+                    return
+                self._ahead = local_helpers.AheadLister(pool, self.partial_suffix,
+                                                        local_helpers.lister_count())
+            self._ahead.want(paths, self._os_path)
+
     def list(self, path: str) -> list[Entry]:
         # The engine's hot path (one call per directory of a sync): the same rules as _scan,
         # with regular files and directories handled inline (no generator, no tuples, no
         # stat-module calls) and everything else handed to _scan's general code.
-        os_path = self._os_path(path)
         prefix = path + "/" if path else ""
+        if self._ahead is not None:
+            with self._ahead_lock:
+                rows = self._ahead.take(path) if self._ahead is not None else None
+            if rows is not None:
+                return [Entry(prefix + name, is_dir, size, mtime)
+                        for name, is_dir, size, mtime in rows]
+        os_path = self._os_path(path)
         out: list[Entry] = []
         bad: list[CloudsyncError] = []
         append = out.append
@@ -1053,7 +1084,7 @@ class LocalBackend(Backend):
         ~260 µs per 4 KiB file with 4 threads.  Where ``syncfs`` cannot vouch for the data
         (not Linux, kernel before 5.8, an error) every file is fsynced on its own as usual.
 
-        A big copy hands its batches to helper processes (see :mod:`.local_copier`), which run
+        A big copy hands its batches to helper processes (see :mod:`.local_helpers`), which run
         :meth:`copy_jobs` with a GIL each; a batch a helper could not finish is run here.
         """
         results: _MaybeResults = [None] * len(pairs)
@@ -1066,12 +1097,12 @@ class LocalBackend(Backend):
             except Exception as exc:
                 results[i] = exc
         done: _Results | None = None
-        from . import local_copier  # (subprocess and pickle: not for every command's start-up)
+        from . import local_helpers  # (subprocess and pickle: not for every command's start-up)
 
-        if len(jobs) >= local_copier.MIN_BATCH:
+        if len(jobs) >= local_helpers.MIN_BATCH:
             self._batched_files += len(jobs)
-            if self._batched_files > local_copier.START_AFTER:
-                done = local_copier.helpers().run(self.copy_settings(), jobs)
+            if self._batched_files > local_helpers.START_AFTER:
+                done = local_helpers.helpers().run(self.copy_settings(), jobs)
         if done is None:
             done = self.copy_jobs(jobs)
         it = iter(done)

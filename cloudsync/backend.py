@@ -380,6 +380,11 @@ class Backend(ABC):
         plus checkers); a backend with a connection pool sizes it so that none waits or
         throws a connection away."""
 
+    def prefetch_lists(self, paths: Sequence[str] | None) -> None:  # noqa: B027 - optional hook
+        """A hint from a tree walk: the folders ``paths`` will be listed soon, in this order
+        (None: the walk is over, forget the hints).  A backend may list them ahead of time;
+        :meth:`list` must still answer exactly as it would have."""
+
     def set_low_level_retries(self, tries: int) -> None:  # noqa: B027 - optional hook
         """``--low-level-retries``: a backend that retries its own requests (and marks the
         errors it gave up on ``low_level_retried``) makes at most ``tries`` tries per request.

@@ -11,7 +11,8 @@ one per directory) and served from the collected tree.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
+from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,13 @@ __all__ = ["walk_tree"]
 # Entries of one directory share the parent prefix: ordering by path is ordering by name,
 # without computing each name.
 _by_path = attrgetter("path")
+#: a walk with more folders than this waiting names folders PREFETCH_GAP to PREFETCH_GAP +
+#: PREFETCH_AHEAD places ahead to the backend: the next few it lists itself, meanwhile the
+#: backend (local: a helper process) lists those further on, so the two never race for the
+#: same folder
+PREFETCH_FROM = 64
+PREFETCH_GAP = 6
+PREFETCH_AHEAD = 16
 
 
 def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
@@ -80,7 +88,22 @@ def walk_tree(backend: Backend, path: str = "", *, filter: Filter | None = None,
 
     markers = filt.exclude_if_present if filt is not None else ()
     queue: deque[tuple[str, int]] = deque([(prefix, 0)])
+    try:
+        yield from _walk_queue(queue, list_dir, filt, markers, cut, max_depth, files_only,
+                               dirs_only, backend.prefetch_lists if tree is None else None)
+    finally:
+        if tree is None:
+            backend.prefetch_lists(None)
+
+
+def _walk_queue(queue: deque[tuple[str, int]], list_dir: Callable[[str], list[Entry]],
+                filt: Filter | None, markers: Collection[str], cut: int, max_depth: int,
+                files_only: bool, dirs_only: bool,
+                prefetch: Callable[[Sequence[str] | None], None] | None) -> Iterator[Entry]:
     while queue:
+        if prefetch is not None and len(queue) > PREFETCH_FROM:
+            # a big walk: the backend may list the next folders ahead (local: in helpers)
+            prefetch([p for p, _ in islice(queue, PREFETCH_GAP, PREFETCH_GAP + PREFETCH_AHEAD)])
         d, depth = queue.popleft()
         entries = list_dir(d)
         entries.sort(key=_by_path)

@@ -1,4 +1,4 @@
-"""Helper processes for big local→local copies (cloudsync.backends.local_copier).
+"""Helper processes for big local→local copies (cloudsync.backends.local_helpers).
 
 Every test makes the helpers start early (not after 4,096 files) and runs them for real.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudsync.backends import local_copier
-from cloudsync.backends.local import LocalBackend
+from cloudsync.backends import local_helpers
+from cloudsync.backends.local import LocalBackend, _temp_name
 
 from cloudsync.errors import IsDirError, ObjectNotFound
 from cloudsync.types import Entry, PutInfo
@@ -26,11 +26,11 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX helpers")
 
 
 @pytest.fixture
-def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[local_copier.Helpers]:
-    helpers = local_copier.Helpers(2)
-    monkeypatch.setattr(local_copier, "_helpers", helpers)
-    monkeypatch.setattr(local_copier, "START_AFTER", 0)
-    monkeypatch.setattr(local_copier, "MIN_BATCH", 1)
+def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[local_helpers.Helpers]:
+    helpers = local_helpers.Helpers(2)
+    monkeypatch.setattr(local_helpers, "_helpers", helpers)
+    monkeypatch.setattr(local_helpers, "START_AFTER", 0)
+    monkeypatch.setattr(local_helpers, "MIN_BATCH", 1)
     yield helpers
     helpers.close()
 
@@ -46,7 +46,7 @@ def _tree(root: Path, n: int) -> list[tuple[str, str]]:
 
 
 def test_a_batch_is_copied_by_a_helper_with_every_guarantee(
-    pool: local_copier.Helpers, tmp_path: Path
+    pool: local_helpers.Helpers, tmp_path: Path
 ) -> None:
     pairs = _tree(tmp_path / "src", 40)
     src = LocalBackend("local", str(tmp_path / "src"))
@@ -62,7 +62,7 @@ def test_a_batch_is_copied_by_a_helper_with_every_guarantee(
 
 
 def test_each_file_gets_its_own_error_back_from_the_helper(
-    pool: local_copier.Helpers, tmp_path: Path
+    pool: local_helpers.Helpers, tmp_path: Path
 ) -> None:
     pairs = _tree(tmp_path / "src", 3)
     (tmp_path / "src" / "adir").mkdir()
@@ -79,7 +79,7 @@ def test_each_file_gets_its_own_error_back_from_the_helper(
 
 
 def test_a_helper_that_dies_costs_time_never_a_file(
-    pool: local_copier.Helpers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pool: local_helpers.Helpers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A helper that ends without answering: the batch is copied in this process, and every
     later batch too (no second helper is tried)."""
@@ -93,7 +93,7 @@ def test_a_helper_that_dies_costs_time_never_a_file(
         )
         started.append(self.proc.pid)
 
-    monkeypatch.setattr(local_copier._Helper, "__init__", dying)
+    monkeypatch.setattr(local_helpers._Helper, "__init__", dying)
     pairs = _tree(tmp_path / "src", 12)
     src = LocalBackend("local", str(tmp_path / "src"))
     dst = LocalBackend("local", str(tmp_path / "dst"))
@@ -105,7 +105,7 @@ def test_a_helper_that_dies_costs_time_never_a_file(
         assert (tmp_path / "dst" / d).read_bytes() == (tmp_path / "src" / s).read_bytes()
 
 
-def test_helpers_are_shared_and_bounded(pool: local_copier.Helpers, tmp_path: Path) -> None:
+def test_helpers_are_shared_and_bounded(pool: local_helpers.Helpers, tmp_path: Path) -> None:
     import threading
 
     pairs = _tree(tmp_path / "src", 60)
@@ -138,15 +138,15 @@ def test_a_big_cli_copy_goes_through_helpers_and_checks_clean(
         (d / f"f{i}").write_bytes(os.urandom(i % 700))
     code = (
         "import sys\n"
-        "from cloudsync.backends import local_copier\n"
-        "local_copier.START_AFTER = 256\n"
+        "from cloudsync.backends import local_helpers\n"
+        "local_helpers.START_AFTER = 256\n"
         "seen = []\n"
-        "real = local_copier.Helpers.run\n"
+        "real = local_helpers.Helpers.run\n"
         "def spy(self, s, jobs):\n"
         "    r = real(self, s, jobs)\n"
         "    seen.append(r is not None)\n"
         "    return r\n"
-        "local_copier.Helpers.run = spy\n"
+        "local_helpers.Helpers.run = spy\n"
         "from cloudsync.cli import main\n"
         "try:\n"
         "    main()\n"
@@ -175,3 +175,104 @@ def test_a_big_cli_copy_goes_through_helpers_and_checks_clean(
     )
     assert check.returncode == 0, check.stderr
     assert "0 differences found" in check.stderr
+
+
+# ------------------------------------------------------------------ listing ahead of a walk
+def test_list_plain_lists_plain_folders_and_leaves_the_rest_to_the_walk(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    (plain / "sub").mkdir(parents=True)
+    (plain / "a.txt").write_bytes(b"abc")
+    os.utime(plain / "a.txt", ns=(T, T))
+    rows = local_helpers.list_plain(str(plain), ".partial")
+    assert rows is not None
+    assert sorted((n, d) for n, d, _, _ in rows) == [("a.txt", False), ("sub", True)]
+    assert [(s, m) for n, _, s, m in rows if n == "a.txt"] == [(3, T)]
+    for name, make in (("link", lambda d: (d / "link").symlink_to("x")),
+                       ("temp", lambda d: (d / _temp_name("a.txt")).write_bytes(b"")),
+                       ("uni", lambda d: (d / "ñ.txt").write_bytes(b"")),
+                       ("fifo", lambda d: os.mkfifo(d / "p"))):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "ok").write_bytes(b"")
+        make(d)
+        assert local_helpers.list_plain(str(d), ".partial") is None, name
+    assert local_helpers.list_plain(str(tmp_path / "missing"), ".partial") is None
+
+
+def _big_tree(root: Path, folders: int = 90) -> None:
+    for i in range(folders):
+        d = root / f"d{i // 10}" / f"s{i % 10}"
+        d.mkdir(parents=True, exist_ok=True)
+        for j in range(5):
+            (d / f"f{j}").write_bytes(b"x" * j)
+    if folders > 35:
+        (root / "d3" / "s4" / "link").symlink_to("f1")  # a folder the walk lists itself
+    if folders > 55:
+        (root / "d5" / "s5" / _temp_name("f9")).write_bytes(b"half")  # a leftover: not listed
+
+
+def test_a_walk_with_helpers_listing_ahead_lists_exactly_what_it_lists_alone(
+    pool: local_helpers.Helpers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudsync import engine
+    from cloudsync.engine import listing
+
+    _big_tree(tmp_path)
+    monkeypatch.setattr(listing, "PREFETCH_FROM", 2)
+    taken: list[bool] = []
+    real_take = local_helpers.AheadLister.take
+
+    def take(self: local_helpers.AheadLister, path: str) -> Any:
+        rows = real_take(self, path)
+        taken.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(local_helpers.AheadLister, "take", take)
+    backend = LocalBackend("local", str(tmp_path))
+    alone = LocalBackend("local", str(tmp_path))
+    monkeypatch.setattr(alone, "prefetch_lists", lambda paths: None)
+    got = [(e.path, e.is_dir, e.size, e.mtime_ns) for e in engine.walk(backend, "")]
+    want = [(e.path, e.is_dir, e.size, e.mtime_ns) for e in engine.walk(alone, "")]
+    assert got == want and len(got) > 500
+    assert taken and backend._ahead is None  # asked, and forgotten at the end of the walk
+    assert pool._started == 1 and len(pool._idle) == 1 and not pool.broken
+
+
+def test_a_helper_reply_is_taken_once_it_is_there(
+    pool: local_helpers.Helpers, tmp_path: Path
+) -> None:
+    import select
+
+    _big_tree(tmp_path, folders=4)
+    lister = local_helpers.AheadLister(pool, ".partial", 1)
+    paths = ["d0/s0", "d0/s1", "d0/s2", "d0/s3"]
+    lister.want(paths, lambda p: str(tmp_path / p))
+    assert select.select([lister._helpers[0].out_fd], [], [], 30)[0]
+    rows = lister.take("d0/s0")
+    assert rows is not None and sorted(r[0] for r in rows) == [f"f{j}" for j in range(5)]
+    lister.close()
+    assert len(pool._idle) == 1 and not pool.broken
+
+
+def test_a_listing_helper_that_dies_leaves_the_walk_complete(
+    pool: local_helpers.Helpers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudsync import engine
+    from cloudsync.engine import listing
+
+    _big_tree(tmp_path)
+    monkeypatch.setattr(listing, "PREFETCH_FROM", 2)
+
+    def dying(self: Any) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read(4)"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        self.in_fd = self.proc.stdin.fileno()  # type: ignore[union-attr]
+        self.out_fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
+
+    monkeypatch.setattr(local_helpers._Helper, "__init__", dying)
+    backend = LocalBackend("local", str(tmp_path))
+    alone = LocalBackend("local", str(tmp_path))
+    monkeypatch.setattr(alone, "prefetch_lists", lambda paths: None)
+    got = [e.path for e in engine.walk(backend, "")]
+    assert got == [e.path for e in engine.walk(alone, "")]
+    assert pool.broken
