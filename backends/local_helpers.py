@@ -1,27 +1,34 @@
-"""Helper processes that run the batches of a big local→local copy.
+"""Helper processes for the local backend: the batches of a big local→local copy, and the
+folders a big walk (``lsjson -R``, ``lsf -R``, ``size`` …) reaches next.
 
-Copying a small local file is about eleven system calls with a little Python around each.
-Several transfer threads of one process spend most of that time handing the GIL to each other:
-a 50,000-file copy with four transfer threads made 3.4 million ``futex`` calls and spent 8 s in
-the kernel, against 2 s for rclone, whose copies run on every core.  A batch handed to a helper
-process runs on a core of its own, with a GIL of its own, while this process goes on listing
-and planning.
+Both are a few system calls per file with a little Python around each, on one core with one
+GIL.  Threads do not help: several transfer threads spent their time handing the GIL to each
+other (a 50,000-file copy with four of them made 3.4 million ``futex`` calls and spent 8 s in
+the kernel, against 2 s for rclone, which copies and lists on every core).  A helper process
+has a core and a GIL of its own.
 
-A helper gives every file exactly the guarantees of an in-process copy, because it runs the
-same code (:meth:`LocalBackend.copy_jobs`): each file is written under its temporary name,
-the batch is made durable by one ``syncfs``, and only then is each file renamed into place.
-What a helper cannot finish (it died, or could not start) is copied again in this process, so
-a failing helper costs time, never a file.
+**Copies.**  A helper gives every file exactly the guarantees of an in-process copy, because it
+runs the same code (:meth:`LocalBackend.copy_jobs`): each file is written under its temporary
+name, the batch is made durable by one ``syncfs``, and only then is each file renamed into
+place.  What a helper cannot finish (it died, or could not start) is copied again in this
+process, so a failing helper costs time, never a file.  Helpers start only once a copy has
+batched :data:`START_AFTER` files (a small copy would pay their start-up, ~50 ms of CPU each,
+for nothing).
 
-Helpers start only once a copy has batched :data:`START_AFTER` files (a small copy would pay
-their start-up, ~50 ms of CPU each, for nothing), are shared by every local backend of the
-process, ignore Ctrl-C (the parent decides when to stop; a running batch is finished, as a
-transfer thread would finish it), and exit when their input closes: at the end of the process,
-or when it dies.
+**Listings.**  :class:`AheadLister`: a helper lists plain folders (:func:`list_plain`) a few
+places ahead of the walk, and the walk picks the replies up between folders, in its own
+thread, only when they are already there; any folder with something special in it (a link, a
+name that may not be UTF-8, a leftover temporary file, an error) is listed by the walk itself
+with all of :meth:`LocalBackend.list`'s rules.
+
+Helpers are shared by every local backend of the process, ignore Ctrl-C (the parent decides
+when to stop; a running batch is finished, as a transfer thread would finish it), and exit
+when their input closes: at the end of the process, or when it dies.
 
 Protocol on a helper's stdin/stdout: frames of a 4-byte big-endian length and a pickle.  A
-request is ``(settings, jobs)``; the reply holds one result per job, ``(size, mtime_ns)`` or the
-exception that file got.  Both ends are this program, so the pickles are trusted.
+request is ``("copy", settings, jobs)`` (the reply: one ``(size, mtime_ns)`` or exception per
+job) or ``("list", partial_suffix, folders)`` (one :data:`Rows` or None per folder); replies
+come in the order of the requests.  Both ends are this program, so the pickles are trusted.
 """
 
 from __future__ import annotations
