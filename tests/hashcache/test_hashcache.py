@@ -284,7 +284,7 @@ def test_check_against_a_listing_with_md5_takes_the_local_hash_from_the_cache_in
 
     root = tmp_path / "tree"
     root.mkdir()
-    remote = MemoryBackend("mem", "")
+    remote = MemoryBackend("mem", f"inline-check/{tmp_path.name}")  # (one global store)
     for i in range(40):
         data = f"content {i}".encode()
         _old(root / f"f{i:02d}", data.decode())
