@@ -869,8 +869,13 @@ class LocalBackend(Backend):
             if _fcntl is None:
                 return fd, tmp
             if exclusive:
-                _lock_temp(fd)  # (a fresh file: ours) so no cleanup takes it for a leftover
-                return fd, tmp
+                # (a file we created: ours once locked, so no cleanup takes it for a leftover)
+                if _lock_temp(fd) or not deterministic:
+                    return fd, tmp
+                # Another writer of the same file opened it between our create and our lock,
+                # and locked it first: it is theirs now.
+                os.close(fd)
+                continue
             try:
                 ok = _lock_temp(fd)
                 st = os.fstat(fd)

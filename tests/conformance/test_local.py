@@ -432,3 +432,31 @@ def test_syncfs_is_only_trusted_on_kernels_that_report_errors(
                           ("4.19.0", False), ("garbage", False)):
         monkeypatch.setattr(local_mod.os, "uname", lambda r=release: Uname(r))
         assert local_mod._kernel_at_least(5, 8) is want, release
+
+
+@posix_only
+def test_a_temp_file_another_writer_locks_between_our_create_and_lock_stays_theirs(
+    b: LocalBackend, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers of one file: ours creates the temp name, the other opens it and takes the
+    lock before we do. The file is theirs; ours must write elsewhere (it wrote into theirs,
+    and one of the two renames then found nothing: ObjectNotFound under parallel puts)."""
+    import fcntl
+
+    real_open = os.open
+    stolen: list[tuple[str, int]] = []
+
+    def racing_open(path: Any, flags: int, mode: int = 0o777, **kw: Any) -> int:
+        fd = real_open(path, flags, mode, **kw)
+        if flags & os.O_EXCL and not stolen and str(path).endswith(".partial"):
+            other = real_open(path, os.O_WRONLY)
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stolen.append((str(path), other))
+        return fd
+
+    monkeypatch.setattr(local_mod.os, "open", racing_open)
+    put(b, "f.txt", b"data")
+    monkeypatch.undo()
+    assert stolen and (root / "f.txt").read_bytes() == b"data"
+    assert os.path.exists(stolen[0][0])  # the other writer's temp file is still its own
+    os.close(stolen[0][1])
