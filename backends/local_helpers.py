@@ -71,21 +71,21 @@ START_AFTER = 4096
 _HEADER_SIZE = 4
 
 
-def _helper_count() -> int:
+def _cpus() -> int:
     try:
-        cpus = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
+        return os.cpu_count() or 1
+
+
+def _helper_count() -> int:
+    cpus = _cpus()
     return min(cpus, 4) if cpus > 1 else 0
 
 
 def lister_count() -> int:
     """Helpers listing ahead of a walk: one core is the walk's own."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus - 1, 4))
+    return max(1, min(_cpus() - 1, 4))
 
 
 def _read_exact(fd: int, size: int) -> bytes | None:
