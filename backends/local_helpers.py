@@ -44,7 +44,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from itertools import islice
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cloudsync.types import Entry
@@ -99,20 +99,17 @@ def _read_exact(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _read_frame(stream: IO[bytes]) -> bytes | None:
-    head = stream.read(_HEADER_SIZE)
-    if len(head) < _HEADER_SIZE:
-        return None
-    size = int.from_bytes(head, "big")
-    body = stream.read(size)
-    if len(body) < size:
-        return None
-    return body
+def _send_frame(fd: int, body: bytes) -> None:
+    """One frame (length, then the pickle) onto a pipe, whole."""
+    view = memoryview(len(body).to_bytes(_HEADER_SIZE, "big") + body)
+    while view:
+        view = view[os.write(fd, view):]
 
 
-def _write_frame(stream: IO[bytes], body: bytes) -> None:
-    stream.write(len(body).to_bytes(_HEADER_SIZE, "big") + body)
-    stream.flush()
+def _receive_frame(fd: int) -> bytes | None:
+    """The next frame from a pipe; None when it closed first."""
+    head = _read_exact(fd, _HEADER_SIZE)
+    return _read_exact(fd, int.from_bytes(head, "big")) if head else None
 
 
 class _Helper:
@@ -143,13 +140,10 @@ class _Helper:
             fcntl.fcntl(self.out_fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
 
     def send(self, request: bytes) -> None:
-        view = memoryview(len(request).to_bytes(_HEADER_SIZE, "big") + request)
-        while view:
-            view = view[os.write(self.in_fd, view):]
+        _send_frame(self.in_fd, request)
 
     def receive(self) -> list[Any]:
-        head = _read_exact(self.out_fd, _HEADER_SIZE)
-        body = _read_exact(self.out_fd, int.from_bytes(head, "big")) if head else None
+        body = _receive_frame(self.out_fd)
         if body is None:
             raise OSError(f"helper {self.proc.pid} ended (exit {self.proc.poll()})")
         results: list[Any] = pickle.loads(body)
@@ -198,7 +192,7 @@ class Helpers:
         except Exception as err:  # the batch is copied again in this process
             self.lost(helper, err, "copy")
             return None
-        self._give(helper)
+        self.give(helper)
         return [Entry(job[3], False, r[0], r[1]) if isinstance(r, tuple) else r
                 for job, r in zip(jobs, raw, strict=True)]
 
@@ -208,10 +202,6 @@ class Helpers:
             if self.broken or (not self._idle and self._started >= self.size):
                 return None
         return self._take()
-
-    def give(self, helper: _Helper) -> None:
-        """Hand back an idle helper taken with :meth:`try_take`."""
-        self._give(helper)
 
     def lost(self, helper: _Helper, err: BaseException, what: str) -> None:
         """A helper failed: it is killed, and every later job is done in-process."""
@@ -243,7 +233,8 @@ class Helpers:
                 self._cond.notify_all()
             return None
 
-    def _give(self, helper: _Helper) -> None:
+    def give(self, helper: _Helper) -> None:
+        """Hand back an idle helper (one that owes no reply)."""
         with self._cond:
             if self.broken:
                 helper.close()
@@ -441,7 +432,7 @@ def serve() -> int:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    inp, out = sys.stdin.fileno(), sys.stdout.fileno()
     sys.stdout = sys.stderr  # the replies' channel carries nothing else
     from cloudsync.backends.local import LocalBackend
 
@@ -449,7 +440,7 @@ def serve() -> int:
 
     backends: dict[CopySettings, LocalBackend] = {}
     while True:
-        request = _read_frame(inp)
+        request = _receive_frame(inp)
         if request is None:
             return 0
         kind, *args = pickle.loads(request)
@@ -467,6 +458,6 @@ def serve() -> int:
                 backends[settings] = backend
             results = [_portable(r) for r in backend.copy_jobs(jobs)]
         try:
-            _write_frame(out, pickle.dumps(results, pickle.HIGHEST_PROTOCOL))
+            _send_frame(out, pickle.dumps(results, pickle.HIGHEST_PROTOCOL))
         except BrokenPipeError:  # the parent is gone
             return 0

@@ -377,6 +377,10 @@ class LsjsonFormat:
             return "inode/directory"
         if entry.mime_type:
             return entry.mime_type
+        return self._mime_of(name)
+
+    def _mime_of(self, name: str) -> str:
+        """A file's MIME type by its name's extension (cached per extension)."""
         dot = name.rfind(".")
         ext = name[dot:] if dot >= 0 else ""
         mime = self._mimes.get(ext)
@@ -391,8 +395,7 @@ class LsjsonFormat:
     def _quoted_mime(self, ext: str, path: str) -> str:
         if len(self._quoted_mimes) >= 4096:
             self._quoted_mimes.clear()
-        quoted = self._quoted_mimes[ext] = self._quote(
-            self._mime(Entry(path, False), path.rsplit("/", 1)[-1]))
+        quoted = self._quoted_mimes[ext] = self._quote(self._mime_of(path.rsplit("/", 1)[-1]))
         return quoted
 
     def as_item(self, path: str, entry: Entry) -> str:
